@@ -1,0 +1,69 @@
+import type { ValidationIssue } from "../issues";
+import type { TokenUsage } from "./model-port";
+
+/** Every event carries a sequence number and a run-relative timestamp in milliseconds. */
+type Stamp = { seq: number; t: number };
+
+export type RunStatus = "succeeded" | "failed" | "cancelled";
+
+export type RunWarning = {
+  code: "max-iterations" | "unfilled-placeholder" | "plan-truncated" | "output-truncated" | "limits-lowered";
+  message: string;
+  nodeId?: string;
+  instance?: number;
+};
+
+export type RunError = { code: string; message: string; nodeId?: string; issues?: ValidationIssue[] };
+
+export type RunEvent = Stamp &
+  (
+    | { type: "run-started"; runId: string; workflow: string; inputs: Record<string, unknown> }
+    | {
+        type: "node-started";
+        nodeId: string;
+        /** Map-worker instance index; absent for the node itself. */
+        instance?: number;
+        /** A short label for an instance (the item's name). */
+        label?: string;
+        /** For a map worker: how many instances this run will have. */
+        instances?: number;
+        iteration: number;
+        model?: string;
+      }
+    | { type: "node-instances"; nodeId: string; labels: string[] }
+    | { type: "node-delta"; nodeId: string; instance?: number; text?: string; partial?: unknown }
+    | {
+        type: "node-finished";
+        nodeId: string;
+        instance?: number;
+        output: unknown;
+        /** The ports that fired; absent for instances. */
+        ports?: string[];
+        usage: TokenUsage;
+        ms: number;
+        iteration: number;
+      }
+    | { type: "node-skipped"; nodeId: string }
+    | { type: "node-failed"; nodeId: string; instance?: number; code: string; message: string; retryable: boolean }
+    | { type: "node-cancelled"; nodeId: string; instance?: number }
+    | { type: "node-retry"; nodeId: string; instance?: number; attempt: number; delayMs: number; code: string; message: string }
+    | { type: "loop-iteration"; nodeId: string; targetId: string; iteration: number }
+    | { type: "warning"; warning: RunWarning }
+    | {
+        type: "run-finished";
+        status: RunStatus;
+        /** The keys marked by output nodes (or the whole state when there are none). */
+        outputs: Record<string, unknown>;
+        state: Record<string, unknown>;
+        usage: TokenUsage;
+        warnings: RunWarning[];
+        error?: RunError;
+        ms: number;
+      }
+  );
+
+export type RunEventType = RunEvent["type"];
+export type RunEventOf<T extends RunEventType> = Extract<RunEvent, { type: T }>;
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export type RunEventBody = DistributiveOmit<RunEvent, "seq" | "t">;

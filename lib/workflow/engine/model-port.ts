@@ -1,0 +1,91 @@
+/**
+ * The engine reaches models only through this port (DESIGN §2). The server adapts AI SDK
+ * providers to it; tests and benchmarks pass fakes. Nothing here knows about keys or URLs.
+ */
+
+export type JsonSchema = { [key: string]: unknown };
+
+export type ModelCall = {
+  /** `provider:model`, e.g. `openai:gpt-4o-mini` or `demo:default`. */
+  model: string;
+  system?: string;
+  prompt: string;
+  /** When set, the model must answer with a JSON object matching this schema. */
+  schema?: JsonSchema;
+  /** Names the structured output for providers that want one (e.g. `route_decision`). */
+  schemaName?: string;
+  temperature?: number;
+  maxOutputTokens?: number;
+};
+
+export type TokenUsage = { inputTokens: number; outputTokens: number };
+
+export type ModelChunk =
+  | { type: "text"; delta: string }
+  | { type: "object"; partial: unknown }
+  | {
+      type: "finish";
+      /** `stop`, `length`, `content-filter`, … — a missing finish is a failure, not a short success. */
+      finishReason: string;
+      usage?: Partial<TokenUsage>;
+      /** The complete structured output when `schema` was set. */
+      object?: unknown;
+    };
+
+export interface ModelPort {
+  stream(call: ModelCall, signal: AbortSignal): AsyncIterable<ModelChunk>;
+}
+
+/** Error codes a port may raise; the engine decides what is retried. */
+export type ModelErrorCode =
+  | "rate-limited"
+  | "overloaded"
+  | "server-error"
+  | "network"
+  | "bad-request"
+  | "auth"
+  | "not-found"
+  | "content-filter"
+  | "invalid-output"
+  | "unknown";
+
+/** A failure of one model call, described without keys, base URLs or request bodies. */
+export class ModelError extends Error {
+  readonly code: ModelErrorCode;
+  readonly retryable: boolean;
+  readonly status?: number;
+  readonly retryAfterMs?: number;
+
+  constructor(
+    code: ModelErrorCode,
+    message: string,
+    options: { retryable?: boolean; status?: number; retryAfterMs?: number } = {},
+  ) {
+    super(message);
+    this.name = "ModelError";
+    this.code = code;
+    this.status = options.status;
+    this.retryAfterMs = options.retryAfterMs;
+    this.retryable = options.retryable ?? ["rate-limited", "overloaded", "server-error", "network"].includes(code);
+  }
+}
+
+/** Maps an HTTP status to the engine's error code. */
+export function codeForStatus(status: number): ModelErrorCode {
+  if (status === 429) return "rate-limited";
+  if (status === 529 || status === 503) return "overloaded";
+  if (status >= 500) return "server-error";
+  if (status === 401 || status === 403) return "auth";
+  if (status === 404) return "not-found";
+  return "bad-request";
+}
+
+/** Parses a `Retry-After` header (seconds or HTTP date) into milliseconds. */
+export function parseRetryAfter(value: string | null | undefined, nowMs = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  if (Number.isFinite(date)) return Math.max(0, date - nowMs);
+  return undefined;
+}
