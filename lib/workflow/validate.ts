@@ -357,3 +357,9 @@ export function validateWorkflow(doc: WorkflowDocument, operatorLimits?: Partial
   const result = compileWorkflow(doc, operatorLimits);
   return result.ok ? result.warnings : result.issues;
 }
+
+/** Which model each node calls, for the server's "is it configured?" check before a run. */
+export function modelsUsed(doc: WorkflowDocument): Array<{ nodeId: string; model: string }> {
+  const fallback = doc.settings?.defaultModel ?? DEFAULT_MODEL;
+  return doc.nodes.flatMap((node) => kindOf(node).models(node.config, fallback).map((model) => ({ nodeId: node.id, model })));
+}

@@ -1,0 +1,34 @@
+import "server-only";
+import { modelsUsed, type WorkflowDocument } from "@/lib/workflow";
+import { readServerConfig, type ServerConfig } from "../config";
+import { createModelPort } from "./port";
+import { createModelRegistry, type ModelRegistry } from "./registry";
+
+export type { ModelInfo, ModelRegistry } from "./registry";
+
+/** The models this server can call, built once from the environment. */
+export function createModels(config: ServerConfig = readServerConfig()) {
+  const registry = createModelRegistry(config);
+  return { registry, port: createModelPort(registry), limits: config.limits };
+}
+
+export type UnconfiguredModel = { nodeId: string; model: string; message: string };
+
+/** Nodes whose model this server cannot call: checked before any call is made. */
+export function unconfiguredModels(document: WorkflowDocument, registry: ModelRegistry): UnconfiguredModel[] {
+  return modelsUsed(document).flatMap(({ nodeId, model }) => {
+    const resolved = registry.resolve(model);
+    return resolved.ok ? [] : [{ nodeId, model, message: resolved.message }];
+  });
+}
+
+/** The same document with every model replaced by the demo model ("run with the demo model"). */
+export function withDemoModel(document: WorkflowDocument, demoModel = "demo:default"): WorkflowDocument {
+  return {
+    ...document,
+    settings: { ...document.settings, defaultModel: demoModel },
+    nodes: document.nodes.map((node) =>
+      node.config && typeof node.config === "object" && "model" in node.config ? ({ ...node, config: { ...node.config, model: demoModel } } as typeof node) : node,
+    ),
+  };
+}
