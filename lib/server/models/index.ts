@@ -22,13 +22,11 @@ export function unconfiguredModels(document: WorkflowDocument, registry: ModelRe
   });
 }
 
-/** The same document with every model replaced by the demo model ("run with the demo model"). */
-export function withDemoModel(document: WorkflowDocument, demoModel = "demo:default"): WorkflowDocument {
+/** The same document with every node on one model ("run with the demo model", the CLI's --model). */
+export function withModel(document: WorkflowDocument, model: string): WorkflowDocument {
   return {
     ...document,
-    settings: { ...document.settings, defaultModel: demoModel },
-    nodes: document.nodes.map((node) =>
-      node.config && typeof node.config === "object" && "model" in node.config ? ({ ...node, config: { ...node.config, model: demoModel } } as typeof node) : node,
-    ),
+    settings: { ...document.settings, defaultModel: model },
+    nodes: document.nodes.map((node) => ("model" in node.config ? ({ ...node, config: { ...node.config, model } } as typeof node) : node)),
   };
 }

@@ -1,0 +1,460 @@
+import { describe, expect, it } from "vitest";
+import type { WorkflowDocument } from "../schema";
+import { input, llm, workflow } from "../testing/build";
+import { scriptedModel, type Script } from "../testing/scripted-model";
+import { VirtualClock } from "../testing/virtual-clock";
+import type { RunEvent, RunEventOf } from "./events";
+import { ModelError, type ModelCall } from "./model-port";
+import { runWorkflow, type RunOptions } from "./run";
+
+function setup(script: (call: ModelCall, index: number) => Script) {
+  const clock = new VirtualClock();
+  const model = scriptedModel(clock, script);
+  const run = async (doc: WorkflowDocument, options: Partial<RunOptions> = {}) => {
+    const events: RunEvent[] = [];
+    await clock.drive(
+      (async () => {
+        for await (const event of runWorkflow(doc, { models: model.port, clock, random: () => 0.5, ...options })) events.push(event);
+      })(),
+    );
+    const finished = events.at(-1) as RunEventOf<"run-finished">;
+    expect(finished.type).toBe("run-finished");
+    return { events, finished, of: <T extends RunEvent["type"]>(type: T) => events.filter((e): e is RunEventOf<T> => e.type === type) };
+  };
+  return { clock, model, run };
+}
+
+const idOf = (call: ModelCall) => /\((\w+)\)/.exec(call.prompt)?.[1] ?? "";
+const startOf = (events: RunEvent[], nodeId: string) => events.find((e) => e.type === "node-started" && e.nodeId === nodeId)!.t;
+const endOf = (events: RunEvent[], nodeId: string) =>
+  events.find((e) => e.type === "node-finished" && e.nodeId === nodeId && e.instance === undefined)!.t;
+
+const router = (routes: string[]) =>
+  ({
+    id: "route",
+    kind: "router",
+    config: { outputKey: "decision", prompt: "{{topic}}", routes: routes.map((name) => ({ name, description: name })) },
+  }) as const;
+
+describe("scheduling", () => {
+  it("runs a chain in order, stamps events with increasing sequence numbers and times, and ends with the state", async () => {
+    const { run } = setup((call) => ({ latency: 10, text: `out of ${idOf(call)}` }));
+    const doc = workflow([input, llm("a"), llm("b", "Use {{a}} (b)")], ["in->a", "a->b"]);
+    const { events, finished } = await run(doc);
+    expect(finished.status).toBe("succeeded");
+    expect(finished.state).toEqual({ topic: "cats", a: "out of a", b: "out of b" });
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
+    expect(events.every((e, i) => i === 0 || e.t >= events[i - 1].t)).toBe(true);
+    expect(startOf(events, "b")).toBe(20 - 10);
+    expect(finished.ms).toBe(20);
+  });
+
+  it("takes exactly the critical path on the uneven DAG (A 100 ∥ B 10, A→C 10, B→D 100, C,D→E): 110 ms, not 200", async () => {
+    const latency: Record<string, number> = { A: 100, B: 10, C: 10, D: 100, E: 0 };
+    const { run } = setup((call) => ({ latency: latency[idOf(call)], text: idOf(call) }));
+    const doc = workflow(
+      [input, llm("A", "(A)"), llm("B", "(B)"), llm("C", "(C)"), llm("D", "(D)"), llm("E", "(E)")],
+      ["in->A", "in->B", "A->C", "B->D", "C->E", "D->E"],
+    );
+    const { events, finished } = await run(doc);
+    expect(finished.status).toBe("succeeded");
+    expect(startOf(events, "D")).toBe(10);
+    expect(startOf(events, "C")).toBe(100);
+    expect(startOf(events, "E")).toBe(110);
+    expect(finished.ms).toBe(110);
+  });
+
+  it("joins after two branches: the aggregate starts when the slower one finishes and sees both", async () => {
+    const { run } = setup((call) => ({ latency: idOf(call) === "slow" ? 50 : 5, text: idOf(call) }));
+    const doc = workflow(
+      [input, llm("fast", "(fast)"), llm("slow", "(slow)"), { id: "join", kind: "aggregate", config: { outputKey: "both" } }],
+      ["in->fast", "in->slow", "fast->join", "slow->join"],
+    );
+    const { events, finished } = await run(doc);
+    expect(startOf(events, "join")).toBe(50);
+    expect(finished.state.both).toBe("fast:\nfast\n\nslow:\nslow");
+  });
+
+  it("runs parallel branches concurrently but never more model calls at once than maxConcurrency", async () => {
+    const { run, model } = setup(() => ({ latency: 10, text: "x" }));
+    const branches = ["p1", "p2", "p3", "p4", "p5"].map((id) => llm(id, `(${id})`));
+    const doc = workflow([input, ...branches], branches.map((b) => `in->${b.id}`), { settings: { limits: { maxConcurrency: 2 } } });
+    const { finished } = await run(doc);
+    expect(finished.status).toBe("succeeded");
+    expect(model.peak()).toBe(2);
+    expect(finished.ms).toBe(30);
+  });
+});
+
+describe("branching and dead-path elimination", () => {
+  const routed = workflow(
+    [
+      input,
+      router(["story", "joke", "poem"]),
+      llm("story", "(story)"),
+      llm("joke", "(joke)"),
+      llm("poem", "(poem)"),
+      { id: "out", kind: "output", config: { keys: ["decision", "story", "joke", "poem"] } },
+    ],
+    ["in->route", "route:story->story", "route:joke->joke", "route:poem->poem", "story->out", "joke->out", "poem->out"],
+  );
+
+  it("fires exactly one route: the others are skipped and the join after them still runs", async () => {
+    const { run } = setup((call) => (call.schema ? { object: { route: "joke", reason: "asks for a joke" } } : { text: idOf(call) }));
+    const { finished, of } = await run(routed);
+    expect(finished.status).toBe("succeeded");
+    expect(of("node-skipped").map((e) => e.nodeId).sort()).toEqual(["poem", "story"]);
+    expect(of("node-finished").find((e) => e.nodeId === "route")?.ports).toEqual(["joke"]);
+    expect(finished.outputs).toEqual({ decision: "joke", joke: "joke" });
+  });
+
+  it("takes the default port when the model names no known route", async () => {
+    const doc = workflow(
+      [input, router(["a", "b"]), llm("a", "(a)"), llm("fallback", "(fallback)")],
+      ["in->route", "route:a->a", "route:default->fallback"],
+    );
+    const { run } = setup((call) => (call.schema ? { object: { route: "zzz", reason: "?" } } : { text: idOf(call) }));
+    const { finished, of } = await run(doc);
+    expect(finished.state.decision).toBe("default");
+    expect(of("node-skipped").map((e) => e.nodeId)).toEqual(["a"]);
+    expect(finished.state.fallback).toBe("fallback");
+  });
+
+  const chained = (draft: string) => {
+    const doc = workflow(
+      [
+        input,
+        llm("joke", "(joke)"),
+        {
+          id: "gate",
+          kind: "gate",
+          config: { mode: "condition", condition: { match: "any", rules: [{ op: "contains", key: "joke", value: "?" }, { op: "contains", key: "joke", value: "!" }] } },
+        },
+        llm("improved_joke", "{{joke}} (improved_joke)"),
+        llm("final_joke", "{{improved_joke}} (final_joke)"),
+        { id: "out", kind: "output", config: { keys: ["joke", "improved_joke", "final_joke"] } },
+      ],
+      ["in->joke", "joke->gate", "gate:fail->improved_joke", "improved_joke->final_joke", "gate:pass->out", "final_joke->out"],
+    );
+    return { doc, script: (call: ModelCall) => ({ text: idOf(call) === "joke" ? draft : `${idOf(call)} text` }) };
+  };
+
+  it("after a passing gate skips the improvement chain and still reaches the output", async () => {
+    const { doc, script } = chained("Why? Because!");
+    const { run } = setup(script);
+    const { finished, of } = await run(doc);
+    expect(of("node-skipped").map((e) => e.nodeId)).toEqual(["improved_joke", "final_joke"]);
+    expect(finished.outputs).toEqual({ joke: "Why? Because" + "!" });
+  });
+
+  it("after a failing gate runs the improvement chain", async () => {
+    const { doc, script } = chained("A flat statement.");
+    const { run } = setup(script);
+    const { finished, of } = await run(doc);
+    expect(of("node-skipped")).toEqual([]);
+    expect(finished.outputs).toEqual({ joke: "A flat statement.", improved_joke: "improved_joke text", final_joke: "final_joke text" });
+  });
+});
+
+describe("map workers", () => {
+  const mapped = (concurrency: number, extra: Record<string, unknown> = {}) =>
+    workflow(
+      [
+        input,
+        { id: "plan", kind: "orchestrator", config: { outputKey: "sections", prompt: "Plan {{topic}}", maxItems: 20 } },
+        {
+          id: "write",
+          kind: "worker",
+          config: { forEach: "sections", outputKey: "done", prompt: "Write {{item.name}} ({{index}}){{#others}} after: {{others}}{{/others}}", concurrency, ...extra },
+        },
+        { id: "join", kind: "synthesizer", config: { mode: "join", from: "done", outputKey: "report" } },
+      ],
+      ["in->plan", "plan:plan->write", "write->join"],
+    );
+  const items = (names: string[]) => ({ items: names.map((name) => ({ name, description: `about ${name}` })) });
+
+  it.each([0, 1, 7])("runs one instance per item (%i items), keeps plan order and never exceeds the cap", async (count) => {
+    const names = Array.from({ length: count }, (_, i) => `S${i}`);
+    // Later items finish first, so plan order must be restored.
+    const { run, model } = setup((call) => (call.schema ? { object: items(names) } : { latency: 100 - Number(/S(\d+)/.exec(call.prompt)![1]) * 10, text: `## ${/S\d+/.exec(call.prompt)![0]}` }));
+    const { finished, of } = await run(mapped(3));
+    expect(finished.status).toBe("succeeded");
+    expect(finished.state.done).toEqual(names.map((n) => `## ${n}`));
+    expect(of("node-started").filter((e) => e.nodeId === "write" && e.instance !== undefined)).toHaveLength(count);
+    expect(of("node-instances")[0].labels).toEqual(names);
+    if (count) expect(model.peak()).toBe(Math.min(3, count));
+    expect(finished.state.report).toBe(names.map((n) => `## ${n}`).join("\n\n"));
+  });
+
+  it("streams every instance separately", async () => {
+    const { run } = setup((call) => (call.schema ? { object: items(["A", "B"]) } : { latency: 10, chunks: ["one ", "two"] }));
+    const { of } = await run(mapped(2));
+    const deltas = of("node-delta").filter((e) => e.nodeId === "write");
+    expect(deltas.map((e) => `${e.instance}:${e.text}`).sort()).toEqual(["0:one ", "0:two", "1:one ", "1:two"]);
+  });
+
+  it("runs items that need the others (a conclusion) last, with the other results in {{others}}", async () => {
+    const { run, model } = setup((call) => (call.schema ? { object: items(["Intro", "Conclusion", "Body"]) } : { latency: 10, text: `## ${/Write (\w+)/.exec(call.prompt)![1]}` }));
+    const { finished } = await run(mapped(4, { dependentItems: { field: "name", matches: ["conclusion"] } }));
+    const conclusion = model.calls.find((c) => c.prompt.startsWith("Write Conclusion"))!;
+    expect(conclusion.startedAt).toBe(10);
+    expect(conclusion.prompt).toContain("after: ## Intro\n\n## Body");
+    expect(finished.state.done).toEqual(["## Intro", "## Conclusion", "## Body"]);
+  });
+
+  it("caps a plan longer than the orchestrator's maxItems, with a warning rather than silently", async () => {
+    const { run } = setup((call) => (call.schema ? { object: items(["a", "b", "c"]) } : { text: "x" }));
+    const doc = mapped(2);
+    doc.nodes[1] = { ...doc.nodes[1], config: { ...doc.nodes[1].config, maxItems: 2 } } as (typeof doc.nodes)[1];
+    const { finished } = await run(doc);
+    expect(finished.warnings).toEqual([expect.objectContaining({ code: "plan-truncated", message: "the plan had 3 items; kept the first 2" })]);
+    expect(finished.state.sections).toHaveLength(2);
+    expect(finished.state.done).toEqual(["x", "x"]);
+  });
+
+  it("refuses an orchestrator whose maxItems exceeds the operator's map limit before the run", async () => {
+    const { run, model } = setup(() => ({ text: "x" }));
+    const { finished } = await run(mapped(2), { limits: { maxMapItems: 10 } });
+    expect(finished.error?.issues).toEqual([expect.objectContaining({ code: "limit:map-items", path: "nodes[1].config.maxItems" })]);
+    expect(model.calls).toHaveLength(0);
+  });
+});
+
+describe("loops", () => {
+  const looped = (maxIterations = 3) =>
+    workflow(
+      [
+        input,
+        llm("joke", "Joke about {{topic}}{{#feedback}} with feedback: {{feedback}}{{/feedback}} (joke)"),
+        { id: "grade", kind: "evaluator", config: { key: "joke", gradeKey: "verdict", feedbackKey: "feedback", criteria: "funny", maxIterations } },
+        { id: "out", kind: "output", config: { keys: ["joke", "verdict", "feedback"] } },
+      ],
+      ["in->joke", "joke->grade", "grade:revise->joke", "grade:pass->out"],
+    );
+
+  it("re-runs the body with the feedback visible until the evaluator passes", async () => {
+    let drafts = 0;
+    const { run, model } = setup((call) =>
+      call.schema
+        ? { object: drafts >= 3 ? { grade: "pass", feedback: "good now" } : { grade: "fail", feedback: `fix ${drafts}` } }
+        : { text: `draft ${++drafts}` },
+    );
+    const { finished, of } = await run(looped(5));
+    expect(finished.status).toBe("succeeded");
+    expect(finished.outputs).toEqual({ joke: "draft 3", verdict: "pass", feedback: "good now" });
+    const prompts = model.calls.filter((c) => !c.schema).map((c) => c.prompt);
+    expect(prompts[0]).toBe("Joke about cats (joke)");
+    expect(prompts[1]).toBe("Joke about cats with feedback: fix 1 (joke)");
+    expect(prompts[2]).toBe("Joke about cats with feedback: fix 2 (joke)");
+    expect(of("loop-iteration").map((e) => e.iteration)).toEqual([2, 3]);
+    // Every iteration's output is kept in the run's events.
+    expect(of("node-finished").filter((e) => e.nodeId === "joke").map((e) => e.output)).toEqual([{ joke: "draft 1" }, { joke: "draft 2" }, { joke: "draft 3" }]);
+    expect(finished.warnings).toEqual([]);
+  });
+
+  it("stops at maxIterations, takes pass and records a max-iterations warning", async () => {
+    const { run, model } = setup((call) => (call.schema ? { object: { grade: "fail", feedback: "still bad" } } : { text: "draft" }));
+    const { finished } = await run(looped(2));
+    expect(finished.status).toBe("succeeded");
+    expect(model.calls.filter((c) => c.schema)).toHaveLength(2);
+    expect(finished.warnings).toEqual([expect.objectContaining({ code: "max-iterations", nodeId: "grade" })]);
+    expect(finished.outputs).toEqual({ joke: "draft", verdict: "fail", feedback: "still bad" });
+  });
+
+  it("never loops more than the run's maxLoopIterations even when the node asks for more", async () => {
+    const { run, model } = setup((call) => (call.schema ? { object: { grade: "fail", feedback: "no" } } : { text: "draft" }));
+    const doc = looped(10);
+    const { finished } = await run(doc, { limits: { maxLoopIterations: 10 } });
+    expect(model.calls.filter((c) => c.schema)).toHaveLength(10);
+    expect(finished.warnings.map((w) => w.code)).toEqual(["max-iterations"]);
+  });
+
+  it("loops on a gate's fail back-edge too", async () => {
+    let n = 0;
+    const { run } = setup(() => ({ text: ++n >= 2 ? "long enough text" : "short" }));
+    const doc = workflow(
+      [
+        input,
+        llm("draft", "(draft)"),
+        { id: "gate", kind: "gate", config: { mode: "condition", condition: { match: "all", rules: [{ op: "length_at_least", key: "draft", value: 10 }] } } },
+        { id: "out", kind: "output", config: { keys: ["draft"] } },
+      ],
+      ["in->draft", "draft->gate", "gate:fail->draft", "gate:pass->out"],
+    );
+    const { finished, of } = await run(doc);
+    expect(finished.outputs).toEqual({ draft: "long enough text" });
+    expect(of("loop-iteration")).toHaveLength(1);
+  });
+});
+
+describe("retries, timeouts and failures", () => {
+  it("retries a 429 after its Retry-After and then succeeds: exactly two calls", async () => {
+    const { run, model } = setup((_, i) =>
+      i === 0 ? { error: new ModelError("rate-limited", "slow down", { status: 429, retryAfterMs: 2_000 }) } : { text: "ok" },
+    );
+    const { finished, of } = await run(workflow([input, llm("a", "(a)")], ["in->a"]));
+    expect(finished.status).toBe("succeeded");
+    expect(model.calls).toHaveLength(2);
+    expect(model.calls[1].startedAt).toBe(2_000);
+    expect(of("node-retry")).toEqual([expect.objectContaining({ nodeId: "a", attempt: 2, delayMs: 2_000, code: "rate-limited" })]);
+  });
+
+  it("caps Retry-After and backs off exponentially with jitter when there is none", async () => {
+    const { run, model } = setup((_, i) => (i < 2 ? { error: new ModelError("server-error", "boom", { status: 500, retryAfterMs: i === 0 ? 999_999 : undefined }) } : { text: "ok" }));
+    const { of } = await run(workflow([input, llm("a", "(a)")], ["in->a"]), { limits: { retryAfterCapMs: 5_000, backoffBaseMs: 400 } });
+    // First wait: Retry-After capped at 5 s. Second: 400·2 = 800 ms, half fixed + half × random(0.5) = 600.
+    expect(of("node-retry").map((e) => e.delayMs)).toEqual([5_000, 600]);
+    expect(model.calls.map((c) => c.startedAt)).toEqual([0, 5_000, 5_600]);
+  });
+
+  it("does not retry a 400, and names node, model and provider but no key", async () => {
+    const { run, model } = setup(() => ({ error: new ModelError("bad-request", "context too long", { status: 400 }) }));
+    const doc = workflow([input, llm("a", "(a)", { model: "openai:gpt-4o-mini" })], ["in->a"]);
+    const { finished, of } = await run(doc);
+    expect(model.calls).toHaveLength(1);
+    expect(of("node-failed")).toEqual([expect.objectContaining({ nodeId: "a", code: "bad-request", retryable: false })]);
+    expect(finished.status).toBe("failed");
+    expect(finished.error?.message).toMatch(/node "a" failed: context too long \(model openai:gpt-4o-mini, provider openai\)/);
+  });
+
+  it("cancelling during a backoff ends the run cancelled at once, without waiting out the delay", async () => {
+    const controller = new AbortController();
+    const { run, model, clock } = setup(() => ({ error: new ModelError("rate-limited", "slow down", { retryAfterMs: 20_000 }) }));
+    const doc = workflow([input, llm("a", "(a)")], ["in->a"]);
+    const events: RunEvent[] = [];
+    const consume = (async () => {
+      for await (const event of runWorkflow(doc, { models: model.port, clock, signal: controller.signal, limits: { retryAfterCapMs: 60_000 } })) {
+        events.push(event);
+        if (event.type === "node-retry") controller.abort();
+      }
+    })();
+    await clock.drive(consume);
+    const finished = events.at(-1) as RunEventOf<"run-finished">;
+    expect(finished.status).toBe("cancelled");
+    expect(finished.ms).toBe(0);
+    expect(model.calls).toHaveLength(1);
+    expect(events.some((e) => e.type === "node-cancelled" && e.nodeId === "a")).toBe(true);
+    void run;
+  });
+
+  it("fails a node whose stream ends without a finish reason (and retries it as a transient cut)", async () => {
+    const { run, model } = setup(() => ({ chunks: ["half an ans"], noFinish: true }));
+    const { finished, of } = await run(workflow([input, llm("a", "(a)")], ["in->a"]), { limits: { maxAttempts: 2 } });
+    expect(model.calls).toHaveLength(2);
+    expect(of("node-failed")).toEqual([expect.objectContaining({ code: "stream-incomplete" })]);
+    expect(finished.status).toBe("failed");
+    expect(finished.state.a).toBeUndefined();
+  });
+
+  it("turns a provider that never answers into a first-token timeout", async () => {
+    const { run, model } = setup(() => ({ hang: true }));
+    const { finished, of } = await run(workflow([input, llm("a", "(a)")], ["in->a"]), { limits: { maxAttempts: 1, firstTokenTimeoutMs: 5_000 } });
+    expect(of("node-failed")).toEqual([expect.objectContaining({ code: "timeout:first-token" })]);
+    expect(finished.ms).toBe(5_000);
+    expect(model.calls[0].aborted).toBe(true);
+  });
+
+  it("turns a stream that stalls mid-answer into an idle timeout", async () => {
+    const { run } = setup(() => ({ chunks: ["a", "b"], stallAfterFirst: true }));
+    const { finished, of } = await run(workflow([input, llm("a", "(a)")], ["in->a"]), { limits: { maxAttempts: 1, idleTimeoutMs: 3_000 } });
+    expect(of("node-failed")).toEqual([expect.objectContaining({ code: "timeout:idle" })]);
+    expect(finished.ms).toBe(3_000);
+  });
+
+  it("cancels independent in-flight branches when one fails, keeping what completed", async () => {
+    const { run, model } = setup((call) =>
+      idOf(call) === "bad" ? { latency: 5, error: new ModelError("auth", "invalid credentials", { status: 401 }) } : { latency: idOf(call) === "quick" ? 1 : 1_000, text: idOf(call) },
+    );
+    const doc = workflow([input, llm("bad", "(bad)"), llm("slow", "(slow)"), llm("quick", "(quick)")], ["in->bad", "in->slow", "in->quick"]);
+    const { finished, of } = await run(doc);
+    expect(finished.status).toBe("failed");
+    expect(finished.ms).toBe(5);
+    expect(of("node-cancelled").map((e) => e.nodeId)).toEqual(["slow"]);
+    expect(model.calls.find((c) => idOf(c) === "slow")?.aborted).toBe(true);
+    expect(finished.state.quick).toBe("quick");
+  });
+
+  it("rejects structured output that does not match its schema, without retrying", async () => {
+    const { run, model } = setup(() => ({ object: { route: 42 } }));
+    const doc = workflow([input, router(["a"]), llm("a", "(a)")], ["in->route", "route:a->a"]);
+    const { of } = await run(doc);
+    expect(model.calls).toHaveLength(1);
+    expect(of("node-failed")).toEqual([expect.objectContaining({ nodeId: "route", code: "invalid-output" })]);
+  });
+});
+
+describe("limits", () => {
+  it("stops at the model-call limit with a named error", async () => {
+    const { run } = setup(() => ({ text: "x" }));
+    const doc = workflow([input, llm("a", "(a)"), llm("b", "(b)"), llm("c", "(c)")], ["in->a", "a->b", "b->c"]);
+    const { finished } = await run(doc, { limits: { maxModelCalls: 2 } });
+    expect(finished.error?.code).toBe("limit:model-calls");
+    expect(finished.state.b).toBe("x");
+  });
+
+  it("ends a run that outlives its wall time", async () => {
+    const { run } = setup(() => ({ latency: 5_000, text: "x" }));
+    const { finished } = await run(workflow([input, llm("a", "(a)")], ["in->a"]), { limits: { maxWallTimeMs: 1_000 } });
+    expect(finished.status).toBe("failed");
+    expect(finished.error?.code).toBe("limit:wall-time");
+    expect(finished.ms).toBe(1_000);
+  });
+
+  it("fails a node whose output grows past the size limit", async () => {
+    const { run } = setup(() => ({ chunks: ["x".repeat(600), "y".repeat(600)] }));
+    const { of } = await run(workflow([input, llm("a", "(a)")], ["in->a"]), { limits: { maxOutputBytes: 1_000 } });
+    expect(of("node-failed")).toEqual([expect.objectContaining({ code: "limit:output-size" })]);
+  });
+
+  it("refuses a workflow with more nodes than allowed before any call", async () => {
+    const { run, model } = setup(() => ({ text: "x" }));
+    const chain = Array.from({ length: 6 }, (_, i) => llm(`n${i}`, `(n${i})`));
+    const doc = workflow([input, ...chain], chain.map((n, i) => `${i ? `n${i - 1}` : "in"}->${n.id}`));
+    const { finished } = await run(doc, { limits: { maxNodes: 5 } });
+    expect(finished.error?.code).toBe("invalid-document");
+    expect(finished.error?.issues?.[0].code).toBe("limit:nodes");
+    expect(model.calls).toHaveLength(0);
+  });
+
+  it("refuses missing or mistyped inputs before any call", async () => {
+    const { run, model } = setup(() => ({ text: "x" }));
+    const doc = workflow([input, llm("a", "(a)")], ["in->a"], { inputs: [{ key: "topic", label: "Topic", type: "number", required: true }] });
+    const { finished } = await run(doc, { inputs: { topic: "many", extra: 1 } });
+    expect(finished.error?.code).toBe("invalid-inputs");
+    expect(finished.error?.issues?.map((i) => i.path).sort()).toEqual(["inputs.extra", "inputs.topic"]);
+    expect(model.calls).toHaveLength(0);
+  });
+});
+
+describe("outputs and warnings", () => {
+  it("warns about unfilled placeholders left in an output", async () => {
+    const { run } = setup(() => ({ text: "In conclusion, [mention the overarching topic of the report] matters." }));
+    const { finished } = await run(workflow([input, llm("a", "(a)")], ["in->a"]));
+    expect(finished.status).toBe("succeeded");
+    expect(finished.warnings).toEqual([expect.objectContaining({ code: "unfilled-placeholder", nodeId: "a" })]);
+  });
+
+  it("warns when the model stops at its token limit", async () => {
+    const { run } = setup(() => ({ text: "cut sho", finishReason: "length" }));
+    const { finished } = await run(workflow([input, llm("a", "(a)")], ["in->a"]));
+    expect(finished.warnings.map((w) => w.code)).toEqual(["output-truncated"]);
+  });
+
+  it("reports token usage per node and for the run", async () => {
+    const { run } = setup(() => ({ text: "x" }));
+    const { finished, of } = await run(workflow([input, llm("a", "(a)"), llm("b", "(b)")], ["in->a", "a->b"]));
+    expect(of("node-finished").find((e) => e.nodeId === "a")?.usage).toEqual({ inputTokens: 10, outputTokens: 5 });
+    expect(finished.usage).toEqual({ inputTokens: 20, outputTokens: 10 });
+  });
+
+  it("stops cleanly when the consumer stops reading", async () => {
+    const { model, clock } = setup(() => ({ latency: 100, text: "x" }));
+    const doc = workflow([input, llm("a", "(a)")], ["in->a"]);
+    await clock.drive(
+      (async () => {
+        for await (const event of runWorkflow(doc, { models: model.port, clock })) if (event.type === "node-started" && event.nodeId === "a") break;
+      })(),
+    );
+    expect(model.calls[0].aborted).toBe(true);
+  });
+});
