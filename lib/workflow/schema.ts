@@ -98,17 +98,12 @@ function zodMessage(zodIssue: z.core.$ZodIssue, input: unknown): string {
     case "unrecognized_keys":
       return `unknown key${zodIssue.keys.length > 1 ? "s" : ""} ${zodIssue.keys.map((k) => `"${k}"`).join(", ")}`;
     case "invalid_union": {
-      const note = (zodIssue as { note?: string }).note;
       const discriminator = (zodIssue as { discriminator?: string }).discriminator;
-      if (discriminator === "kind" || note === "No matching discriminator") {
-        const kind = valueAt(input, zodIssue.path.concat(discriminator ?? "kind"));
-        if (discriminator === "kind" || NODE_KINDS.length) {
-          return kind === undefined
-            ? `"kind" is missing (expected one of ${NODE_KINDS.join(", ")})`
-            : `unknown node kind ${JSON.stringify(kind)} (expected one of ${NODE_KINDS.join(", ")})`;
-        }
-      }
-      return zodIssue.message;
+      if (!discriminator) return zodIssue.message;
+      const value = valueAt(input, zodIssue.path);
+      const known = discriminator === "kind" ? `node kind` : `"${discriminator}"`;
+      const choices = discriminator === "kind" ? ` (expected one of ${NODE_KINDS.join(", ")})` : "";
+      return value === undefined ? `"${discriminator}" is missing${choices}` : `unknown ${known} ${JSON.stringify(value)}${choices}`;
     }
     case "invalid_value":
       return `must be ${zodIssue.values.map((v) => JSON.stringify(v)).join(" or ")}`;
