@@ -63,6 +63,8 @@ export function createModelPort(registry: ModelRegistry): ModelPort {
         maxRetries: 0,
         abortSignal: signal,
         output: call.schema ? Output.object({ schema: jsonSchema(call.schema), name: call.schemaName }) : undefined,
+        // Errors arrive as stream parts below; the default handler would also log them with request details.
+        onError: () => undefined,
       });
       let text = "";
       let lastPartial = "";
@@ -88,6 +90,9 @@ export function createModelPort(registry: ModelRegistry): ModelPort {
             error.name = "AbortError";
             throw error;
           } else if (part.type === "finish") {
+            // The SDK reports a stream that closed without the provider's finish as "other" with no
+            // raw reason; that is a cut connection, not a short answer.
+            if (part.finishReason === "other" && part.rawFinishReason === undefined) continue;
             finish = {
               type: "finish",
               finishReason: part.finishReason,
