@@ -1,5 +1,5 @@
 import { APICallError } from "@ai-sdk/provider";
-import { Output, jsonSchema, streamText } from "ai";
+import { Output, jsonSchema, streamText, type JSONSchema7 } from "ai";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { findTemplate, ModelError, parseDocument, runWorkflow, TEMPLATES, type RunEvent, type RunEventOf, type WorkflowDocument } from "@/lib/workflow";
 import { createModels } from ".";
@@ -68,7 +68,7 @@ describe("the demo model is a real AI SDK v4 language model", () => {
   });
 
   it("honours a structured-output schema through Output.object", async () => {
-    const schema = {
+    const schema: JSONSchema7 = {
       type: "object",
       properties: { title: { type: "string" }, score: { type: "number" }, tags: { type: "array", items: { type: "string" } } },
       required: ["title", "score", "tags"],
