@@ -14,4 +14,4 @@ export * from "./engine/events";
 export * from "./engine/model-port";
 export * from "./engine/errors";
 export { runWorkflow, runCompiled, type RunOptions } from "./engine/run";
-export { systemClock, type Clock } from "./engine/clock";
+export { sleep, systemClock, type Clock } from "./engine/clock";

@@ -8,7 +8,7 @@ import Mustache from "mustache";
 
 type TemplateSpans = ReturnType<typeof Mustache.parse>;
 
-const MAX_CACHED_TEMPLATES = 512;
+const MAX_CACHED_TEMPLATES = 4_096;
 const parsed = new Map<string, TemplateSpans>();
 
 // Templates come from users: a bounded cache, so a long-lived server cannot grow without limit.

@@ -5,13 +5,13 @@ import type { WorkflowDocument } from "../schema";
 import { findPlaceholder, renderTemplate, TemplateError } from "../template";
 import { compileWorkflow, kindOf, type CompiledWorkflow } from "../validate";
 import { EventChannel } from "./channel";
-import { systemClock, type Clock } from "./clock";
+import { sleep, systemClock, type Clock } from "./clock";
 import type { CallOptions, InstanceContext, ModelResult, NodeContext, NodeResult } from "./context";
 import { CancelledError, LimitError, NodeError } from "./errors";
 import type { RunError, RunEvent, RunEventBody, RunStatus, RunWarning } from "./events";
 import type { ModelCall, ModelChunk, ModelPort, TokenUsage } from "./model-port";
 import { classifyModelError, retryDelay } from "./retry";
-import { Semaphore } from "./semaphore";
+import { CallGroup, Semaphore } from "./semaphore";
 
 export type RunOptions = {
   inputs?: Record<string, unknown>;
@@ -31,6 +31,9 @@ const FIRED = 1;
 const DEAD = 2;
 
 type NodeStatus = "pending" | "running" | "done" | "skipped" | "failed" | "cancelled";
+
+/** The abort reason for a finished run's signal (a prebuilt one: `abort()` alone builds a DOMException with a stack). */
+const RUN_OVER = new CancelledError();
 
 const ZERO_USAGE: TokenUsage = Object.freeze({ inputTokens: 0, outputTokens: 0 });
 
@@ -94,6 +97,8 @@ class Run {
   private readonly limits: RunLimits;
   private readonly controller = new AbortController();
   private readonly semaphore: Semaphore;
+  /** Every model call of the run, aborted together when the run ends. */
+  readonly calls: CallGroup;
   private readonly runId: string;
   private startedAt = 0;
   private seq = 0;
@@ -105,7 +110,6 @@ class Run {
   private readonly iterations: Int32Array;
   private readonly startedAtNode: Float64Array;
   private readonly nodeUsage: TokenUsage[];
-  private readonly nodeControllers: Array<AbortController | null>;
   private readonly state: Record<string, unknown> = Object.create(null);
   private readonly usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
   private readonly warnings: RunWarning[] = [];
@@ -114,6 +118,7 @@ class Run {
   private finished = false;
   private outcome: { status: RunStatus; error?: RunError } | null = null;
   private detachExternal: (() => void) | null = null;
+  private cancelWallTimer: (() => void) | null = null;
 
   constructor(
     private readonly workflow: CompiledWorkflow,
@@ -125,6 +130,7 @@ class Run {
     this.random = options.random ?? Math.random;
     this.limits = effectiveLimits(options.limits, workflow.document.settings?.limits);
     this.semaphore = new Semaphore(this.limits.maxConcurrency);
+    this.calls = new CallGroup(this.controller.signal, RUN_OVER);
     this.runId = options.runId ?? globalThis.crypto.randomUUID();
     this.status = new Array<NodeStatus>(n).fill("pending");
     this.edgeState = new Uint8Array(workflow.edges.length);
@@ -133,7 +139,6 @@ class Run {
     this.iterations = new Int32Array(n);
     this.startedAtNode = new Float64Array(n);
     this.nodeUsage = Array.from({ length: n }, () => ({ inputTokens: 0, outputTokens: 0 }));
-    this.nodeControllers = new Array(n).fill(null);
     for (let i = 0; i < n; i++) this.unresolved[i] = workflow.incoming[i].length;
     this.channel = new EventChannel<RunEvent>(
       () => this.start(),
@@ -141,9 +146,12 @@ class Run {
     );
   }
 
-  private emit(body: RunEventBody): void {
-    const t = Math.round((this.clock.now() - this.startedAt) * 1000) / 1000;
-    this.channel.push({ ...body, seq: this.seq++, t } as RunEvent);
+  /** Stamps an event in place (bodies are always fresh literals) and queues it. */
+  emit(body: RunEventBody): void {
+    const event = body as RunEvent;
+    event.seq = this.seq++;
+    event.t = Math.round((this.clock.now() - this.startedAt) * 1000) / 1000;
+    this.channel.push(event);
   }
 
   private start(): void {
@@ -157,9 +165,8 @@ class Run {
       external.addEventListener("abort", onAbort, { once: true });
       this.detachExternal = () => external.removeEventListener("abort", onAbort);
     }
-    this.clock.sleep(this.limits.maxWallTimeMs, this.controller.signal).then(
-      () => this.fail({ code: "limit:wall-time", message: `the run exceeded its wall time limit of ${this.limits.maxWallTimeMs} ms` }),
-      () => undefined,
+    this.cancelWallTimer = this.clock.schedule(this.limits.maxWallTimeMs, () =>
+      this.fail({ code: "limit:wall-time", message: `the run exceeded its wall time limit of ${this.limits.maxWallTimeMs} ms` }),
     );
     if (this.workflow.nodes.length === 0) return this.finish();
     this.startNode(this.workflow.inputIndex);
@@ -175,13 +182,11 @@ class Run {
     const iteration = ++this.iterations[n];
     this.startedAtNode[n] = this.clock.now();
     this.nodeUsage[n] = { inputTokens: 0, outputTokens: 0 };
-    const controller = new AbortController();
-    this.nodeControllers[n] = controller;
     const model = kind.models(node.config, this.workflow.defaultModel)[0];
     this.emit({ type: "node-started", nodeId: node.id, iteration, ...(model ? { model } : {}) });
     let result: Promise<NodeResult>;
     try {
-      result = kind.execute(this.context(n, controller.signal));
+      result = kind.execute(this.context(n, this.controller.signal));
     } catch (error) {
       result = Promise.reject(error);
     }
@@ -208,7 +213,6 @@ class Run {
     }
     this.status[n] = "done";
     this.running--;
-    this.nodeControllers[n] = null;
     const ports = result.ports ?? kind.outputs(node.config);
     this.emit({
       type: "node-finished",
@@ -287,7 +291,6 @@ class Run {
     if (this.finished || this.status[n] !== "running" || this.iterations[n] !== iteration) return;
     const node = this.workflow.nodes[n];
     this.running--;
-    this.nodeControllers[n] = null;
     if (error instanceof CancelledError || this.controller.signal.aborted) {
       this.status[n] = "cancelled";
       this.emit({ type: "node-cancelled", nodeId: node.id });
@@ -336,12 +339,13 @@ class Run {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
-    this.controller.abort();
+    this.controller.abort(RUN_OVER);
+    this.semaphore.refuseAll(RUN_OVER);
     this.detachExternal?.();
+    this.cancelWallTimer?.();
     this.workflow.nodes.forEach((node, n) => {
       if (this.status[n] === "running") {
         this.status[n] = "cancelled";
-        this.nodeControllers[n]?.abort();
         this.emit({ type: "node-cancelled", nodeId: node.id });
       }
     });
@@ -373,30 +377,36 @@ class Run {
   // ── What a node kind sees ──────────────────────────────────────────────────
 
   private context(n: number, signal: AbortSignal): NodeContext<unknown> {
-    const node = this.workflow.nodes[n];
-    const kind = kindOf(node);
-    const loopPorts = new Set(
-      this.workflow.outgoing[n].filter((e) => this.workflow.edges[e].back).map((e) => this.workflow.edges[e].sourcePort),
-    );
-    return {
-      nodeId: node.id,
-      config: node.config,
-      state: this.state,
-      iteration: this.iterations[n],
-      limits: this.limits,
-      defaultModel: this.workflow.defaultModel,
-      upstreamKeys: this.workflow.upstreamKeys[n],
-      isLoopPort: (port) => loopPorts.has(port) && kind.loopPorts.includes(port),
-      maxIterations: (configured) => Math.min(configured ?? this.limits.maxLoopIterations, this.limits.maxLoopIterations),
-      render: (template, extra) => renderTemplate(template, extra ? { ...this.state, ...extra } : this.state),
-      callModel: (call, callOptions) => this.callModel(n, undefined, call, callOptions, signal),
-      runInstances: (items, concurrency, run) => this.runInstances(n, items, concurrency, run, signal),
-      warn: (warning) => this.warn({ ...warning, nodeId: node.id }),
-      signal,
-    };
+    return new NodeRun(this, n, signal);
   }
 
-  private async runInstances<T>(
+  loopPorts(n: number): Set<string> {
+    const { edges, outgoing, nodes } = this.workflow;
+    const kind = kindOf(nodes[n]);
+    return new Set(outgoing[n].filter((e) => edges[e].back && kind.loopPorts.includes(edges[e].sourcePort)).map((e) => edges[e].sourcePort));
+  }
+
+  nodeWarning(n: number, warning: Omit<RunWarning, "nodeId">): void {
+    this.warn({ ...warning, nodeId: this.workflow.nodes[n].id });
+  }
+
+  runState(): Readonly<Record<string, unknown>> {
+    return this.state;
+  }
+
+  runLimits(): RunLimits {
+    return this.limits;
+  }
+
+  compiled(): CompiledWorkflow {
+    return this.workflow;
+  }
+
+  iterationOf(n: number): number {
+    return this.iterations[n];
+  }
+
+  async runInstances<T>(
     n: number,
     items: ReadonlyArray<{ label: string; waitForOthers?: boolean }>,
     concurrency: number,
@@ -410,8 +420,9 @@ class Run {
     this.emit({ type: "node-instances", nodeId: node.id, labels: items.map((item) => item.label) });
     const results: Array<T | undefined> = new Array(items.length);
     const siblings = new AbortController();
-    const onNodeAbort = () => siblings.abort();
+    const onNodeAbort = () => siblings.abort(RUN_OVER);
     nodeSignal.addEventListener("abort", onNodeAbort, { once: true });
+    const group = new CallGroup(siblings.signal, RUN_OVER);
     const iteration = this.iterations[n];
 
     const runOne = async (index: number) => {
@@ -420,7 +431,7 @@ class Run {
       this.emit({ type: "node-started", nodeId: node.id, instance: index, label: items[index].label, instances: items.length, iteration });
       const instance: InstanceContext = {
         callModel: async (call, callOptions) => {
-          const result = await this.callModel(n, index, call, callOptions, siblings.signal);
+          const result = await this.callModel(n, index, call, callOptions, group);
           addUsage(usage, result.usage);
           return result;
         },
@@ -445,7 +456,7 @@ class Run {
           const { code, message, retryable } =
             error instanceof NodeError ? error : { code: "internal", message: error instanceof Error ? error.message : String(error), retryable: false };
           this.emit({ type: "node-failed", nodeId: node.id, instance: index, code, message, retryable });
-          siblings.abort();
+          siblings.abort(RUN_OVER);
         }
         throw error;
       }
@@ -474,22 +485,27 @@ class Run {
 
   // ── Model calls: concurrency cap, retries, timeouts, streaming ──────────────
 
-  private async callModel(
+  async callModel(
     n: number,
     instance: number | undefined,
     call: ModelCall,
     callOptions: CallOptions | undefined,
-    signal: AbortSignal,
+    group: CallGroup,
   ): Promise<ModelResult> {
     const node = this.workflow.nodes[n];
+    const signal = group.signal;
     for (let attempt = 1; ; attempt++) {
       if (++this.modelCalls > this.limits.maxModelCalls) {
         throw new LimitError("model-calls", `the run reached its limit of ${this.limits.maxModelCalls} model calls`);
       }
-      await this.semaphore.acquire(signal);
+      await this.semaphore.acquire();
+      if (signal.aborted) {
+        this.semaphore.release();
+        throw new CancelledError();
+      }
       let result: ModelResult;
       try {
-        result = await this.streamOnce(n, instance, call, callOptions, signal);
+        result = await this.streamOnce(n, instance, call, callOptions, group);
       } catch (error) {
         this.semaphore.release();
         if (error instanceof CancelledError || signal.aborted) throw new CancelledError();
@@ -510,7 +526,7 @@ class Run {
           message,
         });
         // The slot is free during the backoff so other calls go ahead; the sleep rejects at once on cancel.
-        await this.clock.sleep(delayMs, signal);
+        await sleep(this.clock, delayMs, signal);
         continue;
       }
       this.semaphore.release();
@@ -525,26 +541,20 @@ class Run {
     instance: number | undefined,
     call: ModelCall,
     callOptions: CallOptions | undefined,
-    signal: AbortSignal,
+    group: CallGroup,
   ): Promise<ModelResult> {
     const nodeId = this.workflow.nodes[n].id;
-    const callController = new AbortController();
-    const onAbort = () => callController.abort();
-    signal.addEventListener("abort", onAbort, { once: true });
+    const signal = group.signal;
+    const callController = group.open();
     const iterator = this.options.models.stream(call, callController.signal)[Symbol.asyncIterator]();
     let text = "";
     let finish: Extract<ModelChunk, { type: "finish" }> | undefined;
-    let first = true;
+    const watchdog = new Watchdog(this.clock, this.limits, callController);
     try {
       for (;;) {
-        const next = await this.withTimeout(
-          iterator.next(),
-          first ? this.limits.firstTokenTimeoutMs : this.limits.idleTimeoutMs,
-          first ? "first-token" : "idle",
-          callController,
-        );
+        const next = await Promise.race([iterator.next(), watchdog.expired]);
         if (next.done) break;
-        first = false;
+        watchdog.activity();
         const chunk = next.value;
         if (chunk.type === "text") {
           text += chunk.delta;
@@ -559,11 +569,12 @@ class Run {
         }
       }
     } catch (error) {
-      callController.abort();
+      callController.abort(RUN_OVER);
       await iterator.return?.().catch(() => undefined);
       throw error;
     } finally {
-      signal.removeEventListener("abort", onAbort);
+      watchdog.stop();
+      group.close(callController);
     }
     if (signal.aborted) throw new CancelledError();
     if (!finish || finish.finishReason === "interrupted" || finish.finishReason === "error") {
@@ -594,18 +605,121 @@ class Run {
     return { text, object, usage, finishReason: finish.finishReason };
   }
 
-  /** Races a stream step against a timer; on timeout the call is aborted and fails retryably. */
-  private withTimeout<T>(step: Promise<T>, ms: number, what: "first-token" | "idle", call: AbortController): Promise<T> {
-    const timer = new AbortController();
-    const timeout = this.clock.sleep(ms, timer.signal).then(() => {
-      call.abort();
-      throw new NodeError(
-        `timeout:${what}`,
-        what === "first-token" ? `no answer from the model within ${ms} ms` : `the model stream stalled for ${ms} ms`,
-        true,
-      );
-    });
-    timeout.catch(() => undefined);
-    return Promise.race([step, timeout]).finally(() => timer.abort());
+}
+
+/**
+ * One timer per model call for both timeouts: the first chunk must come within the first-token
+ * timeout, each later one within the idle timeout. On expiry the call is aborted and `expired`
+ * rejects with a retryable error. (A timer per stream step would cost more than the rest of
+ * the engine.)
+ */
+class Watchdog {
+  readonly expired: Promise<never>;
+  private expire!: (error: NodeError) => void;
+  private first = true;
+  private deadline: number;
+  private armedUntil = 0;
+  private cancel: () => void = () => undefined;
+  private readonly fire = () => this.check();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly limits: RunLimits,
+    private readonly call: AbortController,
+  ) {
+    this.expired = new Promise<never>((_, reject) => (this.expire = reject));
+    this.expired.catch(() => undefined);
+    this.deadline = clock.now() + limits.firstTokenTimeoutMs;
+    this.arm(limits.firstTokenTimeoutMs);
+  }
+
+  private arm(ms: number): void {
+    this.armedUntil = this.clock.now() + ms;
+    this.cancel = this.clock.schedule(ms, this.fire);
+  }
+
+  private check(): void {
+    const left = this.deadline - this.clock.now();
+    if (left > 0) return this.arm(left);
+    this.call.abort(RUN_OVER);
+    this.expire(
+      this.first
+        ? new NodeError("timeout:first-token", `no answer from the model within ${this.limits.firstTokenTimeoutMs} ms`, true)
+        : new NodeError("timeout:idle", `the model stream stalled for ${this.limits.idleTimeoutMs} ms`, true),
+    );
+  }
+
+  activity(): void {
+    this.first = false;
+    this.deadline = this.clock.now() + this.limits.idleTimeoutMs;
+    // Deadlines only move later, except when the idle timeout is shorter than the first-token one.
+    if (this.deadline < this.armedUntil) {
+      this.cancel();
+      this.arm(this.limits.idleTimeoutMs);
+    }
+  }
+
+  stop(): void {
+    this.cancel();
+  }
+}
+
+/**
+ * What a node kind sees while it runs. A class rather than a literal of closures: one is made
+ * per node execution, and the engine's per-node budget is tens of microseconds.
+ */
+class NodeRun implements NodeContext<unknown> {
+  readonly nodeId: string;
+  readonly config: unknown;
+  readonly state: Readonly<Record<string, unknown>>;
+  readonly iteration: number;
+  readonly limits: RunLimits;
+  readonly defaultModel: string;
+  readonly upstreamKeys: string[];
+  private loopPortSet: Set<string> | undefined;
+
+  constructor(
+    private readonly run: Run,
+    private readonly n: number,
+    readonly signal: AbortSignal,
+  ) {
+    const workflow = run.compiled();
+    const node = workflow.nodes[n];
+    this.nodeId = node.id;
+    this.config = node.config;
+    this.state = run.runState();
+    this.iteration = run.iterationOf(n);
+    this.limits = run.runLimits();
+    this.defaultModel = workflow.defaultModel;
+    this.upstreamKeys = workflow.upstreamKeys[n];
+  }
+
+  isLoopPort(port: string): boolean {
+    this.loopPortSet ??= this.run.loopPorts(this.n);
+    return this.loopPortSet.has(port);
+  }
+
+  maxIterations(configured: number | undefined): number {
+    return Math.min(configured ?? this.limits.maxLoopIterations, this.limits.maxLoopIterations);
+  }
+
+  render(template: string, extra?: Record<string, unknown>): string {
+    return renderTemplate(template, extra ? { ...this.state, ...extra } : this.state);
+  }
+
+  callModel(call: ModelCall, options?: CallOptions): Promise<ModelResult> {
+    return this.run.callModel(this.n, undefined, call, options, this.run.calls);
+  }
+
+  runInstances<T>(
+    items: ReadonlyArray<{ label: string; waitForOthers?: boolean }>,
+    concurrency: number,
+    run: (index: number, instance: InstanceContext, earlier: ReadonlyArray<T | undefined>) => Promise<{ value: T; output: unknown }>,
+  ): Promise<T[]> {
+    return this.run.runInstances(this.n, items, concurrency, run, this.signal);
+  }
+
+  warn(warning: Omit<RunWarning, "nodeId">): void {
+    this.run.nodeWarning(this.n, warning);
   }
 }

@@ -1,9 +1,7 @@
-import { CancelledError } from "./errors";
-
 /** Counts model calls in flight; waiters are served first come, first served. */
 export class Semaphore {
   private available: number;
-  private readonly waiters: Array<() => void> = [];
+  private readonly waiters: Array<{ grant: () => void; refuse: (error: Error) => void }> = [];
   /** The most permits ever held at once (tests assert the cap). */
   peak = 0;
 
@@ -11,32 +9,60 @@ export class Semaphore {
     this.available = size;
   }
 
-  acquire(signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return Promise.reject(new CancelledError());
+  acquire(): Promise<void> {
     if (this.available > 0) {
       this.available--;
       this.peak = Math.max(this.peak, this.size - this.available);
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
-      const grant = () => {
-        signal.removeEventListener("abort", onAbort);
-        this.peak = Math.max(this.peak, this.size - this.available);
-        resolve();
-      };
-      const onAbort = () => {
-        const at = this.waiters.indexOf(grant);
-        if (at >= 0) this.waiters.splice(at, 1);
-        reject(new CancelledError());
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.waiters.push(grant);
+      this.waiters.push({
+        grant: () => {
+          this.peak = Math.max(this.peak, this.size - this.available);
+          resolve();
+        },
+        refuse: reject,
+      });
     });
   }
 
   release(): void {
     const next = this.waiters.shift();
-    if (next) next();
+    if (next) next.grant();
     else this.available++;
+  }
+
+  /** Refuses every waiter (the run is over). */
+  refuseAll(error: Error): void {
+    for (const waiter of this.waiters.splice(0)) waiter.refuse(error);
+  }
+}
+
+/**
+ * The in-flight calls of one scope (a run, or the instances of one map node). One abort
+ * listener per scope instead of one per call: a 500-wide map would otherwise put 500
+ * listeners on one signal.
+ */
+export class CallGroup {
+  private readonly calls = new Set<AbortController>();
+
+  constructor(
+    readonly signal: AbortSignal,
+    reason: unknown,
+  ) {
+    signal.addEventListener("abort", () => {
+      for (const call of this.calls) call.abort(reason);
+    }, { once: true });
+  }
+
+  open(): AbortController {
+    const call = new AbortController();
+    if (this.signal.aborted) call.abort(this.signal.reason);
+    else this.calls.add(call);
+    return call;
+  }
+
+  close(call: AbortController): void {
+    this.calls.delete(call);
   }
 }

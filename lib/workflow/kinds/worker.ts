@@ -9,7 +9,7 @@ export const WorkerConfigSchema = z.strictObject({
   prompt: promptText,
   system: z.string().max(20_000).optional(),
   model: modelId.optional(),
-  concurrency: z.number().int().min(1).max(64).optional(),
+  concurrency: z.number().int().min(1).max(500).optional(),
   /**
    * Items that need the others (a conclusion, a summary): those whose `field` contains one of
    * `matches` (case-insensitive) run after every other item and see their results as `{{others}}`.

@@ -1,4 +1,4 @@
-import type { Clock } from "../engine/clock";
+import { sleep, type Clock } from "../engine/clock";
 import { ModelError, type ModelCall, type ModelChunk, type ModelPort } from "../engine/model-port";
 
 /** What one scripted model call does. */
@@ -41,14 +41,14 @@ export function scriptedModel(clock: Clock, script: (call: ModelCall, callIndex:
       const onAbort = () => (record.aborted = true);
       signal.addEventListener("abort", onAbort, { once: true });
       try {
-        if (plan.hang) await clock.sleep(Number.MAX_SAFE_INTEGER, signal);
+        if (plan.hang) await sleep(clock, Number.MAX_SAFE_INTEGER, signal);
         const chunks = plan.chunks ?? (plan.text !== undefined ? [plan.text] : []);
         const step = (plan.latency ?? 0) / Math.max(1, chunks.length);
-        if (!chunks.length) await clock.sleep(plan.latency ?? 0, signal);
+        if (!chunks.length) await sleep(clock, plan.latency ?? 0, signal);
         for (const [i, chunk] of chunks.entries()) {
-          await clock.sleep(step, signal);
+          await sleep(clock, step, signal);
           yield { type: "text", delta: chunk };
-          if (i === 0 && plan.stallAfterFirst) await clock.sleep(Number.MAX_SAFE_INTEGER, signal);
+          if (i === 0 && plan.stallAfterFirst) await sleep(clock, Number.MAX_SAFE_INTEGER, signal);
         }
         if (plan.error) throw plan.error;
         if (plan.noFinish) return;

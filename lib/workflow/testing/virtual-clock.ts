@@ -1,12 +1,11 @@
 import type { Clock } from "../engine/clock";
-import { CancelledError } from "../engine/errors";
 
-type Timer = { at: number; seq: number; resolve: () => void };
+type Timer = { at: number; seq: number; fn: () => void };
 
 /**
- * Deterministic time for tests: `sleep` only resolves when `drive` advances to it, after every
- * pending microtask has run. A run that waits on nothing scheduled is reported as a deadlock
- * instead of hanging the test.
+ * Deterministic time for tests: scheduled work only runs when `drive` advances to it, after
+ * every pending microtask has run. A run that waits on nothing scheduled is reported as a
+ * deadlock instead of hanging the test.
  */
 export class VirtualClock implements Clock {
   private time = 0;
@@ -17,24 +16,12 @@ export class VirtualClock implements Clock {
     return this.time;
   }
 
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(new CancelledError());
-      const timer: Timer = {
-        at: this.time + Math.max(0, ms),
-        seq: this.seq++,
-        resolve: () => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
-        },
-      };
-      const onAbort = () => {
-        this.timers = this.timers.filter((t) => t !== timer);
-        reject(new CancelledError());
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.timers.push(timer);
-    });
+  schedule(ms: number, fn: () => void): () => void {
+    const timer: Timer = { at: this.time + Math.max(0, ms), seq: this.seq++, fn };
+    this.timers.push(timer);
+    return () => {
+      this.timers = this.timers.filter((t) => t !== timer);
+    };
   }
 
   /** Advances time timer by timer until `work` settles. */
@@ -51,7 +38,7 @@ export class VirtualClock implements Clock {
       this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
       const next = this.timers.shift()!;
       this.time = next.at;
-      next.resolve();
+      next.fn();
     }
   }
 }
