@@ -363,3 +363,25 @@ export function modelsUsed(doc: WorkflowDocument): Array<{ nodeId: string; model
   const fallback = doc.settings?.defaultModel ?? DEFAULT_MODEL;
   return doc.nodes.flatMap((node) => kindOf(node).models(node.config, fallback).map((model) => ({ nodeId: node.id, model })));
 }
+
+/**
+ * The state keys a node's templates may use: workflow inputs plus every key written by a node
+ * upstream of it (back-edges count, so a generator sees its evaluator's `feedback`).
+ */
+export function availableKeys(doc: WorkflowDocument, nodeId: string): string[] {
+  const keys = new Set(doc.inputs.map((input) => input.key));
+  const byId = new Map(doc.nodes.map((node) => [node.id, node]));
+  const seen = new Set([nodeId]);
+  const stack = [nodeId];
+  while (stack.length) {
+    const current = stack.pop()!;
+    for (const edge of doc.edges) {
+      if (edge.target !== current || seen.has(edge.source)) continue;
+      seen.add(edge.source);
+      stack.push(edge.source);
+      const source = byId.get(edge.source);
+      if (source) for (const key of kindOf(source).writes(source.config)) keys.add(key);
+    }
+  }
+  return [...keys].sort();
+}

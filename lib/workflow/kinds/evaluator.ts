@@ -36,7 +36,7 @@ export const evaluatorKind = defineKind({
   configSchema: EvaluatorConfigSchema,
   defaultConfig: (key) => ({
     key: "draft",
-    gradeKey: `${key}_grade`,
+    gradeKey: key,
     feedbackKey: "feedback",
     criteria: "The draft is clear, correct and complete.",
     maxIterations: DEFAULT_MAX_ITERATIONS,

@@ -1,0 +1,234 @@
+import type { EdgeChange, NodeChange } from "@xyflow/react";
+import { temporal } from "zundo";
+import { createStore } from "zustand/vanilla";
+import { parseDocument, validateWorkflow, type NodeKind, type ValidationIssue, type WorkflowDocument } from "@/lib/workflow";
+import {
+  addNode,
+  connect,
+  copyFragment,
+  createNode,
+  dropDanglingEdges,
+  freePosition,
+  layoutDocument,
+  pasteFragment,
+  removeElements,
+  updateNode,
+  type Connection,
+  type Position,
+  type Size,
+} from "./graph";
+
+/**
+ * The editor's state, one store per editor page (created by the page's provider, never a module
+ * singleton). Only `document` is undoable and only `document` is ever saved or exported; the
+ * rest (selection, in-flight drag positions, measured sizes, notices) is editor-only.
+ */
+
+export type Notice = { tone: "error" | "info"; message: string; id: number };
+
+export type EditorState = {
+  document: WorkflowDocument;
+  selection: { nodes: string[]; edges: string[] };
+  /** Positions while a drag is in progress; committed to the document (one undo step) on drop. */
+  dragging: Record<string, Position> | null;
+  /** Sizes React Flow measured, for layout and for keeping nodes visible across re-renders. */
+  measured: Record<string, Size>;
+  notice: Notice | null;
+
+  onNodesChange(changes: NodeChange[]): void;
+  onEdgesChange(changes: EdgeChange[]): void;
+  connect(connection: Connection): boolean;
+  /** Adds a node of `kind` at `position` (or near `center` without overlapping); returns its id. */
+  addNode(kind: NodeKind, placement: { position?: Position; center?: Position }): string | null;
+  updateNode(id: string, patch: { label?: string; config?: unknown }): void;
+  updateWorkflow(patch: Partial<Pick<WorkflowDocument, "name" | "description" | "inputs" | "settings">>): void;
+  select(nodes: string[], edges?: string[]): void;
+  removeSelection(): void;
+  duplicateSelection(): void;
+  copySelection(): string | null;
+  paste(text: string): boolean;
+  /** Replaces the whole document (import): one undo step. */
+  replaceDocument(document: WorkflowDocument): void;
+  layout(): void;
+  notify(tone: Notice["tone"], message: string): void;
+  dismissNotice(): void;
+};
+
+let noticeIds = 0;
+
+export function createEditorStore(initial: WorkflowDocument) {
+  return createStore<EditorState>()(
+    temporal(
+      (set, get) => {
+        const setDocument = (document: WorkflowDocument, extra: Partial<EditorState> = {}) => set({ document, ...extra });
+        return {
+          document: initial,
+          selection: { nodes: [], edges: [] },
+          dragging: null,
+          measured: {},
+          notice: null,
+
+          onNodesChange(changes) {
+            const state = get();
+            let document = state.document;
+            let dragging = state.dragging;
+            let selected: Set<string> | null = null;
+            let measured: Record<string, Size> | null = null;
+            const removed: string[] = [];
+            let commit = false;
+            for (const change of changes) {
+              if (change.type === "position") {
+                if (change.dragging && change.position) {
+                  dragging = { ...(dragging ?? {}), [change.id]: change.position };
+                } else if (!change.dragging) {
+                  const position = change.position ?? dragging?.[change.id];
+                  if (position) {
+                    document = updateNode(document, change.id, { position: { x: Math.round(position.x), y: Math.round(position.y) } });
+                    commit = true;
+                  }
+                  if (dragging) {
+                    const { [change.id]: _, ...rest } = dragging;
+                    dragging = Object.keys(rest).length ? rest : null;
+                  }
+                }
+              } else if (change.type === "select") {
+                selected ??= new Set(state.selection.nodes);
+                if (change.selected) selected.add(change.id);
+                else selected.delete(change.id);
+              } else if (change.type === "remove") {
+                removed.push(change.id);
+              } else if (change.type === "dimensions" && change.dimensions) {
+                measured ??= { ...state.measured };
+                measured[change.id] = { width: change.dimensions.width, height: change.dimensions.height };
+              }
+            }
+            if (removed.length) {
+              document = removeElements(document, removed);
+              commit = true;
+            }
+            const patch: Partial<EditorState> = { dragging };
+            if (selected) patch.selection = { ...state.selection, nodes: [...selected].filter((id) => !removed.includes(id)) };
+            if (measured) patch.measured = measured;
+            if (commit) patch.document = document;
+            set(patch);
+          },
+
+          onEdgesChange(changes) {
+            const state = get();
+            let selected: Set<string> | null = null;
+            const removed: string[] = [];
+            for (const change of changes) {
+              if (change.type === "select") {
+                selected ??= new Set(state.selection.edges);
+                if (change.selected) selected.add(change.id);
+                else selected.delete(change.id);
+              } else if (change.type === "remove") removed.push(change.id);
+            }
+            const patch: Partial<EditorState> = {};
+            if (selected) patch.selection = { ...state.selection, edges: [...selected] };
+            if (removed.length) patch.document = removeElements(state.document, [], removed);
+            set(patch);
+          },
+
+          connect(connection) {
+            const result = connect(get().document, connection);
+            if (!result.ok) {
+              get().notify("error", result.reason);
+              return false;
+            }
+            setDocument(result.document);
+            return true;
+          },
+
+          addNode(kind, placement) {
+            const document = get().document;
+            if (kind === "input" && document.nodes.some((n) => n.kind === "input")) {
+              get().notify("error", "A workflow has exactly one input node.");
+              return null;
+            }
+            const position = placement.position ?? freePosition(document, placement.center ?? { x: 0, y: 0 });
+            const node = createNode(document, kind, position);
+            setDocument(addNode(document, node), { selection: { nodes: [node.id], edges: [] } });
+            return node.id;
+          },
+
+          updateNode(id, patch) {
+            setDocument(dropDanglingEdges(updateNode(get().document, id, patch)));
+          },
+
+          updateWorkflow(patch) {
+            setDocument({ ...get().document, ...patch });
+          },
+
+          select(nodes, edges = []) {
+            set({ selection: { nodes, edges } });
+          },
+
+          removeSelection() {
+            const { document, selection } = get();
+            if (!selection.nodes.length && !selection.edges.length) return;
+            setDocument(removeElements(document, selection.nodes, selection.edges), { selection: { nodes: [], edges: [] } });
+          },
+
+          duplicateSelection() {
+            const text = get().copySelection();
+            if (text) get().paste(text);
+          },
+
+          copySelection() {
+            const { document, selection } = get();
+            return selection.nodes.length ? copyFragment(document, selection.nodes) : null;
+          },
+
+          paste(text) {
+            const result = pasteFragment(get().document, text);
+            if (!result.ok) {
+              get().notify("error", result.reason);
+              return false;
+            }
+            setDocument(result.document, { selection: { nodes: result.nodeIds, edges: [] } });
+            return true;
+          },
+
+          replaceDocument(document) {
+            setDocument(document, { selection: { nodes: [], edges: [] }, dragging: null });
+          },
+
+          layout() {
+            const { document, measured } = get();
+            setDocument(layoutDocument(document, new Map(Object.entries(measured))));
+          },
+
+          notify(tone, message) {
+            set({ notice: { tone, message, id: ++noticeIds } });
+          },
+
+          dismissNotice() {
+            set({ notice: null });
+          },
+        };
+      },
+      {
+        // Only the document is history; selection, drags and notices are not undoable.
+        partialize: (state) => ({ document: state.document }),
+        equality: (a, b) => a.document === b.document,
+        limit: 200,
+      },
+    ),
+  );
+}
+
+export type EditorStore = ReturnType<typeof createEditorStore>;
+
+const issueCache = new WeakMap<WorkflowDocument, ValidationIssue[]>();
+
+/** Every issue of a document (schema, then graph), computed once per document version. */
+export function documentIssues(document: WorkflowDocument): ValidationIssue[] {
+  let issues = issueCache.get(document);
+  if (!issues) {
+    const parsed = parseDocument(document);
+    issues = parsed.ok ? validateWorkflow(parsed.document) : parsed.issues;
+    issueCache.set(document, issues);
+  }
+  return issues;
+}
