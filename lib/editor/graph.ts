@@ -129,7 +129,11 @@ export function backEdgeIds(doc: WorkflowDocument): Set<string> {
         ids.add(edge.id);
         break;
       }
-      for (const next of forward.get(at) ?? []) if (!seen.has(next)) seen.add(next), stack.push(next);
+      for (const next of forward.get(at) ?? []) {
+        if (seen.has(next)) continue;
+        seen.add(next);
+        stack.push(next);
+      }
     }
   }
   return ids;
