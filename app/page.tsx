@@ -1,3 +1,6 @@
+import { Plus } from "lucide-react";
+import Link from "next/link";
+import { TemplatePreview } from "@/components/TemplatePreview";
 import { createModels } from "@/lib/server/models";
 import { parseDocument, TEMPLATES } from "@/lib/workflow";
 
@@ -6,26 +9,40 @@ export const dynamic = "force-dynamic";
 export default function HomePage() {
   const models = createModels().registry.list();
   return (
-    <main className="mx-auto max-w-5xl px-6 py-12">
-      <header className="mb-10">
-        <h1 className="text-3xl font-semibold tracking-tight">Trellis</h1>
-        <p className="mt-2 max-w-2xl text-zinc-600 dark:text-zinc-400">
-          A visual editor for LLM workflow patterns. Start from one of the five canonical patterns; each runs offline with the built-in demo model.
-        </p>
+    <main className="mx-auto max-w-6xl px-6 py-12">
+      <header className="mb-10 flex items-end justify-between gap-6">
+        <div>
+          <h1 className="text-3xl font-semibold tracking-tight">Trellis</h1>
+          <p className="mt-2 max-w-2xl text-zinc-600 dark:text-zinc-400">
+            Build LLM workflows from the five canonical patterns, run them, and watch every node stream. Everything runs offline with the built-in demo model.
+          </p>
+        </div>
+        <Link
+          href="/editor"
+          data-testid="new-workflow"
+          className="inline-flex h-10 shrink-0 items-center gap-2 rounded-md bg-sky-600 px-4 text-sm font-medium text-white shadow-sm hover:bg-sky-700"
+        >
+          <Plus className="h-4 w-4" aria-hidden /> New workflow
+        </Link>
       </header>
       <section aria-labelledby="templates">
         <h2 id="templates" className="mb-4 text-sm font-medium uppercase tracking-wide text-zinc-500">
-          Pattern templates
+          Start from a pattern
         </h2>
         <ul className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
           {TEMPLATES.map((template) => {
             const parsed = parseDocument(template.json);
-            const nodes = parsed.ok ? parsed.document.nodes.filter((n) => n.kind !== "note").length : 0;
             return (
-              <li key={template.id} data-testid={`template-${template.id}`} className="rounded-lg border border-zinc-200 p-4 dark:border-zinc-800">
-                <h3 className="font-medium">{template.title}</h3>
-                <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">{template.whenToUse}</p>
-                <p className="mt-3 text-xs text-zinc-500">{nodes} nodes</p>
+              <li key={template.id}>
+                <Link
+                  href={`/editor?template=${template.id}`}
+                  data-testid={`template-${template.id}`}
+                  className="block h-full rounded-lg border border-zinc-200 bg-white p-4 transition hover:border-sky-400 hover:shadow-md dark:border-zinc-800 dark:bg-zinc-900 dark:hover:border-sky-600"
+                >
+                  {parsed.ok && <TemplatePreview document={parsed.document} />}
+                  <h3 className="mt-3 font-medium">{template.title}</h3>
+                  <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">{template.whenToUse}</p>
+                </Link>
               </li>
             );
           })}

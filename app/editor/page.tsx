@@ -1,0 +1,21 @@
+import type { Metadata } from "next";
+import { Editor } from "@/components/editor/Editor";
+import { blankDocument } from "@/lib/editor/graph";
+import { createModels } from "@/lib/server/models";
+import { findTemplate, parseDocument } from "@/lib/workflow";
+
+export const metadata: Metadata = { title: "Editor — Trellis" };
+export const dynamic = "force-dynamic";
+
+/** The editor, opened on a template (`?template=routing`) or on an empty canvas. */
+export default async function EditorPage({ searchParams }: { searchParams: Promise<{ template?: string }> }) {
+  const { template } = await searchParams;
+  const found = template ? findTemplate(template) : undefined;
+  const parsed = found ? parseDocument(found.json) : undefined;
+  const initial = parsed?.ok ? parsed.document : blankDocument();
+  // Ids and labels only: the browser never learns keys or base URLs.
+  const models = createModels()
+    .registry.list()
+    .map(({ id, label, demo }) => ({ id, label, demo }));
+  return <Editor initial={initial} models={models} />;
+}

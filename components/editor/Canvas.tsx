@@ -1,0 +1,127 @@
+"use client";
+
+import {
+  Background,
+  BackgroundVariant,
+  Controls,
+  MarkerType,
+  MiniMap,
+  ReactFlow,
+  useReactFlow,
+  type Connection,
+  type EdgeTypes,
+  type IsValidConnection,
+  type NodeTypes,
+} from "@xyflow/react";
+import { useCallback, useMemo, type DragEvent } from "react";
+import { useShallow } from "zustand/react/shallow";
+import { NODE_KINDS, type NodeKind } from "@/lib/workflow";
+import { toFlowEdges, toFlowNodes } from "@/lib/editor/flow";
+import { connect } from "@/lib/editor/graph";
+import type { EditorState } from "@/lib/editor/store";
+import { useEditor, useEditorStore } from "./EditorProvider";
+import { LoopEdge, WorkflowEdge } from "./edges";
+import { DRAG_MIME, KIND_UI } from "./kind-ui";
+import { NodeCard } from "./NodeCard";
+
+const nodeTypes: NodeTypes = Object.fromEntries(NODE_KINDS.map((kind) => [kind, NodeCard]));
+const edgeTypes: EdgeTypes = { workflow: WorkflowEdge, loop: LoopEdge };
+const defaultEdgeOptions = { markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 } };
+const SNAP: [number, number] = [20, 20];
+
+const selectFlowInputs = (s: EditorState) => ({ document: s.document, selection: s.selection, dragging: s.dragging, measured: s.measured });
+const selectHandlers = (s: EditorState) => ({ onNodesChange: s.onNodesChange, onEdgesChange: s.onEdgesChange, connect: s.connect, addNode: s.addNode });
+
+const miniMapColor = (node: { type?: string }) => {
+  const ui = KIND_UI[node.type as NodeKind];
+  return ui ? { chain: "#0ea5e9", parallel: "#8b5cf6", route: "#f59e0b", orchestrate: "#10b981", evaluate: "#f43f5e", io: "#a1a1aa", note: "#facc15" }[ui.pattern] : "#a1a1aa";
+};
+
+export function Canvas() {
+  const store = useEditorStore();
+  const { document, selection, dragging, measured } = useEditor(useShallow(selectFlowInputs));
+  const handlers = useEditor(useShallow(selectHandlers));
+  const flow = useReactFlow();
+
+  const selectedNodes = useMemo(() => new Set(selection.nodes), [selection.nodes]);
+  const selectedEdges = useMemo(() => new Set(selection.edges), [selection.edges]);
+  const nodes = useMemo(() => toFlowNodes(document, selectedNodes, dragging, measured), [document, selectedNodes, dragging, measured]);
+  const edges = useMemo(() => toFlowEdges(document, selectedEdges), [document, selectedEdges]);
+
+  const onConnect = useCallback(
+    (c: Connection) => {
+      if (c.source && c.target && c.sourceHandle && c.targetHandle) {
+        handlers.connect({ source: c.source, sourcePort: c.sourceHandle, target: c.target, targetPort: c.targetHandle });
+      }
+    },
+    [handlers],
+  );
+
+  // The same core rules as the pre-run check; a refused drop explains itself in onConnect.
+  const isValidConnection: IsValidConnection = useCallback(
+    (c) =>
+      Boolean(c.source && c.target && c.sourceHandle && c.targetHandle) &&
+      connect(store.getState().document, { source: c.source, sourcePort: c.sourceHandle!, target: c.target, targetPort: c.targetHandle! }).ok,
+    [store],
+  );
+
+  const onDragOver = useCallback((event: DragEvent) => {
+    if (!event.dataTransfer.types.includes(DRAG_MIME)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "move";
+  }, []);
+
+  const onDrop = useCallback(
+    (event: DragEvent) => {
+      const kind = event.dataTransfer.getData(DRAG_MIME) as NodeKind;
+      if (!NODE_KINDS.includes(kind)) return;
+      event.preventDefault();
+      const position = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
+      handlers.addNode(kind, { position: { x: position.x - 130, y: position.y - 30 } });
+    },
+    [flow, handlers],
+  );
+
+  return (
+    <div className="h-full w-full" data-testid="canvas" onDragOver={onDragOver} onDrop={onDrop}>
+      <ReactFlow
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
+        defaultEdgeOptions={defaultEdgeOptions}
+        onNodesChange={handlers.onNodesChange}
+        onEdgesChange={handlers.onEdgesChange}
+        onConnect={onConnect}
+        connectionRadius={50}
+        isValidConnection={isValidConnection}
+        onConnectEnd={(_, state) => {
+          // Dropped on a handle that the rules refuse: say why instead of silently doing nothing.
+          const from = state.fromHandle;
+          const to = state.toHandle;
+          if (!state.isValid && from && to && from.nodeId !== to.nodeId) {
+            const [source, target] = from.type === "source" ? [from, to] : [to, from];
+            const result = connect(store.getState().document, { source: source.nodeId, sourcePort: source.id ?? "", target: target.nodeId, targetPort: target.id ?? "" });
+            if (!result.ok) store.getState().notify("error", result.reason);
+          }
+        }}
+        snapToGrid
+        snapGrid={SNAP}
+        fitView
+        fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
+        minZoom={0.1}
+        maxZoom={2}
+        deleteKeyCode={["Backspace", "Delete"]}
+        multiSelectionKeyCode={["Meta", "Control", "Shift"]}
+        selectionKeyCode="Shift"
+        colorMode="system"
+        proOptions={{ hideAttribution: true }}
+      >
+        <Background variant={BackgroundVariant.Dots} gap={20} size={1} />
+        <Controls position="bottom-left" />
+        <MiniMap position="bottom-right" pannable zoomable nodeColor={miniMapColor} className="!bg-white dark:!bg-zinc-900" />
+      </ReactFlow>
+    </div>
+  );
+}
+

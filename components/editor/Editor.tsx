@@ -1,0 +1,147 @@
+"use client";
+
+import "@xyflow/react/dist/style.css";
+import { ReactFlowProvider } from "@xyflow/react";
+import { X } from "lucide-react";
+import { useEffect, useState } from "react";
+import type { WorkflowDocument } from "@/lib/workflow";
+import { Canvas } from "./Canvas";
+import { ImportDialog, QuickAddDialog, ShortcutsDialog } from "./dialogs";
+import { EditorProvider, useEditor, useEditorStore, type ModelOption } from "./EditorProvider";
+import { Inspector } from "./Inspector";
+import { Palette } from "./Palette";
+import { Toolbar } from "./Toolbar";
+
+type Dialog = "import" | "shortcuts" | "quick-add" | null;
+
+function isEditable(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  return Boolean(el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName)));
+}
+
+/** Keyboard shortcuts and clipboard: copy/paste go through the system clipboard as document JSON. */
+function useShortcuts(open: (dialog: Dialog) => void) {
+  const store = useEditorStore();
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (isEditable(event.target)) return;
+      const mod = event.metaKey || event.ctrlKey;
+      const key = event.key.toLowerCase();
+      const { undo, redo } = store.temporal.getState();
+      if (mod && key === "z") {
+        event.preventDefault();
+        if (event.shiftKey) redo();
+        else undo();
+      } else if (mod && key === "y") {
+        event.preventDefault();
+        redo();
+      } else if (mod && key === "d") {
+        event.preventDefault();
+        store.getState().duplicateSelection();
+      } else if (mod && key === "k") {
+        event.preventDefault();
+        open("quick-add");
+      } else if (!mod && event.key === "?") {
+        open("shortcuts");
+      }
+    };
+    const onCopy = (event: ClipboardEvent) => {
+      if (isEditable(event.target)) return;
+      const text = store.getState().copySelection();
+      if (!text || !event.clipboardData) return;
+      event.clipboardData.setData("text/plain", text);
+      event.preventDefault();
+    };
+    const onCut = (event: ClipboardEvent) => {
+      onCopy(event);
+      if (event.defaultPrevented) store.getState().removeSelection();
+    };
+    const onPaste = (event: ClipboardEvent) => {
+      if (isEditable(event.target)) return;
+      const text = event.clipboardData?.getData("text/plain");
+      if (!text) return;
+      event.preventDefault();
+      store.getState().paste(text);
+    };
+    window.addEventListener("keydown", onKey);
+    document.addEventListener("copy", onCopy);
+    document.addEventListener("cut", onCut);
+    document.addEventListener("paste", onPaste);
+    return () => {
+      window.removeEventListener("keydown", onKey);
+      document.removeEventListener("copy", onCopy);
+      document.removeEventListener("cut", onCut);
+      document.removeEventListener("paste", onPaste);
+    };
+  }, [store, open]);
+}
+
+function NoticeToast() {
+  const notice = useEditor((s) => s.notice);
+  const store = useEditorStore();
+  useEffect(() => {
+    if (!notice) return;
+    const timer = setTimeout(() => store.getState().dismissNotice(), notice.tone === "error" ? 6000 : 4000);
+    return () => clearTimeout(timer);
+  }, [notice, store]);
+  if (!notice) return null;
+  return (
+    <div
+      role={notice.tone === "error" ? "alert" : "status"}
+      data-testid="notice"
+      className={`pointer-events-auto absolute left-1/2 top-3 z-40 flex max-w-lg -translate-x-1/2 items-start gap-2 rounded-md border px-3 py-2 text-sm shadow-lg ${
+        notice.tone === "error"
+          ? "border-red-200 bg-red-50 text-red-800 dark:border-red-900 dark:bg-red-950 dark:text-red-200"
+          : "border-zinc-200 bg-white text-zinc-800 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-200"
+      }`}
+    >
+      <span>{notice.message}</span>
+      <button type="button" aria-label="Dismiss" onClick={() => store.getState().dismissNotice()} className="opacity-60 hover:opacity-100">
+        <X className="h-4 w-4" />
+      </button>
+    </div>
+  );
+}
+
+function EditorLayout() {
+  const [dialog, setDialog] = useState<Dialog>(null);
+  const store = useEditorStore();
+  useShortcuts(setDialog);
+  return (
+    <div className="flex h-screen min-h-[680px] min-w-[1200px] flex-col bg-zinc-50 text-zinc-900 dark:bg-zinc-950 dark:text-zinc-100" data-testid="editor">
+      <Toolbar
+        onImport={() => setDialog("import")}
+        onShortcuts={() => setDialog("shortcuts")}
+        onShowIssues={() => {
+          store.getState().select([]);
+          requestAnimationFrame(() => globalThis.document.getElementById("issues")?.scrollIntoView({ behavior: "smooth" }));
+        }}
+      />
+      <div className="flex min-h-0 flex-1">
+        <div className="w-60 shrink-0 border-r border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-950">
+          <Palette />
+        </div>
+        <main className="relative min-w-0 flex-1">
+          <Canvas />
+          <NoticeToast />
+        </main>
+        <div className="w-80 shrink-0 border-l border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-950">
+          <Inspector />
+        </div>
+      </div>
+      {dialog === "import" && <ImportDialog onClose={() => setDialog(null)} />}
+      {dialog === "shortcuts" && <ShortcutsDialog onClose={() => setDialog(null)} />}
+      {dialog === "quick-add" && <QuickAddDialog onClose={() => setDialog(null)} />}
+    </div>
+  );
+}
+
+export function Editor({ initial, models }: { initial: WorkflowDocument; models: ModelOption[] }) {
+  return (
+    <EditorProvider initial={initial} models={models}>
+      <ReactFlowProvider>
+        <EditorLayout />
+      </ReactFlowProvider>
+    </EditorProvider>
+  );
+}

@@ -1,0 +1,135 @@
+"use client";
+
+import { Handle, Position, type NodeProps } from "@xyflow/react";
+import { AlertCircle } from "lucide-react";
+import { memo } from "react";
+import { KINDS, type NodeKind, type WorkflowNode } from "@/lib/workflow";
+import { kindOf } from "@/lib/workflow/validate";
+import { nodeById } from "@/lib/editor/flow";
+import { issuesOfNode } from "@/lib/editor/issues";
+import { useEditor } from "./EditorProvider";
+import { KIND_UI, PATTERN_STYLE } from "./kind-ui";
+
+const NOTE_COLORS: Record<string, string> = {
+  yellow: "bg-yellow-100 border-yellow-300 text-yellow-950 dark:bg-yellow-900/40 dark:border-yellow-700 dark:text-yellow-50",
+  blue: "bg-sky-100 border-sky-300 text-sky-950 dark:bg-sky-900/40 dark:border-sky-700 dark:text-sky-50",
+  green: "bg-emerald-100 border-emerald-300 text-emerald-950 dark:bg-emerald-900/40 dark:border-emerald-700 dark:text-emerald-50",
+  pink: "bg-pink-100 border-pink-300 text-pink-950 dark:bg-pink-900/40 dark:border-pink-700 dark:text-pink-50",
+  gray: "bg-zinc-100 border-zinc-300 text-zinc-900 dark:bg-zinc-800 dark:border-zinc-600 dark:text-zinc-50",
+};
+
+/** Keys a node writes, for the card's "→ key" line. */
+function writes(node: WorkflowNode): string[] {
+  return kindOf(node).writes(node.config);
+}
+
+function NoteCard({ node, selected }: { node: Extract<WorkflowNode, { kind: "note" }>; selected: boolean }) {
+  return (
+    <div
+      data-testid={`node-${node.id}`}
+      className={`w-[240px] rounded-md border p-3 text-xs leading-relaxed shadow-sm ${NOTE_COLORS[node.config.color ?? "yellow"]} ${selected ? "ring-2 ring-sky-500" : ""}`}
+    >
+      <p className="whitespace-pre-wrap break-words">{node.config.text || "Empty note"}</p>
+    </div>
+  );
+}
+
+/** One card for every kind; what differs per kind comes from the kind's definition and KIND_UI. */
+function NodeCardImpl({ id, selected }: NodeProps) {
+  const node = useEditor((s) => nodeById(s.document, id));
+  const issues = useEditor((s) => issuesOfNode(s.document, id));
+  if (!node) return null;
+  if (node.kind === "note") return <NoteCard node={node} selected={selected} />;
+  const definition = kindOf(node);
+  const ui = KIND_UI[node.kind as NodeKind];
+  const style = PATTERN_STYLE[ui.pattern];
+  const Icon = ui.icon;
+  const inputs = definition.inputs(node.config);
+  const outputs = definition.outputs(node.config);
+  const errors = issues.filter((i) => i.severity === "error");
+  const keys = writes(node);
+  const namedPorts = outputs.length > 1 || (outputs.length === 1 && outputs[0] !== "out");
+  return (
+    <div
+      data-testid={`node-${node.id}`}
+      data-kind={node.kind}
+      className={`group w-[260px] rounded-lg border bg-white text-zinc-900 shadow-sm transition-shadow dark:bg-zinc-900 dark:text-zinc-100 ${
+        selected ? "border-sky-500 shadow-md ring-2 ring-sky-500/30" : "border-zinc-200 dark:border-zinc-700"
+      }`}
+    >
+      <div className={`h-1 rounded-t-lg ${style.accent}`} />
+      <div className="flex items-start gap-2 px-3 pt-2">
+        <Icon className={`mt-0.5 h-4 w-4 shrink-0 ${style.tint}`} aria-hidden />
+        <div className="min-w-0 flex-1">
+          <div className="truncate text-sm font-medium" title={node.label}>
+            {node.label || KINDS[node.kind].title}
+          </div>
+          <div className="text-[11px] uppercase tracking-wide text-zinc-500">{KINDS[node.kind].title}</div>
+        </div>
+        {errors.length > 0 && (
+          <span
+            data-testid={`node-issues-${node.id}`}
+            title={errors.map((e) => e.message).join("\n")}
+            className="flex items-center gap-1 rounded-full bg-red-50 px-1.5 py-0.5 text-[11px] font-medium text-red-700 dark:bg-red-950 dark:text-red-300"
+          >
+            <AlertCircle className="h-3 w-3" aria-hidden />
+            {errors.length}
+          </span>
+        )}
+      </div>
+      <div className="px-3 pb-2 pt-1">
+        {keys.length > 0 && (
+          <div className="mb-1 flex flex-wrap gap-1">
+            {keys.map((key) => (
+              <code key={key} className="rounded bg-zinc-100 px-1 py-px text-[11px] text-zinc-700 dark:bg-zinc-800 dark:text-zinc-300">
+                → {key}
+              </code>
+            ))}
+          </div>
+        )}
+        <p className="line-clamp-2 text-xs text-zinc-500 dark:text-zinc-400" data-testid={`node-summary-${node.id}`}>
+          {definition.summary(node.config)}
+        </p>
+      </div>
+      {namedPorts && (
+        <div className="border-t border-zinc-100 py-1 dark:border-zinc-800">
+          {outputs.map((port) => (
+            <div key={port} className="relative flex h-6 items-center justify-end pr-3 text-[11px] text-zinc-600 dark:text-zinc-400">
+              <span className={port === "fail" || port === "revise" ? "text-rose-600 dark:text-rose-400" : port === "pass" ? "text-emerald-600 dark:text-emerald-400" : ""}>
+                {port}
+              </span>
+              <Handle
+                type="source"
+                position={Position.Right}
+                id={port}
+                data-testid={`handle-${node.id}-${port}`}
+                className="!h-2.5 !w-2.5 !border-2 !border-white !bg-zinc-500 dark:!border-zinc-900"
+              />
+            </div>
+          ))}
+        </div>
+      )}
+      {!namedPorts && outputs.length === 1 && (
+        <Handle
+          type="source"
+          position={Position.Right}
+          id={outputs[0]}
+          data-testid={`handle-${node.id}-${outputs[0]}`}
+          className="!h-2.5 !w-2.5 !border-2 !border-white !bg-zinc-500 dark:!border-zinc-900"
+        />
+      )}
+      {inputs.map((port) => (
+        <Handle
+          key={port}
+          type="target"
+          position={Position.Left}
+          id={port}
+          data-testid={`handle-${node.id}-${port}`}
+          className="!h-2.5 !w-2.5 !border-2 !border-white !bg-zinc-500 dark:!border-zinc-900"
+        />
+      ))}
+    </div>
+  );
+}
+
+export const NodeCard = memo(NodeCardImpl);

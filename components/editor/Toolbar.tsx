@@ -1,0 +1,130 @@
+"use client";
+
+import { useReactFlow } from "@xyflow/react";
+import { AlertTriangle, CheckCircle2, Download, Keyboard, LayoutGrid, Maximize, Play, Redo2, Save, Share2, Undo2, Upload } from "lucide-react";
+import Link from "next/link";
+import type { ReactNode } from "react";
+import { serializeDocument } from "@/lib/workflow";
+import { documentIssues } from "@/lib/editor/store";
+import { useEditor, useEditorStore, useHistory } from "./EditorProvider";
+
+function ToolButton({ label, onClick, disabled, children, testId, title }: { label: string; onClick?: () => void; disabled?: boolean; children: ReactNode; testId?: string; title?: string }) {
+  return (
+    <button
+      type="button"
+      onClick={onClick}
+      disabled={disabled}
+      aria-label={label}
+      title={title ?? label}
+      data-testid={testId}
+      className="inline-flex h-8 items-center gap-1.5 rounded-md px-2 text-sm text-zinc-700 hover:bg-zinc-100 disabled:cursor-not-allowed disabled:opacity-40 dark:text-zinc-300 dark:hover:bg-zinc-800"
+    >
+      {children}
+    </button>
+  );
+}
+
+const Divider = () => <span className="mx-1 h-5 w-px bg-zinc-200 dark:bg-zinc-700" aria-hidden />;
+
+export function fileNameFor(name: string): string {
+  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "workflow";
+  return `${slug}.trellis.json`;
+}
+
+export function Toolbar({ onImport, onShowIssues, onShortcuts }: { onImport: () => void; onShowIssues: () => void; onShortcuts: () => void }) {
+  const store = useEditorStore();
+  const name = useEditor((s) => s.document.name);
+  const issues = useEditor((s) => documentIssues(s.document));
+  const history = useHistory();
+  const flow = useReactFlow();
+  const errors = issues.filter((i) => i.severity === "error").length;
+
+  const exportDocument = () => {
+    const document = store.getState().document;
+    const blob = new Blob([serializeDocument(document)], { type: "application/json" });
+    const url = URL.createObjectURL(blob);
+    const link = globalThis.document.createElement("a");
+    link.href = url;
+    link.download = fileNameFor(document.name);
+    link.click();
+    URL.revokeObjectURL(url);
+    if (errors) store.getState().notify("info", `Exported with ${errors} issue${errors === 1 ? "" : "s"} still open.`);
+  };
+
+  return (
+    <header className="flex h-12 shrink-0 items-center gap-1 border-b border-zinc-200 bg-white px-3 dark:border-zinc-800 dark:bg-zinc-950">
+      <Link href="/" className="mr-2 text-sm font-semibold tracking-tight" title="All workflows">
+        Trellis
+      </Link>
+      <input
+        aria-label="Workflow name"
+        data-testid="workflow-name"
+        value={name}
+        onChange={(event) => store.getState().updateWorkflow({ name: event.target.value })}
+        className="h-8 w-64 rounded-md border border-transparent bg-transparent px-2 text-sm font-medium hover:border-zinc-200 focus:border-sky-500 focus:outline-none dark:hover:border-zinc-700"
+      />
+      <button
+        type="button"
+        onClick={onShowIssues}
+        data-testid="validation-state"
+        className={`ml-1 inline-flex h-7 items-center gap-1 rounded-full px-2.5 text-xs font-medium ${
+          errors ? "bg-red-50 text-red-700 dark:bg-red-950 dark:text-red-300" : "bg-emerald-50 text-emerald-700 dark:bg-emerald-950 dark:text-emerald-300"
+        }`}
+      >
+        {errors ? <AlertTriangle className="h-3.5 w-3.5" aria-hidden /> : <CheckCircle2 className="h-3.5 w-3.5" aria-hidden />}
+        {errors ? `${errors} issue${errors === 1 ? "" : "s"}` : "Valid"}
+      </button>
+      <div className="flex-1" />
+      <ToolButton label="Undo" title="Undo (Ctrl/Cmd+Z)" onClick={history.undo} disabled={!history.canUndo} testId="undo">
+        <Undo2 className="h-4 w-4" />
+      </ToolButton>
+      <ToolButton label="Redo" title="Redo (Shift+Ctrl/Cmd+Z)" onClick={history.redo} disabled={!history.canRedo} testId="redo">
+        <Redo2 className="h-4 w-4" />
+      </ToolButton>
+      <Divider />
+      <ToolButton
+        label="Auto-layout"
+        testId="layout"
+        onClick={() => {
+          store.getState().layout();
+          requestAnimationFrame(() => flow.fitView({ padding: 0.2, maxZoom: 1, duration: 200 }));
+        }}
+      >
+        <LayoutGrid className="h-4 w-4" />
+        <span className="hidden xl:inline">Layout</span>
+      </ToolButton>
+      <ToolButton label="Fit view" testId="fit-view" onClick={() => flow.fitView({ padding: 0.2, maxZoom: 1, duration: 200 })}>
+        <Maximize className="h-4 w-4" />
+      </ToolButton>
+      <Divider />
+      <ToolButton label="Import" testId="import" onClick={onImport}>
+        <Upload className="h-4 w-4" />
+        <span className="hidden xl:inline">Import</span>
+      </ToolButton>
+      <ToolButton label="Export" testId="export" onClick={exportDocument}>
+        <Download className="h-4 w-4" />
+        <span className="hidden xl:inline">Export</span>
+      </ToolButton>
+      <ToolButton label="Keyboard shortcuts" title="Keyboard shortcuts (?)" onClick={onShortcuts} testId="shortcuts">
+        <Keyboard className="h-4 w-4" />
+      </ToolButton>
+      <Divider />
+      <ToolButton label="Save" title="Saving arrives with workflow storage" disabled testId="save">
+        <Save className="h-4 w-4" />
+      </ToolButton>
+      <ToolButton label="Share" title="Share links arrive with workflow storage" disabled testId="share">
+        <Share2 className="h-4 w-4" />
+      </ToolButton>
+      <button
+        type="button"
+        disabled
+        title="Running on the canvas arrives with the run panel; use `npm run trellis -- run` meanwhile"
+        data-testid="run"
+        className="ml-1 inline-flex h-8 items-center gap-1.5 rounded-md bg-sky-600 px-3 text-sm font-medium text-white disabled:cursor-not-allowed disabled:opacity-50"
+      >
+        <Play className="h-4 w-4" aria-hidden />
+        Run
+      </button>
+    </header>
+  );
+}
