@@ -13,10 +13,10 @@ import {
   type IsValidConnection,
   type NodeTypes,
 } from "@xyflow/react";
-import { useCallback, useMemo, type DragEvent } from "react";
+import { useCallback, useMemo, useState, type DragEvent } from "react";
 import { useShallow } from "zustand/react/shallow";
 import { NODE_KINDS, type NodeKind } from "@/lib/workflow";
-import { toFlowEdges, toFlowNodes } from "@/lib/editor/flow";
+import { flowNodeType, kindOfFlowType, toFlowEdges, toFlowNodes } from "@/lib/editor/flow";
 import { connect } from "@/lib/editor/graph";
 import type { EditorState } from "@/lib/editor/store";
 import { useEditor, useEditorStore } from "./EditorProvider";
@@ -24,7 +24,7 @@ import { LoopEdge, WorkflowEdge } from "./edges";
 import { DRAG_MIME, KIND_UI } from "./kind-ui";
 import { NodeCard } from "./NodeCard";
 
-const nodeTypes: NodeTypes = Object.fromEntries(NODE_KINDS.map((kind) => [kind, NodeCard]));
+const nodeTypes: NodeTypes = Object.fromEntries(NODE_KINDS.map((kind) => [flowNodeType(kind), NodeCard]));
 const edgeTypes: EdgeTypes = { workflow: WorkflowEdge, loop: LoopEdge };
 const defaultEdgeOptions = { markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 } };
 const SNAP: [number, number] = [20, 20];
@@ -33,7 +33,7 @@ const selectFlowInputs = (s: EditorState) => ({ document: s.document, selection:
 const selectHandlers = (s: EditorState) => ({ onNodesChange: s.onNodesChange, onEdgesChange: s.onEdgesChange, connect: s.connect, addNode: s.addNode });
 
 const miniMapColor = (node: { type?: string }) => {
-  const ui = KIND_UI[node.type as NodeKind];
+  const ui = KIND_UI[kindOfFlowType(node.type) as NodeKind];
   return ui ? { chain: "#0ea5e9", parallel: "#8b5cf6", route: "#f59e0b", orchestrate: "#10b981", evaluate: "#f43f5e", io: "#a1a1aa", note: "#facc15" }[ui.pattern] : "#a1a1aa";
 };
 
@@ -42,6 +42,8 @@ export function Canvas() {
   const { document, selection, dragging, measured } = useEditor(useShallow(selectFlowInputs));
   const handlers = useEditor(useShallow(selectHandlers));
   const flow = useReactFlow();
+  // Fit the view to what the page opened with; an empty canvas keeps its viewport while nodes are added.
+  const [fitOnOpen] = useState(() => store.getState().document.nodes.length > 0);
 
   const selectedNodes = useMemo(() => new Set(selection.nodes), [selection.nodes]);
   const selectedEdges = useMemo(() => new Set(selection.edges), [selection.edges]);
@@ -107,7 +109,7 @@ export function Canvas() {
         }}
         snapToGrid
         snapGrid={SNAP}
-        fitView
+        fitView={fitOnOpen}
         fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
         minZoom={0.1}
         maxZoom={2}

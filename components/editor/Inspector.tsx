@@ -117,7 +117,7 @@ function WorkflowInspector() {
           onChange={(defaultModel) => store.getState().updateWorkflow({ settings: { ...document.settings, defaultModel } })}
         />
       </Field>
-      <Field label="Inputs">
+      <Field label="Inputs" group>
         <InputsEditor inputs={document.inputs} onChange={(inputs) => store.getState().updateWorkflow({ inputs })} />
       </Field>
       <h3 className="mb-1 mt-4 text-xs font-semibold uppercase tracking-wide text-zinc-500" id="issues">

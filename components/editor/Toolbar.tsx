@@ -46,8 +46,11 @@ export function Toolbar({ onImport, onShowIssues, onShortcuts }: { onImport: () 
     const link = globalThis.document.createElement("a");
     link.href = url;
     link.download = fileNameFor(document.name);
+    globalThis.document.body.append(link);
     link.click();
-    URL.revokeObjectURL(url);
+    link.remove();
+    // Revoking at once can cancel the download before the browser has read the blob.
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
     if (errors) store.getState().notify("info", `Exported with ${errors} issue${errors === 1 ? "" : "s"} still open.`);
   };
 
@@ -75,10 +78,10 @@ export function Toolbar({ onImport, onShowIssues, onShortcuts }: { onImport: () 
         {errors ? `${errors} issue${errors === 1 ? "" : "s"}` : "Valid"}
       </button>
       <div className="flex-1" />
-      <ToolButton label="Undo" title="Undo (Ctrl/Cmd+Z)" onClick={history.undo} disabled={!history.canUndo} testId="undo">
+      <ToolButton label="Undo" title="Undo (Ctrl/Cmd+Z)" onClick={() => history.undo()} disabled={!history.canUndo} testId="undo">
         <Undo2 className="h-4 w-4" />
       </ToolButton>
-      <ToolButton label="Redo" title="Redo (Shift+Ctrl/Cmd+Z)" onClick={history.redo} disabled={!history.canRedo} testId="redo">
+      <ToolButton label="Redo" title="Redo (Shift+Ctrl/Cmd+Z)" onClick={() => history.redo()} disabled={!history.canRedo} testId="redo">
         <Redo2 className="h-4 w-4" />
       </ToolButton>
       <Divider />

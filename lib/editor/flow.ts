@@ -9,6 +9,10 @@ import { backEdgeIds, type Position, type Size } from "./graph";
  */
 
 export type FlowNode = Node<Record<string, never>>;
+
+/** React Flow node type for a kind. Prefixed: React Flow styles its own "input"/"output" types. */
+export const flowNodeType = (kind: string) => `wf-${kind}`;
+export const kindOfFlowType = (type: string | undefined) => type?.replace(/^wf-/, "");
 export type FlowEdge = Edge<{ sourcePort: string }>;
 
 const NO_DATA: Record<string, never> = Object.freeze({}) as Record<string, never>;
@@ -21,7 +25,7 @@ export function toFlowNodes(
 ): FlowNode[] {
   return document.nodes.map((node) => ({
     id: node.id,
-    type: node.kind,
+    type: flowNodeType(node.kind),
     position: dragging?.[node.id] ?? node.position,
     data: NO_DATA,
     selected: selected.has(node.id),

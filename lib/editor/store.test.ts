@@ -18,7 +18,7 @@ describe("document ⇄ React Flow mapping", () => {
     const doc = template("evaluator-optimizer");
     const nodes = toFlowNodes(doc, new Set(["n_joke"]), null, {});
     const edges = toFlowEdges(doc, new Set());
-    expect(nodes.map((n) => [n.id, n.type, n.position])).toEqual(doc.nodes.map((n) => [n.id, n.kind, n.position]));
+    expect(nodes.map((n) => [n.id, n.type, n.position])).toEqual(doc.nodes.map((n) => [n.id, `wf-${n.kind}`, n.position]));
     expect(nodes.every((n) => Object.keys(n.data).length === 0)).toBe(true);
     expect(nodes.find((n) => n.id === "n_joke")?.selected).toBe(true);
     expect(edges.find((e) => e.id === "e_grade_revise")?.type).toBe("loop");

@@ -7,9 +7,11 @@ import { useModels } from "../EditorProvider";
 export const inputClass =
   "w-full rounded-md border border-zinc-200 bg-white px-2 py-1 text-sm focus:border-sky-500 focus:outline-none focus:ring-1 focus:ring-sky-500/30 dark:border-zinc-700 dark:bg-zinc-950";
 
-export function Field({ label, hint, error, children }: { label: string; hint?: string; error?: string; children: ReactNode }) {
+/** A labelled form row. `group` for rows holding several controls (a label may wrap only one). */
+export function Field({ label, hint, error, group, children }: { label: string; hint?: string; error?: string; group?: boolean; children: ReactNode }) {
+  const Wrapper = group ? "div" : "label";
   return (
-    <label className="mb-3 block">
+    <Wrapper className="mb-3 block" {...(group ? { role: "group", "aria-label": label } : {})}>
       <span className="mb-1 block text-xs font-medium text-zinc-600 dark:text-zinc-400">{label}</span>
       {children}
       {error ? (
@@ -19,7 +21,7 @@ export function Field({ label, hint, error, children }: { label: string; hint?: 
       ) : hint ? (
         <span className="mt-1 block text-[11px] text-zinc-500">{hint}</span>
       ) : null}
-    </label>
+    </Wrapper>
   );
 }
 

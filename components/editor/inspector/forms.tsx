@@ -208,7 +208,7 @@ const router = ({ config, set, available, error }: FormProps<"router">) => (
     <Field label="What to classify" error={error("prompt")}>
       <PromptEditor value={config.prompt} onChange={(prompt) => set({ ...config, prompt })} available={available} rows={2} />
     </Field>
-    <Field label="Routes" error={error("routes")} hint="Each route is a port; the unmatched case takes “default”">
+    <Field label="Routes" error={error("routes")} hint="Each route is a port; the unmatched case takes “default”" group>
       <ListEditor
         testId="router-routes"
         items={config.routes}
@@ -251,7 +251,7 @@ const orchestrator = ({ config, set, available, error }: FormProps<"orchestrator
     <Field label="Max items" error={error("maxItems")}>
       <NumberInput value={config.maxItems} min={1} max={50} onChange={(maxItems) => set({ ...config, maxItems: maxItems ?? 1 })} />
     </Field>
-    <Field label="Item fields" hint="Default: name and description">
+    <Field label="Item fields" hint="Default: name and description" group>
       <FieldsEditor
         fields={config.fields ?? [
           { name: "name", type: "string" },
@@ -359,7 +359,7 @@ const evaluator = ({ config, set, available, error }: FormProps<"evaluator">) =>
 );
 
 const output = ({ config, set, available, error }: FormProps<"output">) => (
-  <Field label="Keys shown as the result" error={error("keys")}>
+  <Field label="Keys shown as the result" error={error("keys")} group>
     <div className="space-y-1" data-testid="output-keys">
       {available.map((key) => (
         <label key={key} className="flex items-center gap-2 text-sm">

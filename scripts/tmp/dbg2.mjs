@@ -1,0 +1,15 @@
+import { chromium } from "@playwright/test";
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
+const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+page.on("pageerror", (e) => console.log("PAGEERROR", String(e).slice(0, 800)));
+page.on("console", (m) => m.type() === "error" && console.log("CONSOLE", m.text().slice(0, 800)));
+await page.goto("http://127.0.0.1:3100/editor?template=routing");
+await page.locator(".react-flow__node").first().waitFor();
+await page.getByTestId("palette-llm").click();
+console.log("after click", await page.locator(".react-flow__node").count());
+await page.keyboard.press("Control+k");
+await page.getByTestId("quick-add-input").fill("aggreg");
+await page.keyboard.press("Enter");
+await page.waitForTimeout(500);
+console.log("after quick add", await page.locator(".react-flow__node").count());
+await browser.close();
