@@ -5,7 +5,7 @@ import tseslint from "typescript-eslint";
 const PURE_CORE_FORBIDDEN = ["next", "next/*", "react", "react-dom", "@xyflow/*", "drizzle-orm", "drizzle-orm/*", "ai", "@ai-sdk/*", "node:*", "fs", "path", "@/lib/server/*", "@/components/*", "@/app/*"];
 
 export default tseslint.config(
-  { ignores: [".next/**", ".bench/**", "node_modules/**", "public/**", "next-env.d.ts", "test-results/**", "playwright-report/**", "bench-results/**"] },
+  { ignores: [".next/**", ".bench/**", ".scratch/**", "node_modules/**", "public/**", "next-env.d.ts", "test-results/**", "playwright-report/**", "bench-results/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

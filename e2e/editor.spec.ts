@@ -219,3 +219,31 @@ for (const id of TEMPLATE_IDS) {
     await testInfo.attach(`${id}.png`, { path: testInfo.outputPath(`${id}.png`), contentType: "image/png" });
   });
 }
+
+test("the prompt editor autocompletes upstream keys and marks unknown ones", async ({ page }) => {
+  const editor = new EditorPage(page);
+  await editor.open("prompt-chaining");
+  await editor.select("n_polish");
+  const prompt = page.getByTestId("node-inspector").getByTestId("config-prompt");
+  await prompt.fill("Polish {{");
+  await expect(page.getByTestId("key-suggestions")).toContainText("improved_joke");
+  await prompt.pressSequentially("impr");
+  await page.keyboard.press("Enter");
+  await expect(prompt).toHaveValue("Polish {{improved_joke}}");
+  await prompt.fill("Polish {{nonsense}}");
+  await expect(page.getByTestId("unknown-keys")).toContainText("nonsense");
+  await expect(page.getByTestId("node-issues-n_polish")).toBeVisible();
+});
+
+test("the validation panel lists issues and clicking one selects its node", async ({ page }) => {
+  const editor = new EditorPage(page);
+  await editor.open("parallelization");
+  await page.getByTestId("palette-llm").click();
+  await expect(page.getByTestId("validation-state")).toHaveText("1 issue");
+  await page.getByTestId("validation-state").click();
+  const panel = page.getByTestId("validation-panel");
+  await expect(panel).toContainText('node "llm_1" is not connected to the input');
+  await panel.getByRole("button", { name: /llm_1/ }).click();
+  await expect(page.getByTestId("node-inspector")).toContainText("llm_1");
+  await expect(editor.node("llm_1")).toBeInViewport();
+});
