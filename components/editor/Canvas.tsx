@@ -13,7 +13,7 @@ import {
   type IsValidConnection,
   type NodeTypes,
 } from "@xyflow/react";
-import { useCallback, useMemo, useState, type DragEvent } from "react";
+import { useCallback, useMemo, useState, useSyncExternalStore, type DragEvent } from "react";
 import { useShallow } from "zustand/react/shallow";
 import { NODE_KINDS, type NodeKind } from "@/lib/workflow";
 import { flowNodeType, kindOfFlowType, toFlowEdges, toFlowNodes } from "@/lib/editor/flow";
@@ -37,11 +37,28 @@ const miniMapColor = (node: { type?: string }) => {
   return ui ? { chain: "#0ea5e9", parallel: "#8b5cf6", route: "#f59e0b", orchestrate: "#10b981", evaluate: "#f43f5e", io: "#a1a1aa", note: "#facc15" }[ui.pattern] : "#a1a1aa";
 };
 
+const DARK_QUERY = "(prefers-color-scheme: dark)";
+const subscribeToScheme = (onChange: () => void) => {
+  const query = window.matchMedia(DARK_QUERY);
+  query.addEventListener("change", onChange);
+  return () => query.removeEventListener("change", onChange);
+};
+
+/** The system theme, read after hydration (React Flow's own "system" mode stays light after SSR). */
+function useColorMode(): "dark" | "light" {
+  return useSyncExternalStore(
+    subscribeToScheme,
+    () => (window.matchMedia(DARK_QUERY).matches ? "dark" : "light"),
+    () => "light",
+  );
+}
+
 export function Canvas() {
   const store = useEditorStore();
   const { document, selection, dragging, measured } = useEditor(useShallow(selectFlowInputs));
   const handlers = useEditor(useShallow(selectHandlers));
   const flow = useReactFlow();
+  const colorMode = useColorMode();
   // Fit the view to what the page opened with; an empty canvas keeps its viewport while nodes are added.
   const [fitOnOpen] = useState(() => store.getState().document.nodes.length > 0);
 
@@ -110,13 +127,13 @@ export function Canvas() {
         snapToGrid
         snapGrid={SNAP}
         fitView={fitOnOpen}
-        fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
+        fitViewOptions={{ padding: 0.08, maxZoom: 1 }}
         minZoom={0.1}
         maxZoom={2}
         deleteKeyCode={["Backspace", "Delete"]}
         multiSelectionKeyCode={["Meta", "Control", "Shift"]}
         selectionKeyCode="Shift"
-        colorMode="system"
+        colorMode={colorMode}
         proOptions={{ hideAttribution: true }}
       >
         <Background variant={BackgroundVariant.Dots} gap={20} size={1} />

@@ -90,13 +90,13 @@ export function Toolbar({ onImport, onShowIssues, onShortcuts }: { onImport: () 
         testId="layout"
         onClick={() => {
           store.getState().layout();
-          requestAnimationFrame(() => flow.fitView({ padding: 0.2, maxZoom: 1, duration: 200 }));
+          requestAnimationFrame(() => flow.fitView({ padding: 0.08, maxZoom: 1, duration: 200 }));
         }}
       >
         <LayoutGrid className="h-4 w-4" />
         <span className="hidden xl:inline">Layout</span>
       </ToolButton>
-      <ToolButton label="Fit view" testId="fit-view" onClick={() => flow.fitView({ padding: 0.2, maxZoom: 1, duration: 200 })}>
+      <ToolButton label="Fit view" testId="fit-view" onClick={() => flow.fitView({ padding: 0.08, maxZoom: 1, duration: 200 })}>
         <Maximize className="h-4 w-4" />
       </ToolButton>
       <Divider />
