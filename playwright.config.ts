@@ -29,6 +29,12 @@ export default defineConfig({
     url: `http://127.0.0.1:${PORT}/api/health`,
     reuseExistingServer: !process.env.CI,
     timeout: 120_000,
-    env: { NEXT_TELEMETRY_DISABLED: "1", TRELLIS_DEMO_FIRST_TOKEN_MS: "300", TRELLIS_DEMO_CHUNK_MS: "60" },
+    env: {
+      NEXT_TELEMETRY_DISABLED: "1",
+      // A pace slow enough to watch text stream; a fault only for prompts that ask for it.
+      TRELLIS_DEMO_FIRST_TOKEN_MS: "300",
+      TRELLIS_DEMO_CHUNK_MS: "60",
+      TRELLIS_DEMO_FAULTS: JSON.stringify([{ kind: "server-error", match: "FAIL-INJECTED" }]),
+    },
   },
 });

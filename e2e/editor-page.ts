@@ -73,3 +73,31 @@ export class EditorPage {
     await this.page.getByTestId("fit-view").click();
   }
 }
+
+/** Running from the editor: the run form, the run panel, node run states. */
+export class RunPage extends EditorPage {
+  async run(inputs: Record<string, string> = {}) {
+    await this.page.getByTestId("run").click();
+    for (const [key, value] of Object.entries(inputs)) await this.page.getByTestId(`run-input-${key}`).fill(value);
+    await this.page.getByTestId("run-start").click();
+    await expect(this.page.getByTestId("run-panel")).toBeVisible();
+  }
+
+  async finished(status: "succeeded" | "failed" | "cancelled" = "succeeded") {
+    await expect(this.page.getByTestId("run-status")).toHaveText(status, { timeout: 60_000 });
+  }
+
+  status(nodeId: string): Locator {
+    return this.page.getByTestId(`node-status-${nodeId}`);
+  }
+
+  output(nodeId: string): Locator {
+    return this.page.getByTestId(`node-output-${nodeId}`);
+  }
+
+  async spans(testIdPrefix: string): Promise<Array<{ start: number; end: number }>> {
+    return this.page.locator(`[data-testid^="${testIdPrefix}"]`).evaluateAll((bars) =>
+      bars.map((bar) => ({ start: Number((bar as HTMLElement).dataset.start), end: Number((bar as HTMLElement).dataset.end) })),
+    );
+  }
+}

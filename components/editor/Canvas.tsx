@@ -138,7 +138,7 @@ export function Canvas() {
       >
         <Background variant={BackgroundVariant.Dots} gap={20} size={1} />
         <Controls position="bottom-left" />
-        <MiniMap position="bottom-right" pannable zoomable nodeColor={miniMapColor} className="!bg-white dark:!bg-zinc-900" />
+        <MiniMap position="bottom-right" pannable zoomable nodeColor={miniMapColor} style={{ width: 160, height: 100 }} className="!bg-white dark:!bg-zinc-900" />
       </ReactFlow>
     </div>
   );

@@ -1,18 +1,22 @@
 "use client";
 
 import "@xyflow/react/dist/style.css";
-import { ReactFlowProvider } from "@xyflow/react";
+import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import { X } from "lucide-react";
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
+import { documentIssues } from "@/lib/editor/store";
 import type { WorkflowDocument } from "@/lib/workflow";
 import { Canvas } from "./Canvas";
 import { ImportDialog, QuickAddDialog, ShortcutsDialog } from "./dialogs";
 import { EditorProvider, useEditor, useEditorStore, type ModelOption } from "./EditorProvider";
 import { Inspector } from "./Inspector";
 import { Palette } from "./Palette";
+import { RunDialog } from "./run/RunDialog";
+import { RunPanel } from "./run/RunPanel";
+import { useRunner } from "./run/useRunner";
 import { Toolbar } from "./Toolbar";
 
-type Dialog = "import" | "shortcuts" | "quick-add" | null;
+type Dialog = "import" | "shortcuts" | "quick-add" | "run" | null;
 
 function isEditable(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -20,12 +24,21 @@ function isEditable(target: EventTarget | null): boolean {
 }
 
 /** Keyboard shortcuts and clipboard: copy/paste go through the system clipboard as document JSON. */
-function useShortcuts(open: (dialog: Dialog) => void) {
+function useShortcuts(open: (dialog: Dialog) => void, requestRun: () => void, cancelRun: () => void) {
   const store = useEditorStore();
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      if (isEditable(event.target)) return;
       const mod = event.metaKey || event.ctrlKey;
+      if (mod && event.key === "Enter" && !globalThis.document.querySelector("[role=dialog]")) {
+        event.preventDefault();
+        requestRun();
+        return;
+      }
+      if (event.key === "Escape" && store.getState().run?.status === "running" && !globalThis.document.querySelector("[role=dialog]")) {
+        cancelRun();
+        return;
+      }
+      if (isEditable(event.target)) return;
       const key = event.key.toLowerCase();
       const { undo, redo } = store.temporal.getState();
       if (mod && key === "z") {
@@ -73,7 +86,7 @@ function useShortcuts(open: (dialog: Dialog) => void) {
       document.removeEventListener("cut", onCut);
       document.removeEventListener("paste", onPaste);
     };
-  }, [store, open]);
+  }, [store, open, requestRun, cancelRun]);
 }
 
 function NoticeToast() {
@@ -106,12 +119,28 @@ function NoticeToast() {
 function EditorLayout() {
   const [dialog, setDialog] = useState<Dialog>(null);
   const store = useEditorStore();
-  useShortcuts(setDialog);
+  const runner = useRunner();
+  const flow = useReactFlow();
+  // Validate first: a document with errors never reaches the server.
+  const requestRun = useCallback(() => {
+    if (store.getState().run?.status === "running") return;
+    const errors = documentIssues(store.getState().document).filter((i) => i.severity === "error");
+    if (errors.length) {
+      store.getState().select([]);
+      store.getState().notify("error", `Fix ${errors.length} issue${errors.length === 1 ? "" : "s"} before running: ${errors[0].message}.`);
+      return;
+    }
+    setDialog("run");
+  }, [store]);
+  const cancelRun = useCallback(() => void runner.cancel(), [runner]);
+  useShortcuts(setDialog, requestRun, cancelRun);
   return (
     <div className="flex h-screen min-h-[680px] min-w-[1200px] flex-col bg-zinc-50 text-zinc-900 dark:bg-zinc-950 dark:text-zinc-100" data-testid="editor">
       <Toolbar
         onImport={() => setDialog("import")}
         onShortcuts={() => setDialog("shortcuts")}
+        onRun={requestRun}
+        onCancel={cancelRun}
         onShowIssues={() => {
           store.getState().select([]);
           requestAnimationFrame(() => globalThis.document.getElementById("issues")?.scrollIntoView({ behavior: "smooth" }));
@@ -121,10 +150,13 @@ function EditorLayout() {
         <div className="w-60 shrink-0 border-r border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-950">
           <Palette />
         </div>
-        <main className="relative min-w-0 flex-1">
-          <Canvas />
-          <NoticeToast />
-        </main>
+        <div className="flex min-w-0 flex-1 flex-col">
+          <main className="relative min-h-0 flex-1">
+            <Canvas />
+            <NoticeToast />
+          </main>
+          <RunPanel runner={runner} />
+        </div>
         <div className="w-80 shrink-0 border-l border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-950">
           <Inspector />
         </div>
@@ -132,6 +164,17 @@ function EditorLayout() {
       {dialog === "import" && <ImportDialog onClose={() => setDialog(null)} />}
       {dialog === "shortcuts" && <ShortcutsDialog onClose={() => setDialog(null)} />}
       {dialog === "quick-add" && <QuickAddDialog onClose={() => setDialog(null)} />}
+      {dialog === "run" && (
+        <RunDialog
+          onClose={() => setDialog(null)}
+          onRun={(inputs) => {
+            setDialog(null);
+            void runner.start(inputs);
+            // The run panel takes room from the canvas: keep the whole graph in view.
+            setTimeout(() => flow.fitView({ padding: 0.08, maxZoom: 1, duration: 200 }), 50);
+          }}
+        />
+      )}
     </div>
   );
 }

@@ -9,6 +9,8 @@ import { nodeById } from "@/lib/editor/flow";
 import { issuesOfNode } from "@/lib/editor/issues";
 import { useEditor } from "./EditorProvider";
 import { KIND_UI, PATTERN_STYLE } from "./kind-ui";
+import { NodeRunView } from "./run/NodeRunView";
+import type { NodeRunStatus } from "@/lib/editor/run-state";
 
 const NOTE_COLORS: Record<string, string> = {
   yellow: "bg-yellow-100 border-yellow-300 text-yellow-950 dark:bg-yellow-900/40 dark:border-yellow-700 dark:text-yellow-50",
@@ -16,6 +18,15 @@ const NOTE_COLORS: Record<string, string> = {
   green: "bg-emerald-100 border-emerald-300 text-emerald-950 dark:bg-emerald-900/40 dark:border-emerald-700 dark:text-emerald-50",
   pink: "bg-pink-100 border-pink-300 text-pink-950 dark:bg-pink-900/40 dark:border-pink-700 dark:text-pink-50",
   gray: "bg-zinc-100 border-zinc-300 text-zinc-900 dark:bg-zinc-800 dark:border-zinc-600 dark:text-zinc-50",
+};
+
+const RUN_BORDER: Record<NodeRunStatus, string> = {
+  queued: "border-zinc-200 dark:border-zinc-700",
+  running: "border-sky-500 ring-2 ring-sky-500/30",
+  succeeded: "border-emerald-400 dark:border-emerald-600",
+  failed: "border-red-500 ring-2 ring-red-500/20",
+  skipped: "border-dashed border-zinc-300 dark:border-zinc-700",
+  cancelled: "border-amber-400",
 };
 
 /** Keys a node writes, for the card's "→ key" line. */
@@ -38,6 +49,7 @@ function NoteCard({ node, selected }: { node: Extract<WorkflowNode, { kind: "not
 function NodeCardImpl({ id, selected }: NodeProps) {
   const node = useEditor((s) => nodeById(s.document, id));
   const issues = useEditor((s) => issuesOfNode(s.document, id));
+  const runStatus = useEditor((s) => s.run?.nodes[id]?.status);
   if (!node) return null;
   if (node.kind === "note") return <NoteCard node={node} selected={selected} />;
   const definition = kindOf(node);
@@ -53,9 +65,10 @@ function NodeCardImpl({ id, selected }: NodeProps) {
     <div
       data-testid={`node-${node.id}`}
       data-kind={node.kind}
-      className={`group w-[260px] rounded-lg border bg-white text-zinc-900 shadow-sm transition-shadow dark:bg-zinc-900 dark:text-zinc-100 ${
-        selected ? "border-sky-500 shadow-md ring-2 ring-sky-500/30" : "border-zinc-200 dark:border-zinc-700"
-      }`}
+      data-run-status={runStatus ?? "none"}
+      className={`group w-[260px] rounded-lg border bg-white text-zinc-900 shadow-sm transition dark:bg-zinc-900 dark:text-zinc-100 ${
+        selected ? "border-sky-500 shadow-md ring-2 ring-sky-500/30" : runStatus ? RUN_BORDER[runStatus] : "border-zinc-200 dark:border-zinc-700"
+      } ${runStatus === "skipped" ? "opacity-45 grayscale" : ""}`}
     >
       <div className={`h-1 rounded-t-lg ${style.accent}`} />
       <div className="flex items-start gap-2 px-3 pt-2">
@@ -91,6 +104,7 @@ function NodeCardImpl({ id, selected }: NodeProps) {
           {definition.summary(node.config)}
         </p>
       </div>
+      <NodeRunView nodeId={node.id} kind={node.kind} />
       {namedPorts && (
         <div className="border-t border-zinc-100 py-1 dark:border-zinc-800">
           {outputs.map((port) => (

@@ -1,7 +1,7 @@
 "use client";
 
 import { useReactFlow } from "@xyflow/react";
-import { AlertTriangle, CheckCircle2, Download, Keyboard, LayoutGrid, Maximize, Play, Redo2, Save, Share2, Undo2, Upload } from "lucide-react";
+import { AlertTriangle, CheckCircle2, Download, Keyboard, LayoutGrid, Maximize, Play, Redo2, Save, Share2, Square, Undo2, Upload } from "lucide-react";
 import Link from "next/link";
 import type { ReactNode } from "react";
 import { serializeDocument } from "@/lib/workflow";
@@ -31,7 +31,20 @@ export function fileNameFor(name: string): string {
   return `${slug}.trellis.json`;
 }
 
-export function Toolbar({ onImport, onShowIssues, onShortcuts }: { onImport: () => void; onShowIssues: () => void; onShortcuts: () => void }) {
+export function Toolbar({
+  onImport,
+  onShowIssues,
+  onShortcuts,
+  onRun,
+  onCancel,
+}: {
+  onImport: () => void;
+  onShowIssues: () => void;
+  onShortcuts: () => void;
+  onRun: () => void;
+  onCancel: () => void;
+}) {
+  const running = useEditor((s) => s.run?.status === "running");
   const store = useEditorStore();
   const name = useEditor((s) => s.document.name);
   const issues = useEditor((s) => documentIssues(s.document));
@@ -118,16 +131,29 @@ export function Toolbar({ onImport, onShowIssues, onShortcuts }: { onImport: () 
       <ToolButton label="Share" title="Share links arrive with workflow storage" disabled testId="share">
         <Share2 className="h-4 w-4" />
       </ToolButton>
-      <button
-        type="button"
-        disabled
-        title="Running on the canvas arrives with the run panel; use `npm run trellis -- run` meanwhile"
-        data-testid="run"
-        className="ml-1 inline-flex h-8 items-center gap-1.5 rounded-md bg-sky-600 px-3 text-sm font-medium text-white disabled:cursor-not-allowed disabled:opacity-50"
-      >
-        <Play className="h-4 w-4" aria-hidden />
-        Run
-      </button>
+      {running ? (
+        <button
+          type="button"
+          onClick={onCancel}
+          title="Cancel the run (Esc)"
+          data-testid="cancel-run"
+          className="ml-1 inline-flex h-8 items-center gap-1.5 rounded-md bg-red-600 px-3 text-sm font-medium text-white hover:bg-red-700"
+        >
+          <Square className="h-3.5 w-3.5" aria-hidden />
+          Cancel
+        </button>
+      ) : (
+        <button
+          type="button"
+          onClick={onRun}
+          title="Run (Ctrl/Cmd+Enter)"
+          data-testid="run"
+          className="ml-1 inline-flex h-8 items-center gap-1.5 rounded-md bg-sky-600 px-3 text-sm font-medium text-white hover:bg-sky-700"
+        >
+          <Play className="h-4 w-4" aria-hidden />
+          Run
+        </button>
+      )}
     </header>
   );
 }

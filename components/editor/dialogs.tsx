@@ -118,6 +118,8 @@ export function ImportDialog({ onClose }: { onClose: () => void }) {
 }
 
 export const SHORTCUTS: Array<[string, string]> = [
+  ["Ctrl/⌘ Enter", "Run"],
+  ["Esc", "Cancel the run"],
   ["Ctrl/⌘ K", "Quick-add a node"],
   ["Ctrl/⌘ Z", "Undo"],
   ["Shift Ctrl/⌘ Z", "Redo"],

@@ -1,15 +1,37 @@
 "use client";
 
 import { BaseEdge, EdgeLabelRenderer, getSmoothStepPath, type EdgeProps } from "@xyflow/react";
-import { memo } from "react";
+import { memo, type CSSProperties } from "react";
+import { edgeRunState, type EdgeRunState } from "@/lib/editor/run-state";
+import { useEditor } from "./EditorProvider";
 
-function WorkflowEdgeImpl({ id, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, selected, markerEnd }: EdgeProps) {
+const RUN_STYLE: Record<EdgeRunState, CSSProperties> = {
+  idle: {},
+  flowing: { stroke: "#0ea5e9", strokeWidth: 2, strokeDasharray: "5 5", animation: "dashdraw 0.6s linear infinite" },
+  taken: { stroke: "#10b981", strokeWidth: 2.5 },
+  dead: { stroke: "#a1a1aa", strokeWidth: 1.25, strokeDasharray: "3 5", opacity: 0.35 },
+};
+
+function useEdgeRunState(source: string, data: unknown): EdgeRunState {
+  const port = (data as { sourcePort?: string } | undefined)?.sourcePort ?? "out";
+  return useEditor((s) => edgeRunState(s.run, source, port));
+}
+
+function WorkflowEdgeImpl({ id, source, data, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, selected, markerEnd }: EdgeProps) {
   const [path] = getSmoothStepPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, borderRadius: 10 });
-  return <BaseEdge id={id} path={path} markerEnd={markerEnd} style={{ stroke: selected ? "#0ea5e9" : "#a1a1aa", strokeWidth: selected ? 2.5 : 1.5 }} />;
+  const run = useEdgeRunState(source, data);
+  const base = { stroke: selected ? "#0ea5e9" : "#a1a1aa", strokeWidth: selected ? 2.5 : 1.5 };
+  return (
+    <g data-testid={`edge-${id}`} data-run={run}>
+      <BaseEdge id={id} path={path} markerEnd={markerEnd} style={{ ...base, ...RUN_STYLE[run] }} />
+    </g>
+  );
 }
 
 /** A back-edge (evaluator revise / gate fail): drawn as a dashed arc under the loop body. */
-function LoopEdgeImpl({ id, sourceX, sourceY, targetX, targetY, selected, markerEnd }: EdgeProps) {
+function LoopEdgeImpl({ id, source, data, sourceX, sourceY, targetX, targetY, selected, markerEnd }: EdgeProps) {
+  const run = useEdgeRunState(source, data);
+  const passes = useEditor((s) => s.run?.nodes[source]?.iteration ?? 0);
   const depth = Math.max(120, Math.abs(sourceX - targetX) * 0.35);
   const bottom = Math.max(sourceY, targetY) + depth;
   const path = `M ${sourceX} ${sourceY} C ${sourceX + 90} ${sourceY}, ${sourceX + 90} ${bottom}, ${(sourceX + targetX) / 2} ${bottom} S ${targetX - 90} ${targetY}, ${targetX} ${targetY}`;
@@ -19,7 +41,12 @@ function LoopEdgeImpl({ id, sourceX, sourceY, targetX, targetY, selected, marker
         id={id}
         path={path}
         markerEnd={markerEnd}
-        style={{ stroke: selected ? "#0ea5e9" : "#f43f5e", strokeWidth: selected ? 2.5 : 1.75, strokeDasharray: "6 4" }}
+        style={{
+          stroke: selected ? "#0ea5e9" : "#f43f5e",
+          strokeWidth: run === "taken" ? 2.75 : selected ? 2.5 : 1.75,
+          strokeDasharray: "6 4",
+          opacity: run === "dead" ? 0.35 : 1,
+        }}
       />
       <EdgeLabelRenderer>
         <div
@@ -27,7 +54,7 @@ function LoopEdgeImpl({ id, sourceX, sourceY, targetX, targetY, selected, marker
           style={{ transform: `translate(-50%, -50%) translate(${(sourceX + targetX) / 2}px, ${bottom}px)` }}
           data-testid={`loop-edge-${id}`}
         >
-          loop
+          {passes > 1 ? `loop · ${passes - 1}×` : "loop"}
         </div>
       </EdgeLabelRenderer>
     </>

@@ -1,7 +1,8 @@
 import type { EdgeChange, NodeChange } from "@xyflow/react";
 import { temporal } from "zundo";
 import { createStore } from "zustand/vanilla";
-import { parseDocument, validateWorkflow, type NodeKind, type ValidationIssue, type WorkflowDocument } from "@/lib/workflow";
+import { parseDocument, validateWorkflow, type NodeKind, type RunEvent, type ValidationIssue, type WorkflowDocument } from "@/lib/workflow";
+import { abandonRun, applyRunEvents, startRunState, type RunState } from "./run-state";
 import {
   addNode,
   connect,
@@ -28,6 +29,8 @@ export type Notice = { tone: "error" | "info"; message: string; id: number };
 
 export type EditorState = {
   document: WorkflowDocument;
+  /** The run on the canvas (live or finished); never part of the document or its history. */
+  run: RunState | null;
   selection: { nodes: string[]; edges: string[] };
   /** Positions while a drag is in progress; committed to the document (one undo step) on drop. */
   dragging: Record<string, Position> | null;
@@ -52,6 +55,10 @@ export type EditorState = {
   layout(): void;
   notify(tone: Notice["tone"], message: string): void;
   dismissNotice(): void;
+  beginRun(runId: string, clientStart: number): void;
+  applyRunEvents(events: RunEvent[]): void;
+  abandonRun(message: string): void;
+  clearRun(): void;
 };
 
 let noticeIds = 0;
@@ -63,6 +70,7 @@ export function createEditorStore(initial: WorkflowDocument) {
         const setDocument = (document: WorkflowDocument, extra: Partial<EditorState> = {}) => set({ document, ...extra });
         return {
           document: initial,
+          run: null,
           selection: { nodes: [], edges: [] },
           dragging: null,
           measured: {},
@@ -205,6 +213,24 @@ export function createEditorStore(initial: WorkflowDocument) {
 
           dismissNotice() {
             set({ notice: null });
+          },
+
+          beginRun(runId, clientStart) {
+            set({ run: startRunState(runId, get().document.nodes.filter((n) => n.kind !== "note").map((n) => n.id), clientStart) });
+          },
+
+          applyRunEvents(events) {
+            const run = get().run;
+            if (run) set({ run: applyRunEvents(run, events) });
+          },
+
+          abandonRun(message) {
+            const run = get().run;
+            if (run) set({ run: abandonRun(run, message) });
+          },
+
+          clearRun() {
+            set({ run: null });
           },
         };
       },

@@ -385,3 +385,12 @@ export function availableKeys(doc: WorkflowDocument, nodeId: string): string[] {
   }
   return [...keys].sort();
 }
+
+/** The same document with every node on one model ("run with the demo model", the CLI's --model). */
+export function withModel(doc: WorkflowDocument, model: string): WorkflowDocument {
+  return {
+    ...doc,
+    settings: { ...doc.settings, defaultModel: model },
+    nodes: doc.nodes.map((node) => ("model" in node.config ? ({ ...node, config: { ...node.config, model } } as WorkflowNode) : node)),
+  };
+}

@@ -1,5 +1,7 @@
 import "server-only";
 import { modelsUsed, type WorkflowDocument } from "@/lib/workflow";
+
+export { withModel } from "@/lib/workflow";
 import { readServerConfig, type ServerConfig } from "../config";
 import { createModelPort } from "./port";
 import { createModelRegistry, type ModelRegistry } from "./registry";
@@ -20,13 +22,4 @@ export function unconfiguredModels(document: WorkflowDocument, registry: ModelRe
     const resolved = registry.resolve(model);
     return resolved.ok ? [] : [{ nodeId, model, message: resolved.message }];
   });
-}
-
-/** The same document with every node on one model ("run with the demo model", the CLI's --model). */
-export function withModel(document: WorkflowDocument, model: string): WorkflowDocument {
-  return {
-    ...document,
-    settings: { ...document.settings, defaultModel: model },
-    nodes: document.nodes.map((node) => ("model" in node.config ? ({ ...node, config: { ...node.config, model } } as typeof node) : node)),
-  };
 }

@@ -1,0 +1,118 @@
+"use client";
+
+import { useEffect, useRef, useState } from "react";
+import { formatValue } from "@/lib/workflow";
+import type { NodeRun, NodeRunStatus } from "@/lib/editor/run-state";
+import { useEditor } from "../EditorProvider";
+import { STATUS_COLOR } from "./RunPanel";
+
+const STATUS_LABEL: Record<NodeRunStatus, string> = {
+  queued: "queued",
+  running: "running",
+  succeeded: "done",
+  failed: "failed",
+  skipped: "skipped",
+  cancelled: "cancelled",
+};
+
+/** A ticking clock for a running node, from the run's client start. */
+function Elapsed({ from }: { from: number }) {
+  const clientStart = useEditor((s) => s.run?.clientStart ?? 0);
+  const [now, setNow] = useState(() => performance.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(performance.now()), 100);
+    return () => clearInterval(timer);
+  }, []);
+  return <span className="tabular-nums">{(Math.max(0, now - clientStart - from) / 1000).toFixed(1)} s</span>;
+}
+
+/** Text that follows its end while it streams. */
+function StreamBox({ text, testId, tall }: { text: string; testId: string; tall?: boolean }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [text]);
+  return (
+    <div
+      ref={box}
+      data-testid={testId}
+      className={`nowheel nodrag overflow-y-auto whitespace-pre-wrap break-words rounded bg-zinc-50 px-2 py-1 text-[11px] leading-relaxed text-zinc-800 dark:bg-zinc-950 dark:text-zinc-200 ${tall ? "max-h-48" : "max-h-20"}`}
+    >
+      {text}
+    </div>
+  );
+}
+
+function structuredText(value: unknown): string {
+  // A plan (a list of named items) reads best as a numbered list.
+  const items = (value as { items?: unknown } | null)?.items;
+  if (Array.isArray(items)) {
+    return items
+      .map((item, i) => {
+        const record = (item ?? {}) as Record<string, unknown>;
+        const name = record.name ?? record.title;
+        return `${i + 1}. ${typeof name === "string" ? name : formatValue(item)}${typeof record.description === "string" ? ` — ${record.description}` : ""}`;
+      })
+      .join("\n");
+  }
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    return Object.entries(value as Record<string, unknown>)
+      .map(([key, v]) => `${key}: ${formatValue(v)}`)
+      .join("\n");
+  }
+  return formatValue(value);
+}
+
+/** What a node shows during and after a run: status, time, tokens, streamed output, instances, iterations. */
+export function NodeRunView({ nodeId, kind }: { nodeId: string; kind: string }) {
+  const state = useEditor((s) => s.run?.nodes[nodeId]) as NodeRun | undefined;
+  const [expanded, setExpanded] = useState<number | null>(null);
+  const [tall, setTall] = useState(false);
+  if (!state || state.status === "queued") return state ? <div className="px-3 pb-2 text-[11px] text-zinc-400" data-testid={`node-status-${nodeId}`} data-status="queued">queued</div> : null;
+  const span = state.spans.at(-1);
+  const done = state.instances.filter((i) => i.status === "succeeded").length;
+  const shown = state.text || (state.partial !== undefined ? structuredText(state.partial) : "") || (state.status === "succeeded" && kind !== "input" && kind !== "output" ? structuredText(state.output) : "");
+  return (
+    <div className="border-t border-zinc-100 px-3 pb-2 pt-1.5 dark:border-zinc-800" onDoubleClick={() => setTall((t) => !t)}>
+      <div className="mb-1 flex items-center gap-2 text-[11px] text-zinc-600 dark:text-zinc-400" data-testid={`node-status-${nodeId}`} data-status={state.status}>
+        <span className={`inline-block h-2 w-2 rounded-full ${STATUS_COLOR[state.status]} ${state.status === "running" ? "animate-pulse" : ""}`} />
+        <span className="font-medium">{STATUS_LABEL[state.status]}</span>
+        {state.status === "running" && span && <Elapsed from={span.start} />}
+        {state.ms !== undefined && state.status === "succeeded" && <span className="tabular-nums">{(state.ms / 1000).toFixed(2)} s</span>}
+        {state.usage && state.usage.inputTokens + state.usage.outputTokens > 0 && <span>{state.usage.inputTokens + state.usage.outputTokens} tok</span>}
+        {state.iteration > 1 && (
+          <span className="ml-auto rounded bg-rose-50 px-1 text-rose-700 dark:bg-rose-950 dark:text-rose-300" data-testid={`node-iteration-${nodeId}`}>
+            iteration {state.iteration}
+          </span>
+        )}
+      </div>
+      {state.retry && <p className="mb-1 text-[11px] text-amber-600">retrying (attempt {state.retry.attempt}): {state.retry.message}</p>}
+      {state.error && (
+        <p className="mb-1 break-words text-[11px] text-red-600 dark:text-red-400" data-testid={`node-error-${nodeId}`}>
+          {state.error.message}
+        </p>
+      )}
+      {state.instances.length > 0 && (
+        <div data-testid={`node-instances-${nodeId}`}>
+          <p className="mb-1 text-[11px] text-zinc-500" data-testid={`node-instances-count-${nodeId}`}>
+            {done} of {state.instances.length} done
+          </p>
+          <ul className="space-y-0.5">
+            {state.instances.map((instance) => (
+              <li key={instance.index} data-testid={`instance-${nodeId}-${instance.index}`} data-status={instance.status}>
+                <button type="button" className="nodrag flex w-full items-center gap-1.5 text-left text-[11px]" onClick={() => setExpanded(expanded === instance.index ? null : instance.index)}>
+                  <span className={`inline-block h-1.5 w-1.5 shrink-0 rounded-full ${STATUS_COLOR[instance.status]}`} />
+                  <span className="shrink-0 font-medium">{instance.label}</span>
+                  <span className="truncate text-zinc-500">{instance.text.split("\n").filter(Boolean).at(-1)}</span>
+                </button>
+                {expanded === instance.index && <StreamBox text={instance.text} testId={`instance-text-${nodeId}-${instance.index}`} tall />}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {shown && state.instances.length === 0 && <StreamBox text={shown} testId={`node-output-${nodeId}`} tall={tall} />}
+    </div>
+  );
+}

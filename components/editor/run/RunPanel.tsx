@@ -1,0 +1,167 @@
+"use client";
+
+import { X } from "lucide-react";
+import { formatValue, withModel } from "@/lib/workflow";
+import type { NodeRunStatus, RunState, Span } from "@/lib/editor/run-state";
+import { useEditor, useEditorStore, useModels } from "../EditorProvider";
+import type { Runner } from "./useRunner";
+
+export const STATUS_COLOR: Record<NodeRunStatus, string> = {
+  queued: "bg-zinc-300 dark:bg-zinc-600",
+  running: "bg-sky-500",
+  succeeded: "bg-emerald-500",
+  failed: "bg-red-500",
+  skipped: "bg-zinc-300 dark:bg-zinc-700",
+  cancelled: "bg-amber-500",
+};
+
+const RUN_BADGE: Record<RunState["status"], string> = {
+  running: "bg-sky-50 text-sky-700 dark:bg-sky-950 dark:text-sky-300",
+  succeeded: "bg-emerald-50 text-emerald-700 dark:bg-emerald-950 dark:text-emerald-300",
+  failed: "bg-red-50 text-red-700 dark:bg-red-950 dark:text-red-300",
+  cancelled: "bg-amber-50 text-amber-700 dark:bg-amber-950 dark:text-amber-300",
+};
+
+function Bar({ span, scale, testId, title }: { span: Span; scale: number; testId: string; title: string }) {
+  const end = span.end ?? scale;
+  return (
+    <div
+      data-testid={testId}
+      data-start={span.start}
+      data-end={span.end ?? ""}
+      title={title}
+      className={`absolute top-1 h-3 rounded-sm ${STATUS_COLOR[span.status]}`}
+      style={{ left: `${(span.start / scale) * 100}%`, width: `${Math.max(0.4, ((end - span.start) / scale) * 100)}%` }}
+    />
+  );
+}
+
+/** One bar per node and per worker instance on a shared time axis: concurrency at a glance. */
+function Timeline({ run }: { run: RunState }) {
+  const nodes = useEditor((s) => s.document.nodes);
+  const scale = Math.max(run.ms ?? run.t, 1);
+  const rows = nodes.filter((node) => (run.nodes[node.id]?.spans.length ?? 0) > 0 || run.nodes[node.id]?.status === "skipped");
+  return (
+    <div className="min-w-0 flex-1 overflow-y-auto pr-3" data-testid="timeline">
+      <div className="mb-1 flex justify-between text-[10px] text-zinc-400">
+        <span>0 s</span>
+        <span>{(scale / 1000).toFixed(1)} s</span>
+      </div>
+      {rows.map((node) => {
+        const state = run.nodes[node.id];
+        return (
+          <div key={node.id}>
+            <div className="flex items-center gap-2 text-xs">
+              <span className="w-36 shrink-0 truncate text-zinc-600 dark:text-zinc-400" title={node.label}>
+                {node.label}
+              </span>
+              <div className="relative h-5 flex-1 rounded bg-zinc-50 dark:bg-zinc-900">
+                {state.status === "skipped" && <span className="absolute left-1 top-0.5 text-[10px] text-zinc-400">skipped</span>}
+                {state.spans.map((span, i) => (
+                  <Bar key={i} span={span} scale={scale} testId={`timeline-bar-${node.id}`} title={`${node.label} · iteration ${span.iteration}`} />
+                ))}
+              </div>
+              <span className="w-20 shrink-0 text-right text-[10px] tabular-nums text-zinc-500">
+                {state.ms !== undefined ? `${(state.ms / 1000).toFixed(2)} s` : ""}
+                {state.usage ? ` · ${state.usage.inputTokens + state.usage.outputTokens} tok` : ""}
+              </span>
+            </div>
+            {state.instances.map((instance) => (
+              <div key={instance.index} className="flex items-center gap-2 text-[11px]">
+                <span className="w-36 shrink-0 truncate pl-3 text-zinc-500" title={instance.label}>
+                  ↳ {instance.label}
+                </span>
+                <div className="relative h-5 flex-1">
+                  {instance.span && <Bar span={instance.span} scale={scale} testId={`timeline-bar-${node.id}-${instance.index}`} title={instance.label} />}
+                </div>
+                <span className="w-20 shrink-0" />
+              </div>
+            ))}
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
+export function RunPanel({ runner }: { runner: Runner }) {
+  const run = useEditor((s) => s.run);
+  const store = useEditorStore();
+  const models = useModels();
+  const defaultModel = useEditor((s) => s.document.settings?.defaultModel ?? "demo:default");
+  if (!run) return null;
+  const demo = models.find((m) => m.id === defaultModel)?.demo;
+  const select = (nodeId: string | undefined) => nodeId && store.getState().select([nodeId]);
+  return (
+    <section
+      aria-label="Run"
+      data-testid="run-panel"
+      data-status={run.status}
+      className="flex h-64 shrink-0 resize-y flex-col overflow-hidden border-t border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-950"
+    >
+      <header className="flex h-9 shrink-0 items-center gap-3 border-b border-zinc-100 px-3 text-xs dark:border-zinc-800">
+        <span data-testid="run-status" className={`rounded-full px-2 py-0.5 font-medium ${RUN_BADGE[run.status]}`}>
+          {run.status}
+        </span>
+        <span className="tabular-nums text-zinc-500">{((run.ms ?? run.t) / 1000).toFixed(1)} s</span>
+        {run.usage && <span className="text-zinc-500">{run.usage.inputTokens + run.usage.outputTokens} tokens</span>}
+        <span className="text-zinc-500">
+          model <code>{defaultModel}</code>
+          {demo ? " (offline demo model)" : ""}
+        </span>
+        <div className="flex-1" />
+        {run.status !== "running" && (
+          <button type="button" aria-label="Close the run panel" onClick={() => store.getState().clearRun()} className="rounded p-1 text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800">
+            <X className="h-4 w-4" />
+          </button>
+        )}
+      </header>
+      <div className="flex min-h-0 flex-1 gap-3 p-3">
+        <Timeline run={run} />
+        <div className="w-96 shrink-0 overflow-y-auto border-l border-zinc-100 pl-3 text-xs dark:border-zinc-800" data-testid="run-results">
+          {run.error && (
+            <div className="mb-2 rounded-md border border-red-200 bg-red-50 p-2 text-red-800 dark:border-red-900 dark:bg-red-950/40 dark:text-red-200" data-testid="run-error">
+              <button type="button" className="text-left hover:underline" onClick={() => select(run.error?.nodeId)}>
+                {run.error.message}
+              </button>
+              {run.error.code === "model-not-configured" && (
+                <button
+                  type="button"
+                  data-testid="run-with-demo"
+                  onClick={() => void runner.start({}, withModel(store.getState().document, "demo:default"))}
+                  className="mt-2 block rounded bg-white px-2 py-1 font-medium text-sky-700 shadow-sm dark:bg-zinc-900 dark:text-sky-300"
+                >
+                  Run with the demo model
+                </button>
+              )}
+            </div>
+          )}
+          {run.warnings.length > 0 && (
+            <ul className="mb-2 space-y-1" data-testid="run-warnings">
+              {run.warnings.map((warning, i) => (
+                <li key={i} className="rounded bg-amber-50 px-2 py-1 text-amber-800 dark:bg-amber-950/40 dark:text-amber-200">
+                  <button type="button" className="text-left hover:underline" onClick={() => select(warning.nodeId)}>
+                    ▲ {warning.message}
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+          {run.outputs && (
+            <dl data-testid="run-outputs">
+              {Object.entries(run.outputs).map(([key, value]) => (
+                <div key={key} className="mb-2">
+                  <dt className="font-mono font-medium text-zinc-600 dark:text-zinc-400">{key}</dt>
+                  <dd className="whitespace-pre-wrap break-words text-zinc-800 dark:text-zinc-200" data-testid={`run-output-${key}`}>
+                    {formatValue(value)}
+                  </dd>
+                </div>
+              ))}
+            </dl>
+          )}
+          {run.status === "running" && !run.outputs && <p className="text-zinc-500">Outputs appear here when the run finishes.</p>}
+        </div>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,67 @@
+"use client";
+
+import { useCallback, useEffect, useRef } from "react";
+import { cancelRunAction, runWorkflowAction } from "@/app/editor/actions";
+import type { RunEvent, WorkflowDocument } from "@/lib/workflow";
+import { useEditorStore } from "../EditorProvider";
+
+export type Runner = {
+  start(inputs: Record<string, string | number | boolean>, document?: WorkflowDocument): Promise<void>;
+  cancel(): Promise<void>;
+};
+
+/**
+ * Runs the document through the streaming server action. Events are buffered and applied once
+ * per animation frame, so many nodes streaming at once cost one store update per frame.
+ */
+export function useRunner(): Runner {
+  const store = useEditorStore();
+  const current = useRef<string | null>(null);
+
+  const start = useCallback(
+    async (inputs: Record<string, string | number | boolean>, document?: WorkflowDocument) => {
+      const runId = globalThis.crypto.randomUUID();
+      current.current = runId;
+      store.getState().beginRun(runId, performance.now());
+      const buffer: RunEvent[] = [];
+      let frame = 0;
+      const flush = () => {
+        frame = 0;
+        if (buffer.length) store.getState().applyRunEvents(buffer.splice(0));
+      };
+      try {
+        const events = await runWorkflowAction({ runId, document: document ?? store.getState().document, inputs });
+        for await (const event of events) {
+          buffer.push(event);
+          frame ||= requestAnimationFrame(flush);
+        }
+        cancelAnimationFrame(frame);
+        flush();
+        store.getState().abandonRun("The run ended without reporting its result.");
+      } catch (error) {
+        cancelAnimationFrame(frame);
+        flush();
+        store.getState().abandonRun(`The connection to the server was lost${error instanceof Error && error.message ? `: ${error.message}` : "."}`);
+      } finally {
+        if (current.current === runId) current.current = null;
+      }
+    },
+    [store],
+  );
+
+  const cancel = useCallback(async () => {
+    const runId = current.current;
+    if (runId) await cancelRunAction(runId);
+  }, []);
+
+  // Closing or leaving the page cancels the run rather than leaving it to finish unseen.
+  useEffect(() => {
+    const onHide = () => {
+      if (current.current) void cancelRunAction(current.current);
+    };
+    window.addEventListener("pagehide", onHide);
+    return () => window.removeEventListener("pagehide", onHide);
+  }, []);
+
+  return { start, cancel };
+}

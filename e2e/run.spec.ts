@@ -1,0 +1,136 @@
+import { expect, test, type TestInfo } from "@playwright/test";
+import { RunPage } from "./editor-page";
+
+async function shot(run: RunPage, testInfo: TestInfo, name: string) {
+  const path = testInfo.outputPath(`${name}.png`);
+  await run.page.screenshot({ path });
+  await testInfo.attach(name, { path, contentType: "image/png" });
+}
+
+test("prompt chaining runs to success, text streaming inside the node while it runs", async ({ page }, testInfo) => {
+  const run = new RunPage(page);
+  await run.open("prompt-chaining");
+  await run.run({ topic: "penguins" });
+  // The same DOM snapshot shows the node still running and text already inside it.
+  await page.waitForFunction(() => {
+    const status = document.querySelector<HTMLElement>("[data-testid=node-status-n_joke]")?.dataset.status;
+    const text = document.querySelector("[data-testid=node-output-n_joke]")?.textContent ?? "";
+    return status === "running" && text.length > 3;
+  });
+  await shot(run, testInfo, "prompt-chaining-running");
+  await run.finished();
+  await expect(run.output("n_joke")).toContainText("penguins");
+  await expect(page.getByTestId("run-output-joke")).toContainText("penguins");
+  await shot(run, testInfo, "prompt-chaining-finished");
+});
+
+test("parallelization runs its three branches concurrently: their timeline bars overlap", async ({ page }, testInfo) => {
+  const run = new RunPage(page);
+  await run.open("parallelization");
+  await run.run();
+  await expect(run.status("n_story")).toHaveAttribute("data-status", "running");
+  await shot(run, testInfo, "parallelization-running");
+  await run.finished();
+  const bars = [...(await run.spans("timeline-bar-n_joke")), ...(await run.spans("timeline-bar-n_story")), ...(await run.spans("timeline-bar-n_poem"))];
+  expect(bars).toHaveLength(3);
+  expect(Math.max(...bars.map((b) => b.start))).toBeLessThan(Math.min(...bars.map((b) => b.end)));
+  await expect(page.getByTestId("run-output-combined_output")).toContainText("STORY:");
+  await shot(run, testInfo, "parallelization-finished");
+});
+
+test("routing takes one branch and greys the two others", async ({ page }, testInfo) => {
+  const run = new RunPage(page);
+  await run.open("routing");
+  await run.run({ input: "Please write a poem about the sea" });
+  await shot(run, testInfo, "routing-running");
+  await run.finished();
+  await expect(run.status("n_poem")).toHaveAttribute("data-status", "succeeded");
+  for (const skipped of ["n_story", "n_joke"]) {
+    await expect(run.status(skipped)).toHaveAttribute("data-status", "skipped");
+    await expect(run.node(skipped)).toHaveAttribute("data-run-status", "skipped");
+  }
+  await expect(page.getByTestId("edge-e_router_story")).toHaveAttribute("data-run", "dead");
+  await expect(page.getByTestId("edge-e_router_joke")).toHaveAttribute("data-run", "dead");
+  await expect(page.getByTestId("edge-e_router_poem")).toHaveAttribute("data-run", "taken");
+  await expect(page.getByTestId("run-output-decision")).toHaveText("poem");
+  await shot(run, testInfo, "routing-finished");
+});
+
+test("orchestrator-worker shows one live instance per planned section and joins the report with blank lines", async ({ page }, testInfo) => {
+  const run = new RunPage(page);
+  await run.open("orchestrator-worker");
+  await run.run({ topic: "tidal energy" });
+  await expect(page.getByTestId("node-instances-n_write")).toBeVisible({ timeout: 30_000 });
+  await shot(run, testInfo, "orchestrator-worker-running");
+  await run.finished();
+  const instances = await page.locator("[data-testid^=instance-n_write-]").count();
+  expect(instances).toBeGreaterThanOrEqual(3);
+  await expect(page.getByTestId("node-instances-count-n_write")).toHaveText(`${instances} of ${instances} done`);
+  expect(await run.spans("timeline-bar-n_write-")).toHaveLength(instances);
+  const report = await page.getByTestId("run-output-final_report").innerText();
+  const headings = [...report.matchAll(/^## .+$/gm)];
+  expect(headings).toHaveLength(instances);
+  for (const heading of headings.slice(1)) expect(report.slice(heading.index! - 2, heading.index)).toBe("\n\n");
+  await shot(run, testInfo, "orchestrator-worker-finished");
+});
+
+test("evaluator-optimizer loops: at least two iterations, the loop edge counts its passes", async ({ page }, testInfo) => {
+  const run = new RunPage(page);
+  await run.open("evaluator-optimizer");
+  await run.run({ topic: "owls" });
+  await shot(run, testInfo, "evaluator-optimizer-running");
+  await run.finished();
+  await expect(page.getByTestId("node-iteration-n_joke")).toHaveText("iteration 2");
+  await expect(page.getByTestId("loop-edge-e_grade_revise")).toHaveText("loop · 1×");
+  await expect(page.getByTestId("run-output-funny_or_not")).toHaveText("pass");
+  expect(await run.spans("timeline-bar-n_joke")).toHaveLength(2);
+  await shot(run, testInfo, "evaluator-optimizer-finished");
+});
+
+test("cancel mid-run ends the run cancelled and keeps the partial text", async ({ page }) => {
+  const run = new RunPage(page);
+  await run.open("parallelization");
+  await run.run();
+  await expect(run.output("n_story")).not.toBeEmpty();
+  await page.getByTestId("cancel-run").click();
+  await run.finished("cancelled");
+  await expect(run.status("n_story")).toHaveAttribute("data-status", "cancelled");
+  await expect(run.output("n_story")).not.toBeEmpty();
+  await expect(page.getByTestId("run")).toBeEnabled();
+});
+
+test("an injected provider failure marks the node failed with its message and the run failed", async ({ page }) => {
+  const run = new RunPage(page);
+  await run.open("evaluator-optimizer");
+  await run.select("n_joke");
+  await page.getByTestId("node-inspector").getByTestId("config-prompt").fill("FAIL-INJECTED Write a joke about {{topic}}");
+  await run.run();
+  await run.finished("failed");
+  await expect(run.status("n_joke")).toHaveAttribute("data-status", "failed");
+  await expect(page.getByTestId("node-error-n_joke")).toContainText("HTTP 500");
+  await expect(page.getByTestId("run-error")).toContainText('node "Generate joke" failed');
+});
+
+test("a model the server lacks fails before any call, with one click to run on the demo model", async ({ page }) => {
+  const run = new RunPage(page);
+  await run.open("routing");
+  const text = JSON.parse(await run.exportText());
+  text.settings.defaultModel = "openai:gpt-4o-mini";
+  await run.importFile("openai.json", JSON.stringify(text));
+  await run.run();
+  await run.finished("failed");
+  await expect(page.getByTestId("run-error")).toContainText('model "openai:gpt-4o-mini" is not configured');
+  await expect(run.status("n_router")).toHaveAttribute("data-status", "queued");
+  await page.getByTestId("run-with-demo").click();
+  await run.finished("succeeded");
+});
+
+test("a workflow with issues does not run", async ({ page }) => {
+  const run = new RunPage(page);
+  await run.open("parallelization");
+  await page.getByTestId("palette-llm").click();
+  await page.getByTestId("run").click();
+  await expect(page.getByTestId("notice")).toContainText("before running");
+  await expect(page.getByTestId("run-dialog")).toHaveCount(0);
+  await expect(page.getByTestId("run-panel")).toHaveCount(0);
+});

@@ -1,0 +1,213 @@
+import type { RunError, RunEvent, RunStatus, RunWarning, TokenUsage } from "@/lib/workflow";
+
+/**
+ * The run slice of the editor: what the canvas shows while a run streams. Built from RunEvents
+ * by a pure reducer, applied in batches (one per animation frame). Nodes not touched by a batch
+ * keep their object identity, so only their own cards re-render. None of this reaches the document.
+ */
+
+export type NodeRunStatus = "queued" | "running" | "succeeded" | "failed" | "skipped" | "cancelled";
+
+export type Span = { start: number; end?: number; iteration: number; status: NodeRunStatus };
+
+export type InstanceRun = {
+  index: number;
+  label: string;
+  status: NodeRunStatus;
+  text: string;
+  output?: unknown;
+  span?: Span;
+  error?: string;
+};
+
+export type NodeRun = {
+  status: NodeRunStatus;
+  /** Streamed text of the current iteration. */
+  text: string;
+  /** The latest partial structured object, while it streams. */
+  partial?: unknown;
+  output?: unknown;
+  ports?: string[];
+  iteration: number;
+  model?: string;
+  usage?: TokenUsage;
+  ms?: number;
+  error?: { code: string; message: string };
+  retry?: { attempt: number; delayMs: number; message: string };
+  instances: InstanceRun[];
+  /** One span per iteration, on the run's time axis (ms). */
+  spans: Span[];
+};
+
+export type RunState = {
+  runId: string;
+  /** performance.now() on the client when the run began, for live elapsed times. */
+  clientStart: number;
+  status: RunStatus | "running";
+  /** Run-relative time of the newest event (ms). */
+  t: number;
+  nodes: Record<string, NodeRun>;
+  warnings: RunWarning[];
+  outputs?: Record<string, unknown>;
+  usage?: TokenUsage;
+  error?: RunError;
+  ms?: number;
+};
+
+const EMPTY_NODE: NodeRun = Object.freeze({ status: "queued", text: "", iteration: 0, instances: [], spans: [] }) as NodeRun;
+
+export function startRunState(runId: string, nodeIds: string[], clientStart = 0): RunState {
+  return { runId, clientStart, status: "running", t: 0, nodes: Object.fromEntries(nodeIds.map((id) => [id, EMPTY_NODE])), warnings: [] };
+}
+
+function closeSpan(spans: Span[], end: number, status: NodeRunStatus): Span[] {
+  const last = spans.at(-1);
+  if (!last || last.end !== undefined) return spans;
+  return [...spans.slice(0, -1), { ...last, end, status }];
+}
+
+function withInstance(node: NodeRun, index: number, change: (instance: InstanceRun) => InstanceRun): NodeRun {
+  const instances = [...node.instances];
+  // Instances can report before the node's plan event when events are batched: create them as needed.
+  for (let i = instances.length; i <= index; i++) instances[i] = { index: i, label: `Item ${i + 1}`, status: "queued", text: "" };
+  instances[index] = change(instances[index]);
+  return { ...node, instances };
+}
+
+function reduceNode(node: NodeRun, event: RunEvent): NodeRun {
+  switch (event.type) {
+    case "node-started":
+      if (event.instance !== undefined) {
+        return withInstance(node, event.instance, (instance) => ({
+          ...instance,
+          label: event.label ?? instance.label,
+          status: "running",
+          span: { start: event.t, iteration: event.iteration, status: "running" },
+        }));
+      }
+      return {
+        ...node,
+        status: "running",
+        text: "",
+        partial: undefined,
+        output: undefined,
+        error: undefined,
+        retry: undefined,
+        ports: undefined,
+        iteration: event.iteration,
+        model: event.model ?? node.model,
+        instances: event.iteration > 1 ? [] : node.instances,
+        spans: [...node.spans, { start: event.t, iteration: event.iteration, status: "running" }],
+      };
+    case "node-instances":
+      return {
+        ...node,
+        instances: event.labels.map((label, index) => ({ ...(node.instances[index] ?? { index, status: "queued" as const, text: "" }), index, label })),
+      };
+    case "node-delta":
+      if (event.instance !== undefined) return withInstance(node, event.instance, (instance) => ({ ...instance, text: instance.text + (event.text ?? "") }));
+      return event.text !== undefined ? { ...node, text: node.text + event.text, retry: undefined } : { ...node, partial: event.partial };
+    case "node-finished":
+      if (event.instance !== undefined) {
+        return withInstance(node, event.instance, (instance) => ({
+          ...instance,
+          status: "succeeded",
+          output: event.output,
+          span: instance.span ? { ...instance.span, end: event.t, status: "succeeded" } : undefined,
+        }));
+      }
+      return {
+        ...node,
+        status: "succeeded",
+        output: event.output,
+        ports: event.ports,
+        usage: event.usage,
+        ms: event.ms,
+        retry: undefined,
+        spans: closeSpan(node.spans, event.t, "succeeded"),
+      };
+    case "node-skipped":
+      return { ...node, status: "skipped" };
+    case "node-failed":
+      if (event.instance !== undefined) {
+        return withInstance(node, event.instance, (instance) => ({
+          ...instance,
+          status: "failed",
+          error: event.message,
+          span: instance.span ? { ...instance.span, end: event.t, status: "failed" } : undefined,
+        }));
+      }
+      return { ...node, status: "failed", error: { code: event.code, message: event.message }, spans: closeSpan(node.spans, event.t, "failed") };
+    case "node-cancelled":
+      if (event.instance !== undefined) {
+        return withInstance(node, event.instance, (instance) => ({
+          ...instance,
+          status: "cancelled",
+          span: instance.span ? { ...instance.span, end: event.t, status: "cancelled" } : undefined,
+        }));
+      }
+      return { ...node, status: "cancelled", spans: closeSpan(node.spans, event.t, "cancelled") };
+    case "node-retry":
+      // The next attempt streams from scratch.
+      return event.instance !== undefined
+        ? withInstance(node, event.instance, (instance) => ({ ...instance, text: "" }))
+        : { ...node, text: "", retry: { attempt: event.attempt, delayMs: event.delayMs, message: event.message } };
+    default:
+      return node;
+  }
+}
+
+/** Applies a batch of events. Returns the same object when nothing changed. */
+export function applyRunEvents(run: RunState, events: ReadonlyArray<RunEvent>): RunState {
+  if (!events.length) return run;
+  let nodes = run.nodes;
+  let copied = false;
+  let next: RunState = run;
+  for (const event of events) {
+    if (event.type === "run-started" || event.type === "loop-iteration") {
+      next = { ...next, t: event.t };
+      continue;
+    }
+    if (event.type === "warning") {
+      next = { ...next, t: event.t, warnings: [...next.warnings, event.warning] };
+      continue;
+    }
+    if (event.type === "run-finished") {
+      if (!copied) nodes = { ...nodes };
+      copied = true;
+      // Whatever was still queued or running when the run ended did not run.
+      for (const [id, node] of Object.entries(nodes)) {
+        if (node.status === "running") nodes[id] = { ...node, status: "cancelled", spans: closeSpan(node.spans, event.ms, "cancelled") };
+      }
+      next = { ...next, t: event.t, status: event.status, outputs: event.outputs, usage: event.usage, error: event.error, ms: event.ms, warnings: event.warnings };
+      continue;
+    }
+    if (!copied) {
+      nodes = { ...nodes };
+      copied = true;
+    }
+    nodes[event.nodeId] = reduceNode(nodes[event.nodeId] ?? EMPTY_NODE, event);
+    next = { ...next, t: event.t };
+  }
+  return { ...next, nodes };
+}
+
+/** Marks a run that ended without its final event (a lost connection, a server error) as failed. */
+export function abandonRun(run: RunState, message: string): RunState {
+  if (run.status !== "running") return run;
+  return applyRunEvents(run, [
+    { seq: -1, t: run.t, type: "run-finished", status: "failed", outputs: {}, state: {}, usage: { inputTokens: 0, outputTokens: 0 }, warnings: run.warnings, error: { code: "connection", message }, ms: run.t },
+  ]);
+}
+
+export type EdgeRunState = "idle" | "flowing" | "taken" | "dead";
+
+/** What an edge shows: data flowing out of a running node, the branch taken, or a dead branch. */
+export function edgeRunState(run: RunState | null, source: string, sourcePort: string): EdgeRunState {
+  const node = run?.nodes[source];
+  if (!node) return "idle";
+  if (node.status === "running") return "flowing";
+  if (node.status === "skipped") return "dead";
+  if (node.status === "succeeded") return node.ports && !node.ports.includes(sourcePort) ? "dead" : "taken";
+  return "idle";
+}
