@@ -92,8 +92,10 @@ test("cancel mid-run ends the run cancelled and keeps the partial text", async (
   await run.open("parallelization");
   await run.run();
   await expect(run.output("n_story")).not.toBeEmpty();
+  const clicked = Date.now();
   await page.getByTestId("cancel-run").click();
   await run.finished("cancelled");
+  expect(Date.now() - clicked).toBeLessThan(1_000);
   await expect(run.status("n_story")).toHaveAttribute("data-status", "cancelled");
   await expect(run.output("n_story")).not.toBeEmpty();
   await expect(page.getByTestId("run")).toBeEnabled();
@@ -133,4 +135,15 @@ test("a workflow with issues does not run", async ({ page }) => {
   await expect(page.getByTestId("notice")).toContainText("before running");
   await expect(page.getByTestId("run-dialog")).toHaveCount(0);
   await expect(page.getByTestId("run-panel")).toHaveCount(0);
+});
+
+test("Esc cancels a running run; Ctrl/Cmd+Enter starts one", async ({ page }) => {
+  const run = new RunPage(page);
+  await run.open("parallelization");
+  await page.getByTestId("canvas").click({ position: { x: 20, y: 20 } });
+  await page.keyboard.press("ControlOrMeta+Enter");
+  await page.getByTestId("run-start").click();
+  await expect(run.output("n_poem")).not.toBeEmpty();
+  await page.keyboard.press("Escape");
+  await run.finished("cancelled");
 });

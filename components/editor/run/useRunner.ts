@@ -57,7 +57,8 @@ export function useRunner(): Runner {
   // Closing or leaving the page cancels the run rather than leaving it to finish unseen.
   useEffect(() => {
     const onHide = () => {
-      if (current.current) void cancelRunAction(current.current);
+      // keepalive: the request outlives the page, like a beacon.
+      if (current.current) void fetch("/api/runs/cancel", { method: "POST", body: current.current, keepalive: true });
     };
     window.addEventListener("pagehide", onHide);
     return () => window.removeEventListener("pagehide", onHide);
