@@ -147,3 +147,15 @@ test("Esc cancels a running run; Ctrl/Cmd+Enter starts one", async ({ page }) =>
   await page.keyboard.press("Escape");
   await run.finished("cancelled");
 });
+
+test("hiding the page (closing the tab) cancels its run on the server", async ({ page }) => {
+  const run = new RunPage(page);
+  await run.open("orchestrator-worker");
+  await run.run();
+  await expect(run.status("n_plan")).toHaveAttribute("data-status", "running");
+  const cancel = page.waitForResponse((response) => response.url().endsWith("/api/runs/cancel"));
+  // What the browser fires when a tab closes; the page stays open here so the result can be read.
+  await page.evaluate(() => window.dispatchEvent(new PageTransitionEvent("pagehide")));
+  expect(await (await cancel).json()).toEqual({ ok: true, data: { cancelled: true } });
+  await run.finished("cancelled");
+});

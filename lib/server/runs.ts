@@ -8,7 +8,10 @@ import { createModels, unconfiguredModels } from "./models";
  * cancel request (a separate server action) reaches every in-flight model call.
  */
 
-const live = new Map<string, AbortController>();
+// Next.js bundles route handlers and server actions separately, each with its own copy of this
+// module: the registry of live runs is kept on globalThis so both see the same runs.
+const REGISTRY = Symbol.for("trellis.liveRuns");
+const live: Map<string, AbortController> = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= new Map()) as Map<string, AbortController>;
 let models: ReturnType<typeof createModels> | undefined;
 const serverModels = () => (models ??= createModels());
 
