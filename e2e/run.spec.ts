@@ -67,10 +67,11 @@ test("orchestrator-worker shows one live instance per planned section and joins 
   expect(instances).toBeGreaterThanOrEqual(3);
   await expect(page.getByTestId("node-instances-count-n_write")).toHaveText(`${instances} of ${instances} done`);
   expect(await run.spans("timeline-bar-n_write-")).toHaveLength(instances);
-  const report = await page.getByTestId("run-output-final_report").innerText();
-  const headings = [...report.matchAll(/^## .+$/gm)];
-  expect(headings).toHaveLength(instances);
-  for (const heading of headings.slice(1)) expect(report.slice(heading.index! - 2, heading.index)).toBe("\n\n");
+  // Rendered as markdown: a section glued to the previous one ("…deployment.## Next") would not become a heading.
+  const report = page.getByTestId("run-output-final_report");
+  await expect(report.locator("h2")).toHaveCount(instances);
+  const names = await page.locator("[data-testid^=instance-n_write-] button span.font-medium").allInnerTexts();
+  await expect(report.locator("h2")).toHaveText(names);
   await shot(run, testInfo, "orchestrator-worker-finished");
 });
 
@@ -125,6 +126,19 @@ test("a model the server lacks fails before any call, with one click to run on t
   await expect(run.status("n_router")).toHaveAttribute("data-status", "queued");
   await page.getByTestId("run-with-demo").click();
   await run.finished("succeeded");
+});
+
+test("outputs render as markdown without raw HTML or remote images", async ({ page }) => {
+  const run = new RunPage(page);
+  await run.open("evaluator-optimizer");
+  await run.select("n_output");
+  await page.getByTestId("output-keys").getByLabel("topic", { exact: true }).check();
+  await run.run({ topic: '<img src="http://example.invalid/x.png" onerror="alert(1)"> **bold owls** <script>alert(2)</script>' });
+  await run.finished();
+  const topic = page.getByTestId("run-output-topic");
+  await expect(topic.locator("strong")).toHaveText("bold owls");
+  await expect(topic.locator("img, script")).toHaveCount(0);
+  await expect(page.locator("img")).toHaveCount(0);
 });
 
 test("a workflow with issues does not run", async ({ page }) => {

@@ -1,6 +1,7 @@
 "use client";
 
 import { useEffect, useRef, useState } from "react";
+import { Markdown } from "@/components/Markdown";
 import { formatValue } from "@/lib/workflow";
 import type { NodeRun, NodeRunStatus } from "@/lib/editor/run-state";
 import { useEditor } from "../EditorProvider";
@@ -106,7 +107,11 @@ export function NodeRunView({ nodeId, kind }: { nodeId: string; kind: string }) 
                   <span className="shrink-0 font-medium">{instance.label}</span>
                   <span className="truncate text-zinc-500">{instance.text.split("\n").filter(Boolean).at(-1)}</span>
                 </button>
-                {expanded === instance.index && <StreamBox text={instance.text} testId={`instance-text-${nodeId}-${instance.index}`} tall />}
+                {expanded === instance.index && (
+                  <div className="nowheel nodrag mt-1 max-h-48 overflow-y-auto rounded bg-zinc-50 px-2 py-1 text-[11px] dark:bg-zinc-950">
+                    <Markdown text={instance.text} testId={`instance-text-${nodeId}-${instance.index}`} />
+                  </div>
+                )}
               </li>
             ))}
           </ul>

@@ -1,6 +1,7 @@
 "use client";
 
 import { X } from "lucide-react";
+import { Markdown } from "@/components/Markdown";
 import { formatValue, withModel } from "@/lib/workflow";
 import type { NodeRunStatus, RunState, Span } from "@/lib/editor/run-state";
 import { useEditor, useEditorStore, useModels } from "../EditorProvider";
@@ -152,8 +153,8 @@ export function RunPanel({ runner }: { runner: Runner }) {
               {Object.entries(run.outputs).map(([key, value]) => (
                 <div key={key} className="mb-2">
                   <dt className="font-mono font-medium text-zinc-600 dark:text-zinc-400">{key}</dt>
-                  <dd className="whitespace-pre-wrap break-words text-zinc-800 dark:text-zinc-200" data-testid={`run-output-${key}`}>
-                    {formatValue(value)}
+                  <dd className="text-zinc-800 dark:text-zinc-200">
+                    <Markdown text={formatValue(value)} testId={`run-output-${key}`} />
                   </dd>
                 </div>
               ))}
