@@ -131,29 +131,16 @@ export function Toolbar({
       <ToolButton label="Share" title="Share links arrive with workflow storage" disabled testId="share">
         <Share2 className="h-4 w-4" />
       </ToolButton>
-      {running ? (
-        <button
-          type="button"
-          onClick={onCancel}
-          title="Cancel the run (Esc)"
-          data-testid="cancel-run"
-          className="ml-1 inline-flex h-8 items-center gap-1.5 rounded-md bg-red-600 px-3 text-sm font-medium text-white hover:bg-red-700"
-        >
-          <Square className="h-3.5 w-3.5" aria-hidden />
-          Cancel
-        </button>
-      ) : (
-        <button
-          type="button"
-          onClick={onRun}
-          title="Run (Ctrl/Cmd+Enter)"
-          data-testid="run"
-          className="ml-1 inline-flex h-8 items-center gap-1.5 rounded-md bg-sky-600 px-3 text-sm font-medium text-white hover:bg-sky-700"
-        >
-          <Play className="h-4 w-4" aria-hidden />
-          Run
-        </button>
-      )}
+      <button
+        type="button"
+        onClick={running ? onCancel : onRun}
+        title={running ? "Cancel the run (Esc)" : "Run (Ctrl/Cmd+Enter)"}
+        data-testid={running ? "cancel-run" : "run"}
+        className={`ml-1 inline-flex h-8 items-center gap-1.5 rounded-md px-3 text-sm font-medium text-white ${running ? "bg-red-600 hover:bg-red-700" : "bg-sky-600 hover:bg-sky-700"}`}
+      >
+        {running ? <Square className="h-3.5 w-3.5" aria-hidden /> : <Play className="h-4 w-4" aria-hidden />}
+        {running ? "Cancel" : "Run"}
+      </button>
     </header>
   );
 }

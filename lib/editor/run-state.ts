@@ -74,6 +74,15 @@ function withInstance(node: NodeRun, index: number, change: (instance: InstanceR
   return { ...node, instances };
 }
 
+function endInstance(node: NodeRun, index: number, t: number, status: NodeRunStatus, extra: Partial<InstanceRun> = {}): NodeRun {
+  return withInstance(node, index, (instance) => ({
+    ...instance,
+    ...extra,
+    status,
+    span: instance.span ? { ...instance.span, end: t, status } : undefined,
+  }));
+}
+
 function reduceNode(node: NodeRun, event: RunEvent): NodeRun {
   switch (event.type) {
     case "node-started":
@@ -108,14 +117,7 @@ function reduceNode(node: NodeRun, event: RunEvent): NodeRun {
       if (event.instance !== undefined) return withInstance(node, event.instance, (instance) => ({ ...instance, text: instance.text + (event.text ?? "") }));
       return event.text !== undefined ? { ...node, text: node.text + event.text, retry: undefined } : { ...node, partial: event.partial };
     case "node-finished":
-      if (event.instance !== undefined) {
-        return withInstance(node, event.instance, (instance) => ({
-          ...instance,
-          status: "succeeded",
-          output: event.output,
-          span: instance.span ? { ...instance.span, end: event.t, status: "succeeded" } : undefined,
-        }));
-      }
+      if (event.instance !== undefined) return endInstance(node, event.instance, event.t, "succeeded", { output: event.output });
       return {
         ...node,
         status: "succeeded",
@@ -129,23 +131,10 @@ function reduceNode(node: NodeRun, event: RunEvent): NodeRun {
     case "node-skipped":
       return { ...node, status: "skipped" };
     case "node-failed":
-      if (event.instance !== undefined) {
-        return withInstance(node, event.instance, (instance) => ({
-          ...instance,
-          status: "failed",
-          error: event.message,
-          span: instance.span ? { ...instance.span, end: event.t, status: "failed" } : undefined,
-        }));
-      }
+      if (event.instance !== undefined) return endInstance(node, event.instance, event.t, "failed", { error: event.message });
       return { ...node, status: "failed", error: { code: event.code, message: event.message }, spans: closeSpan(node.spans, event.t, "failed") };
     case "node-cancelled":
-      if (event.instance !== undefined) {
-        return withInstance(node, event.instance, (instance) => ({
-          ...instance,
-          status: "cancelled",
-          span: instance.span ? { ...instance.span, end: event.t, status: "cancelled" } : undefined,
-        }));
-      }
+      if (event.instance !== undefined) return endInstance(node, event.instance, event.t, "cancelled");
       return { ...node, status: "cancelled", spans: closeSpan(node.spans, event.t, "cancelled") };
     case "node-retry":
       // The next attempt streams from scratch.
