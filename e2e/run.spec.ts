@@ -54,6 +54,15 @@ test("routing takes one branch and greys the two others", async ({ page }, testI
   await expect(page.getByTestId("edge-e_router_poem")).toHaveAttribute("data-run", "taken");
   await expect(page.getByTestId("run-output-decision")).toHaveText("poem");
   await shot(run, testInfo, "routing-finished");
+  // The run panel resizes from its top edge.
+  const panel = page.getByTestId("run-panel");
+  const before = (await panel.boundingBox())!.height;
+  const handle = (await page.getByTestId("run-panel-resize").boundingBox())!;
+  await page.mouse.move(handle.x + 200, handle.y + 2);
+  await page.mouse.down();
+  await page.mouse.move(handle.x + 200, handle.y - 120, { steps: 4 });
+  await page.mouse.up();
+  expect((await panel.boundingBox())!.height).toBeGreaterThan(before + 100);
 });
 
 test("orchestrator-worker shows one live instance per planned section and joins the report with blank lines", async ({ page }, testInfo) => {
@@ -72,6 +81,9 @@ test("orchestrator-worker shows one live instance per planned section and joins 
   await expect(report.locator("h2")).toHaveCount(instances);
   const names = await page.locator("[data-testid^=instance-n_write-] button span.font-medium").allInnerTexts();
   await expect(report.locator("h2")).toHaveText(names);
+  // Clicking an instance shows its full output.
+  await page.getByTestId("instance-n_write-0").getByRole("button").click();
+  await expect(page.getByTestId("instance-text-n_write-0").locator("h2")).toHaveText(names[0]);
   await shot(run, testInfo, "orchestrator-worker-finished");
 });
 
@@ -112,6 +124,10 @@ test("an injected provider failure marks the node failed with its message and th
   await expect(run.status("n_joke")).toHaveAttribute("data-status", "failed");
   await expect(page.getByTestId("node-error-n_joke")).toContainText("HTTP 500");
   await expect(page.getByTestId("run-error")).toContainText('node "Generate joke" failed');
+  // The error links to its node.
+  await page.getByTestId("canvas").click({ position: { x: 20, y: 20 } });
+  await page.getByTestId("run-error").getByRole("button").first().click();
+  await expect(page.getByTestId("node-inspector")).toContainText("n_joke");
 });
 
 test("a model the server lacks fails before any call, with one click to run on the demo model", async ({ page }) => {

@@ -1,6 +1,7 @@
 "use client";
 
 import { X } from "lucide-react";
+import { useState, type PointerEvent as ReactPointerEvent } from "react";
 import { Markdown } from "@/components/Markdown";
 import { formatValue, withModel } from "@/lib/workflow";
 import type { NodeRunStatus, RunState, Span } from "@/lib/editor/run-state";
@@ -85,8 +86,27 @@ function Timeline({ run }: { run: RunState }) {
   );
 }
 
+/** A drag handle on the panel's top edge: pull up for more timeline, down for more canvas. */
+function useResizableHeight(initial: number) {
+  const [height, setHeight] = useState(initial);
+  const onPointerDown = (event: ReactPointerEvent<HTMLDivElement>) => {
+    const startY = event.clientY;
+    const startHeight = height;
+    const max = Math.round(window.innerHeight * 0.7);
+    const onMove = (move: PointerEvent) => setHeight(Math.min(max, Math.max(120, startHeight + startY - move.clientY)));
+    const onUp = () => {
+      window.removeEventListener("pointermove", onMove);
+      window.removeEventListener("pointerup", onUp);
+    };
+    window.addEventListener("pointermove", onMove);
+    window.addEventListener("pointerup", onUp);
+  };
+  return { height, onPointerDown };
+}
+
 export function RunPanel({ runner }: { runner: Runner }) {
   const run = useEditor((s) => s.run);
+  const resize = useResizableHeight(256);
   const store = useEditorStore();
   const models = useModels();
   const defaultModel = useEditor((s) => s.document.settings?.defaultModel ?? "demo:default");
@@ -98,8 +118,17 @@ export function RunPanel({ runner }: { runner: Runner }) {
       aria-label="Run"
       data-testid="run-panel"
       data-status={run.status}
-      className="flex h-64 shrink-0 resize-y flex-col overflow-hidden border-t border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-950"
+      style={{ height: resize.height }}
+      className="relative flex shrink-0 flex-col overflow-hidden border-t border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-950"
     >
+      <div
+        role="separator"
+        aria-orientation="horizontal"
+        aria-label="Resize the run panel"
+        data-testid="run-panel-resize"
+        onPointerDown={resize.onPointerDown}
+        className="absolute inset-x-0 top-0 z-10 h-1.5 cursor-row-resize hover:bg-sky-500/40"
+      />
       <header className="flex h-9 shrink-0 items-center gap-3 border-b border-zinc-100 px-3 text-xs dark:border-zinc-800">
         <span data-testid="run-status" className={`rounded-full px-2 py-0.5 font-medium ${RUN_BADGE[run.status]}`}>
           {run.status}
