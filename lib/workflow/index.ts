@@ -15,3 +15,4 @@ export * from "./engine/model-port";
 export * from "./engine/errors";
 export { runWorkflow, runCompiled, type RunOptions } from "./engine/run";
 export { sleep, systemClock, type Clock } from "./engine/clock";
+export { summariseChanges } from "./diff";

@@ -1,0 +1,146 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findTemplate, parseDocument, type RunEvent, type WorkflowDocument } from "@/lib/workflow";
+import { DatabaseLockedError, openDatabase, type Database } from "./connect";
+import * as q from "./queries";
+
+/**
+ * One conformance suite for every backend: in-memory PGlite always, PostgreSQL too when
+ * TEST_DATABASE_URL is set (CI installs and starts one).
+ */
+const backends: Array<[string, () => Promise<Database>]> = [["pglite", () => openDatabase({})]];
+if (process.env.TEST_DATABASE_URL) backends.push(["postgres", () => openDatabase({ url: process.env.TEST_DATABASE_URL })]);
+
+function template(id: string): WorkflowDocument {
+  const parsed = parseDocument(findTemplate(id)!.json);
+  if (!parsed.ok) throw new Error("invalid template");
+  return parsed.document;
+}
+
+let owners = 0;
+const newOwner = () => `owner-${Date.now()}-${owners++}`;
+
+describe.each(backends)("query module on %s", (_, open) => {
+  let database: Database;
+  beforeAll(async () => {
+    database = await open();
+  }, 30_000);
+  afterAll(async () => database?.close());
+
+  it("creates a workflow and reads it back for its owner only", async () => {
+    const owner = newOwner();
+    const created = await q.createWorkflow(database.db, { owner, document: template("routing") });
+    if (!created.ok) throw new Error("not created");
+    const read = await q.getWorkflowById(database.db, { owner, id: created.id });
+    expect(read?.document).toEqual(template("routing"));
+    expect(read?.version).toBe(1);
+    expect(await q.getWorkflowById(database.db, { owner: newOwner(), id: created.id })).toBeNull();
+    expect((await q.listWorkflows(database.db, { owner })).map((w) => w.name)).toEqual(["Routing"]);
+  });
+
+  it("refuses to store a document that does not parse", async () => {
+    const result = await q.createWorkflow(database.db, { owner: newOwner(), document: { format: "trellis.workflow", version: 1 } });
+    expect(result).toMatchObject({ ok: false, code: "invalid-document" });
+  });
+
+  it("saves immutable versions and detects a save on top of a stale version", async () => {
+    const owner = newOwner();
+    const created = await q.createWorkflow(database.db, { owner, document: template("parallelization") });
+    if (!created.ok) throw new Error("not created");
+    const edited = { ...template("parallelization"), name: "Parallel v2", nodes: template("parallelization").nodes.filter((n) => n.id !== "n_note") };
+    expect(await q.saveVersion(database.db, { owner, id: created.id, document: edited, baseVersion: 1 })).toEqual({ ok: true, id: created.id, version: 2 });
+    // A second tab still on version 1:
+    expect(await q.saveVersion(database.db, { owner, id: created.id, document: template("parallelization"), baseVersion: 1 })).toEqual({ ok: false, code: "conflict", latestVersion: 2 });
+    const versions = await q.listVersions(database.db, { owner, id: created.id });
+    expect(versions?.map((v) => [v.version, v.summary])).toEqual([
+      [2, "1 removed, renamed"],
+      [1, "first version (7 nodes)"],
+    ]);
+    expect((await q.getWorkflowById(database.db, { owner, id: created.id, version: 1 }))?.document.name).toBe("Parallelization");
+  });
+
+  it("refuses other identities for save, delete, version history, share, revoke and run history", async () => {
+    const owner = newOwner();
+    const stranger = newOwner();
+    const created = await q.createWorkflow(database.db, { owner, document: template("routing") });
+    if (!created.ok) throw new Error("not created");
+    expect(await q.saveVersion(database.db, { owner: stranger, id: created.id, document: template("routing"), baseVersion: 1 })).toEqual({ ok: false, code: "not-found" });
+    expect(await q.listVersions(database.db, { owner: stranger, id: created.id })).toBeNull();
+    expect(await q.createShareLink(database.db, { owner: stranger, workflowId: created.id, version: 1 })).toBeNull();
+    const link = await q.createShareLink(database.db, { owner, workflowId: created.id, version: 1 });
+    expect(await q.revokeShareLink(database.db, { owner: stranger, id: link!.id })).toBe(false);
+    await q.createRun(database.db, { id: `run-${stranger}`, owner, workflowId: created.id, version: 1, inputs: {}, processId: "p" });
+    expect(await q.getRunEvents(database.db, { owner: stranger, runId: `run-${stranger}` })).toBeNull();
+    expect(await q.deleteWorkflow(database.db, { owner: stranger, id: created.id })).toBe(false);
+    expect(await q.deleteWorkflow(database.db, { owner, id: created.id })).toBe(true);
+  });
+
+  it("normalises NUL characters and lone surrogates instead of failing the save", async () => {
+    const owner = newOwner();
+    const doc = { ...template("routing"), name: "Nul\u0000 name", description: "half a pair: \uD83D end" };
+    const created = await q.createWorkflow(database.db, { owner, document: doc });
+    if (!created.ok) throw new Error(`not created: ${JSON.stringify(created)}`);
+    const read = await q.getWorkflowById(database.db, { owner, id: created.id });
+    expect(read?.document.name).toBe("Nul name");
+    expect(read?.document.description).toBe("half a pair: \uFFFD end");
+  });
+
+  it("records runs with their events and marks runs of a gone process interrupted, keeping what completed", async () => {
+    const owner = newOwner();
+    const events: RunEvent[] = [
+      { seq: 0, t: 0, type: "run-started", runId: "r", workflow: "w", inputs: {} },
+      { seq: 1, t: 1, type: "node-started", nodeId: "a", iteration: 1 },
+      { seq: 2, t: 5, type: "node-delta", nodeId: "a", text: "partial \u0000text" },
+    ];
+    await q.createRun(database.db, { id: `old-${owner}`, owner, inputs: { topic: "x" }, processId: "gone" });
+    await q.appendRunEvents(database.db, { runId: `old-${owner}`, events });
+    await q.createRun(database.db, { id: `live-${owner}`, owner, inputs: {}, processId: "me" });
+    expect(await q.markInterruptedRuns(database.db, { processId: "me" })).toBeGreaterThanOrEqual(1);
+    expect((await q.getRun(database.db, { owner, runId: `old-${owner}` }))?.status).toBe("interrupted");
+    expect((await q.getRun(database.db, { owner, runId: `live-${owner}` }))?.status).toBe("running");
+    const stored = await q.getRunEvents(database.db, { owner, runId: `old-${owner}` });
+    expect(stored?.map((e) => e.seq)).toEqual([0, 1, 2]);
+    expect(stored?.[2]).toMatchObject({ type: "node-delta", text: "partial text" });
+    await q.finishRun(database.db, {
+      runId: `live-${owner}`,
+      finished: { seq: 3, t: 9, type: "run-finished", status: "succeeded", outputs: { a: 1 }, state: {}, usage: { inputTokens: 1, outputTokens: 2 }, warnings: [], ms: 9 },
+    });
+    expect((await q.getRun(database.db, { owner, runId: `live-${owner}` }))?.status).toBe("succeeded");
+  });
+
+  it("opens a share link read-only until it is revoked", async () => {
+    const owner = newOwner();
+    const created = await q.createWorkflow(database.db, { owner, document: template("evaluator-optimizer") });
+    if (!created.ok) throw new Error("not created");
+    const link = await q.createShareLink(database.db, { owner, workflowId: created.id, version: 1 });
+    expect(link?.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(await q.getSharedVersion(database.db, { id: link!.id })).toMatchObject({ status: "ok", version: 1, allowRun: false });
+    expect(await q.revokeShareLink(database.db, { owner, id: link!.id })).toBe(true);
+    expect(await q.getSharedVersion(database.db, { id: link!.id })).toEqual({ status: "revoked" });
+    expect(await q.getSharedVersion(database.db, { id: "nope" })).toEqual({ status: "not-found" });
+  });
+});
+
+describe("embedded data directory", () => {
+  it("refuses a second process on the same data directory with a clear message", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "trellis-db-")), "data");
+    // A lock held by another live process (our parent stands in for it).
+    writeFileSync(`${dir}.lock`, String(process.ppid));
+    await expect(openDatabase({ dataDir: dir })).rejects.toThrow(DatabaseLockedError);
+    await expect(openDatabase({ dataDir: dir })).rejects.toThrow(/in use by another Trellis process/);
+  });
+
+  it("takes over a stale lock, applies migrations once, and keeps data across restarts", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "trellis-db-")), "data");
+    writeFileSync(`${dir}.lock`, "999999");
+    const first = await openDatabase({ dataDir: dir });
+    const created = await q.createWorkflow(first.db, { owner: "o", document: template("routing") });
+    await first.close();
+    const second = await openDatabase({ dataDir: dir });
+    if (!created.ok) throw new Error("not created");
+    expect((await q.getWorkflowById(second.db, { owner: "o", id: created.id }))?.name).toBe("Routing");
+    await second.close();
+  }, 30_000);
+});

@@ -1,0 +1,71 @@
+import { sql } from "drizzle-orm";
+import { boolean, integer, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+
+/** The tables behind saving, history, runs and sharing (DESIGN §8). Created by ./migrations.ts. */
+
+export const workflows = pgTable("workflows", {
+  id: text("id").primaryKey(),
+  owner: text("owner").notNull(),
+  name: text("name").notNull(),
+  latestVersion: integer("latest_version").notNull(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().default(sql`now()`),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().default(sql`now()`),
+});
+
+export const workflowVersions = pgTable(
+  "workflow_versions",
+  {
+    workflowId: text("workflow_id")
+      .notNull()
+      .references(() => workflows.id, { onDelete: "cascade" }),
+    version: integer("version").notNull(),
+    schemaVersion: integer("schema_version").notNull(),
+    document: jsonb("document").notNull(),
+    summary: text("summary").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().default(sql`now()`),
+  },
+  (t) => [primaryKey({ columns: [t.workflowId, t.version] })],
+);
+
+export const runs = pgTable("runs", {
+  id: text("id").primaryKey(),
+  owner: text("owner").notNull(),
+  workflowId: text("workflow_id").references(() => workflows.id, { onDelete: "cascade" }),
+  version: integer("version"),
+  status: text("status").notNull(),
+  inputs: jsonb("inputs").notNull(),
+  outputs: jsonb("outputs"),
+  usage: jsonb("usage"),
+  warnings: jsonb("warnings"),
+  error: jsonb("error"),
+  /** The server process that owns a running run; others mark it interrupted at start-up. */
+  processId: text("process_id").notNull(),
+  startedAt: timestamp("started_at", { withTimezone: true }).notNull().default(sql`now()`),
+  finishedAt: timestamp("finished_at", { withTimezone: true }),
+});
+
+export const runEvents = pgTable(
+  "run_events",
+  {
+    runId: text("run_id")
+      .notNull()
+      .references(() => runs.id, { onDelete: "cascade" }),
+    seq: integer("seq").notNull(),
+    event: jsonb("event").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.seq] })],
+);
+
+export const shareLinks = pgTable("share_links", {
+  id: text("id").primaryKey(),
+  owner: text("owner").notNull(),
+  workflowId: text("workflow_id")
+    .notNull()
+    .references(() => workflows.id, { onDelete: "cascade" }),
+  version: integer("version").notNull(),
+  allowRun: boolean("allow_run").notNull().default(false),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().default(sql`now()`),
+  revokedAt: timestamp("revoked_at", { withTimezone: true }),
+});
+
+export const schema = { workflows, workflowVersions, runs, runEvents, shareLinks };
