@@ -2,27 +2,18 @@
 export class Semaphore {
   private available: number;
   private readonly waiters: Array<{ grant: () => void; refuse: (error: Error) => void }> = [];
-  /** The most permits ever held at once (tests assert the cap). */
-  peak = 0;
 
-  constructor(private readonly size: number) {
+  constructor(size: number) {
     this.available = size;
   }
 
   acquire(): Promise<void> {
     if (this.available > 0) {
       this.available--;
-      this.peak = Math.max(this.peak, this.size - this.available);
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
-      this.waiters.push({
-        grant: () => {
-          this.peak = Math.max(this.peak, this.size - this.available);
-          resolve();
-        },
-        refuse: reject,
-      });
+      this.waiters.push({ grant: resolve, refuse: reject });
     });
   }
 
