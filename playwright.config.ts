@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defineConfig } from "@playwright/test";
 
 /**
@@ -5,6 +8,8 @@ import { defineConfig } from "@playwright/test";
  * production build. `npm run test:e2e` builds first; the server runs with its own data dir.
  */
 const PORT = Number(process.env.E2E_PORT ?? 3100);
+// Each e2e run gets its own embedded database (one process per data directory).
+const DATA_DIR = join(mkdtempSync(join(tmpdir(), "trellis-e2e-")), "pglite");
 
 export default defineConfig({
   testDir: "e2e",
@@ -31,6 +36,8 @@ export default defineConfig({
     timeout: 120_000,
     env: {
       NEXT_TELEMETRY_DISABLED: "1",
+      TRELLIS_DATA_DIR: DATA_DIR,
+      DATABASE_URL: "",
       // A pace slow enough to watch text stream; a fault only for prompts that ask for it.
       TRELLIS_DEMO_FIRST_TOKEN_MS: "300",
       TRELLIS_DEMO_CHUNK_MS: "60",

@@ -2,12 +2,14 @@ import { Plus } from "lucide-react";
 import Link from "next/link";
 import { TemplatePreview } from "@/components/TemplatePreview";
 import { createModels } from "@/lib/server/models";
+import { myWorkflows } from "@/lib/server/workflows";
 import { parseDocument, TEMPLATES } from "@/lib/workflow";
 
 export const dynamic = "force-dynamic";
 
-export default function HomePage() {
+export default async function HomePage() {
   const models = createModels().registry.list();
+  const mine = await myWorkflows();
   return (
     <main className="mx-auto max-w-6xl px-6 py-12">
       <header className="mb-10 flex items-end justify-between gap-6">
@@ -25,6 +27,25 @@ export default function HomePage() {
           <Plus className="h-4 w-4" aria-hidden /> New workflow
         </Link>
       </header>
+      {mine.length > 0 && (
+        <section aria-labelledby="mine" className="mb-10">
+          <h2 id="mine" className="mb-4 text-sm font-medium uppercase tracking-wide text-zinc-500">
+            Your workflows
+          </h2>
+          <ul className="divide-y divide-zinc-200 rounded-lg border border-zinc-200 bg-white dark:divide-zinc-800 dark:border-zinc-800 dark:bg-zinc-900" data-testid="my-workflows">
+            {mine.map((workflow) => (
+              <li key={workflow.id}>
+                <Link href={`/w/${workflow.id}`} className="flex items-center justify-between px-4 py-3 hover:bg-zinc-50 dark:hover:bg-zinc-800/60">
+                  <span className="font-medium">{workflow.name}</span>
+                  <span className="text-xs text-zinc-500">
+                    v{workflow.latestVersion} · updated {workflow.updatedAt.toISOString().slice(0, 16).replace("T", " ")} UTC
+                  </span>
+                </Link>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
       <section aria-labelledby="templates">
         <h2 id="templates" className="mb-4 text-sm font-medium uppercase tracking-wide text-zinc-500">
           Start from a pattern

@@ -2,6 +2,7 @@
 
 import type { RunEvent } from "@/lib/workflow";
 import { cancelRun, startRun } from "@/lib/server/runs";
+import { loadWorkflow, saveWorkflow, type ActionResult } from "@/lib/server/workflows";
 
 /** Runs the document as sent from the editor and streams its events to the client. */
 export async function runWorkflowAction(request: { runId: string; document: unknown; inputs: Record<string, string | number | boolean> }): Promise<AsyncIterable<RunEvent>> {
@@ -10,4 +11,14 @@ export async function runWorkflowAction(request: { runId: string; document: unkn
 
 export async function cancelRunAction(runId: string): Promise<boolean> {
   return cancelRun(runId);
+}
+
+export async function saveWorkflowAction(request: { id?: string; baseVersion?: number; document: unknown; resolve?: "mine" | "copy" }): Promise<ActionResult<{ id: string; version: number }>> {
+  return saveWorkflow(request);
+}
+
+/** The latest saved version (for "reload theirs" after a conflict). */
+export async function loadWorkflowAction(id: string): Promise<ActionResult<{ version: number; document: unknown }>> {
+  const found = await loadWorkflow(id);
+  return found ? { ok: true, data: { version: found.version, document: found.document } } : { ok: false, error: { code: "not-found", message: "this workflow does not exist or is not yours" } };
 }

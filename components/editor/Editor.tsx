@@ -7,7 +7,8 @@ import { useCallback, useEffect, useState } from "react";
 import { documentIssues } from "@/lib/editor/store";
 import type { WorkflowDocument } from "@/lib/workflow";
 import { Canvas } from "./Canvas";
-import { ImportDialog, QuickAddDialog, ShortcutsDialog } from "./dialogs";
+import { ConflictDialog, ImportDialog, QuickAddDialog, ShortcutsDialog } from "./dialogs";
+import { useSaver } from "./useSaver";
 import { EditorProvider, useEditor, useEditorStore, type ModelOption } from "./EditorProvider";
 import { Inspector } from "./Inspector";
 import { Palette } from "./Palette";
@@ -16,7 +17,7 @@ import { RunPanel } from "./run/RunPanel";
 import { useRunner } from "./run/useRunner";
 import { Toolbar } from "./Toolbar";
 
-type Dialog = "import" | "shortcuts" | "quick-add" | "run" | null;
+type Dialog = "import" | "shortcuts" | "quick-add" | "run" | "conflict" | null;
 
 function isEditable(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -24,7 +25,7 @@ function isEditable(target: EventTarget | null): boolean {
 }
 
 /** Keyboard shortcuts and clipboard: copy/paste go through the system clipboard as document JSON. */
-function useShortcuts(open: (dialog: Dialog) => void, requestRun: () => void, cancelRun: () => void) {
+function useShortcuts(open: (dialog: Dialog) => void, requestRun: () => void, cancelRun: () => void, save: () => void) {
   const store = useEditorStore();
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
@@ -36,6 +37,11 @@ function useShortcuts(open: (dialog: Dialog) => void, requestRun: () => void, ca
       }
       if (event.key === "Escape" && store.getState().run?.status === "running" && !globalThis.document.querySelector("[role=dialog]")) {
         cancelRun();
+        return;
+      }
+      if (mod && event.key.toLowerCase() === "s") {
+        event.preventDefault();
+        save();
         return;
       }
       if (isEditable(event.target)) return;
@@ -86,7 +92,7 @@ function useShortcuts(open: (dialog: Dialog) => void, requestRun: () => void, ca
       document.removeEventListener("cut", onCut);
       document.removeEventListener("paste", onPaste);
     };
-  }, [store, open, requestRun, cancelRun]);
+  }, [store, open, requestRun, cancelRun, save]);
 }
 
 function NoticeToast() {
@@ -133,13 +139,18 @@ function EditorLayout() {
     setDialog("run");
   }, [store]);
   const cancelRun = useCallback(() => void runner.cancel(), [runner]);
-  useShortcuts(setDialog, requestRun, cancelRun);
+  const saver = useSaver();
+  const save = useCallback(async () => {
+    if ((await saver.save()) === "conflict") setDialog("conflict");
+  }, [saver]);
+  useShortcuts(setDialog, requestRun, cancelRun, () => void save());
   return (
     <div className="flex h-screen min-h-[680px] min-w-[1200px] flex-col bg-zinc-50 text-zinc-900 dark:bg-zinc-950 dark:text-zinc-100" data-testid="editor">
       <Toolbar
         onImport={() => setDialog("import")}
         onShortcuts={() => setDialog("shortcuts")}
         onRun={requestRun}
+        onSave={() => void save()}
         onCancel={cancelRun}
         onShowIssues={() => {
           store.getState().select([]);
@@ -164,6 +175,16 @@ function EditorLayout() {
       {dialog === "import" && <ImportDialog onClose={() => setDialog(null)} />}
       {dialog === "shortcuts" && <ShortcutsDialog onClose={() => setDialog(null)} />}
       {dialog === "quick-add" && <QuickAddDialog onClose={() => setDialog(null)} />}
+      {dialog === "conflict" && (
+        <ConflictDialog
+          onClose={() => setDialog(null)}
+          onChoose={async (choice) => {
+            setDialog(null);
+            if (choice === "theirs") await saver.reloadTheirs();
+            else await saver.save(choice);
+          }}
+        />
+      )}
       {dialog === "run" && (
         <RunDialog
           onClose={() => setDialog(null)}
@@ -179,9 +200,9 @@ function EditorLayout() {
   );
 }
 
-export function Editor({ initial, models }: { initial: WorkflowDocument; models: ModelOption[] }) {
+export function Editor({ initial, saved, models }: { initial: WorkflowDocument; saved?: { id: string; version: number }; models: ModelOption[] }) {
   return (
-    <EditorProvider initial={initial} models={models}>
+    <EditorProvider initial={initial} saved={saved} models={models}>
       <ReactFlowProvider>
         <EditorLayout />
       </ReactFlowProvider>

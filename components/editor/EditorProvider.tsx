@@ -13,8 +13,18 @@ type EditorContextValue = { store: EditorStore; models: ModelOption[] };
 const EditorContext = createContext<EditorContextValue | null>(null);
 
 /** One store per editor page, created when the page mounts. */
-export function EditorProvider({ initial, models, children }: { initial: WorkflowDocument; models: ModelOption[]; children: ReactNode }) {
-  const [value] = useState(() => ({ store: createEditorStore(initial), models }));
+export function EditorProvider({
+  initial,
+  saved,
+  models,
+  children,
+}: {
+  initial: WorkflowDocument;
+  saved?: { id: string; version: number };
+  models: ModelOption[];
+  children: ReactNode;
+}) {
+  const [value] = useState(() => ({ store: createEditorStore(initial, saved), models }));
   return <EditorContext.Provider value={value}>{children}</EditorContext.Provider>;
 }
 

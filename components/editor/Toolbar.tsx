@@ -37,13 +37,17 @@ export function Toolbar({
   onShortcuts,
   onRun,
   onCancel,
+  onSave,
 }: {
   onImport: () => void;
   onShowIssues: () => void;
   onShortcuts: () => void;
   onRun: () => void;
   onCancel: () => void;
+  onSave: () => void;
 }) {
+  const saved = useEditor((s) => s.saved);
+  const dirty = useEditor((s) => !s.saved || s.saved.document !== s.document);
   const running = useEditor((s) => s.run?.status === "running");
   const store = useEditorStore();
   const name = useEditor((s) => s.document.name);
@@ -125,8 +129,12 @@ export function Toolbar({
         <Keyboard className="h-4 w-4" />
       </ToolButton>
       <Divider />
-      <ToolButton label="Save" title="Saving arrives with workflow storage" disabled testId="save">
+      <span data-testid="save-state" className={`mr-1 text-xs ${dirty ? "text-amber-600 dark:text-amber-400" : "text-zinc-500"}`}>
+        {dirty ? (saved ? "● Unsaved changes" : "● Not saved") : `Saved · v${saved?.version}`}
+      </span>
+      <ToolButton label="Save" title="Save a new version (Ctrl/Cmd+S)" onClick={onSave} testId="save">
         <Save className="h-4 w-4" />
+        <span className="hidden xl:inline">Save</span>
       </ToolButton>
       <ToolButton label="Share" title="Share links arrive with workflow storage" disabled testId="share">
         <Share2 className="h-4 w-4" />

@@ -118,6 +118,7 @@ export function ImportDialog({ onClose }: { onClose: () => void }) {
 }
 
 export const SHORTCUTS: Array<[string, string]> = [
+  ["Ctrl/⌘ S", "Save a new version"],
   ["Ctrl/⌘ Enter", "Run"],
   ["Esc", "Cancel the run"],
   ["Ctrl/⌘ K", "Quick-add a node"],
@@ -207,6 +208,27 @@ export function QuickAddDialog({ onClose }: { onClose: () => void }) {
         })}
         {!options.length && <li className="px-2 py-1.5 text-sm text-zinc-500">No node kind matches.</li>}
       </ul>
+    </Dialog>
+  );
+}
+
+/** Saving on top of a version that is no longer the latest: the person decides, nothing is overwritten silently. */
+export function ConflictDialog({ onChoose, onClose }: { onChoose: (choice: "theirs" | "mine" | "copy") => void; onClose: () => void }) {
+  const button = "block w-full rounded-md border border-zinc-200 px-3 py-2 text-left text-sm hover:border-sky-400 dark:border-zinc-700";
+  return (
+    <Dialog title="This workflow was saved elsewhere" onClose={onClose} testId="conflict-dialog">
+      <p className="mb-3 text-sm text-zinc-600 dark:text-zinc-400">A newer version was saved since you opened this one (another tab or device). What should happen to your changes?</p>
+      <div className="space-y-2">
+        <button type="button" className={button} data-testid="conflict-theirs" onClick={() => onChoose("theirs")}>
+          <span className="font-medium">Reload theirs</span> — discard your changes and open the latest version
+        </button>
+        <button type="button" className={button} data-testid="conflict-mine" onClick={() => onChoose("mine")}>
+          <span className="font-medium">Save mine as a new version</span> — theirs stays in the history
+        </button>
+        <button type="button" className={button} data-testid="conflict-copy" onClick={() => onChoose("copy")}>
+          <span className="font-medium">Save as a copy</span> — a separate workflow with your changes
+        </button>
+      </div>
     </Dialog>
   );
 }

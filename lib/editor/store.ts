@@ -31,6 +31,8 @@ export type EditorState = {
   document: WorkflowDocument;
   /** The run on the canvas (live or finished); never part of the document or its history. */
   run: RunState | null;
+  /** The stored version this editor is on, and the document as saved (for the unsaved marker). */
+  saved: { id: string; version: number; document: WorkflowDocument } | null;
   selection: { nodes: string[]; edges: string[] };
   /** Positions while a drag is in progress; committed to the document (one undo step) on drop. */
   dragging: Record<string, Position> | null;
@@ -55,6 +57,7 @@ export type EditorState = {
   layout(): void;
   notify(tone: Notice["tone"], message: string): void;
   dismissNotice(): void;
+  markSaved(id: string, version: number, document: WorkflowDocument): void;
   beginRun(runId: string, clientStart: number): void;
   applyRunEvents(events: RunEvent[]): void;
   abandonRun(message: string): void;
@@ -63,7 +66,7 @@ export type EditorState = {
 
 let noticeIds = 0;
 
-export function createEditorStore(initial: WorkflowDocument) {
+export function createEditorStore(initial: WorkflowDocument, saved?: { id: string; version: number }) {
   return createStore<EditorState>()(
     temporal(
       (set, get) => {
@@ -71,6 +74,7 @@ export function createEditorStore(initial: WorkflowDocument) {
         return {
           document: initial,
           run: null,
+          saved: saved ? { ...saved, document: initial } : null,
           selection: { nodes: [], edges: [] },
           dragging: null,
           measured: {},
@@ -213,6 +217,10 @@ export function createEditorStore(initial: WorkflowDocument) {
 
           dismissNotice() {
             set({ notice: null });
+          },
+
+          markSaved(id, version, document) {
+            set({ saved: { id, version, document } });
           },
 
           beginRun(runId, clientStart) {

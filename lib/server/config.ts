@@ -18,7 +18,13 @@ export type ServerConfig = {
   compatible?: CompatibleConfig;
   demo: DemoSettings;
   limits: Partial<RunLimits>;
+  /** PostgreSQL when set; otherwise embedded PGlite in `dataDir`. */
+  databaseUrl?: string;
+  dataDir: string;
 };
+
+/** What the model registry needs from the configuration. */
+export type ModelConfig = Omit<ServerConfig, "databaseUrl" | "dataDir">;
 
 const list = (value: string | undefined, fallback: string[]) =>
   value
@@ -76,6 +82,8 @@ export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
       faults: faults(env),
     },
     limits: {},
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: env.TRELLIS_DATA_DIR || ".data/pglite",
   };
   if (env.OPENAI_API_KEY) config.openai = { apiKey: env.OPENAI_API_KEY, models: list(env.OPENAI_MODELS, ["gpt-4o-mini", "gpt-4.1-mini", "gpt-4o"]) };
   if (env.ANTHROPIC_API_KEY) {

@@ -3,14 +3,14 @@ import { Output, jsonSchema, streamText, type JSONSchema7 } from "ai";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { findTemplate, ModelError, parseDocument, runWorkflow, TEMPLATES, type RunEvent, type RunEventOf, type WorkflowDocument } from "@/lib/workflow";
 import { createModels } from ".";
-import type { ServerConfig } from "../config";
+import type { ModelConfig } from "../config";
 import { chunkText, DemoLanguageModel, type DemoFault } from "./demo";
 import { scrub, toModelError } from "./port";
 
 const INSTANT = { firstTokenDelayMs: 0, chunkDelayMs: 0 };
 
 function models(faults?: DemoFault[], pace = INSTANT) {
-  const config: ServerConfig = { demo: { ...pace, faults }, limits: {} };
+  const config: ModelConfig = { demo: { ...pace, faults }, limits: {} };
   return createModels(config);
 }
 

@@ -2,14 +2,14 @@ import "server-only";
 import { modelsUsed, type WorkflowDocument } from "@/lib/workflow";
 
 export { withModel } from "@/lib/workflow";
-import { readServerConfig, type ServerConfig } from "../config";
+import { readServerConfig, type ModelConfig } from "../config";
 import { createModelPort } from "./port";
 import { createModelRegistry, type ModelRegistry } from "./registry";
 
 export type { ModelInfo, ModelRegistry } from "./registry";
 
 /** The models this server can call, built once from the environment. */
-export function createModels(config: ServerConfig = readServerConfig()) {
+export function createModels(config: ModelConfig = readServerConfig()) {
   const registry = createModelRegistry(config);
   return { registry, port: createModelPort(registry), limits: config.limits };
 }

@@ -4,7 +4,7 @@ import { createGoogleGenerativeAI } from "@ai-sdk/google";
 import { createOpenAI } from "@ai-sdk/openai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import type { LanguageModelV4 } from "@ai-sdk/provider";
-import type { ServerConfig } from "../config";
+import type { ModelConfig } from "../config";
 import { DEMO_MODELS, DemoLanguageModel } from "./demo";
 
 /** What the UI may show about a model: never a key or a URL. */
@@ -19,7 +19,7 @@ export type ModelRegistry = {
   secrets(): string[];
 };
 
-export function createModelRegistry(config: ServerConfig): ModelRegistry {
+export function createModelRegistry(config: ModelConfig): ModelRegistry {
   const factories = new Map<string, (model: string) => LanguageModelV4>();
   const listed: ModelInfo[] = Object.entries(DEMO_MODELS).map(([name, label]) => ({ id: `demo:${name}`, provider: "demo", label, demo: true }));
   const demoModels = new Map<string, DemoLanguageModel>();

@@ -1,0 +1,74 @@
+import { expect, test } from "@playwright/test";
+import { EditorPage } from "./editor-page";
+
+const SAVED_URL = /\/w\/[0-9a-f-]{36}$/;
+
+test("saves versions, shows unsaved changes, and reopens the workflow after a reload", async ({ page }) => {
+  const editor = new EditorPage(page);
+  await editor.open("routing");
+  await expect(page.getByTestId("save-state")).toHaveText("● Not saved");
+  await page.getByTestId("save").click();
+  await expect(page).toHaveURL(SAVED_URL);
+  await expect(page.getByTestId("save-state")).toHaveText("Saved · v1");
+  await page.getByTestId("workflow-name").fill("My router");
+  await expect(page.getByTestId("save-state")).toHaveText("● Unsaved changes");
+  await page.getByTestId("canvas").click({ position: { x: 20, y: 20 } });
+  await page.keyboard.press("ControlOrMeta+s");
+  await expect(page.getByTestId("save-state")).toHaveText("Saved · v2");
+  await page.reload();
+  await expect(page.getByTestId("workflow-name")).toHaveValue("My router");
+  await expect(page.getByTestId("save-state")).toHaveText("Saved · v2");
+  await expect(editor.nodes()).toHaveCount(7);
+  await page.goto("/");
+  await expect(page.getByTestId("my-workflows")).toContainText("My router");
+});
+
+test("two tabs saving on the same version get the conflict choice, never a silent overwrite", async ({ page, context }) => {
+  const first = new EditorPage(page);
+  await first.open("parallelization");
+  await page.getByTestId("save").click();
+  await expect(page).toHaveURL(SAVED_URL);
+  const url = page.url();
+
+  const second = new EditorPage(await context.newPage());
+  await second.page.goto(url);
+  await expect(second.page.getByTestId("save-state")).toHaveText("Saved · v1");
+
+  await page.getByTestId("workflow-name").fill("Saved in tab one");
+  await page.getByTestId("save").click();
+  await expect(page.getByTestId("save-state")).toHaveText("Saved · v2");
+
+  await second.page.getByTestId("workflow-name").fill("Saved in tab two");
+  await second.page.getByTestId("save").click();
+  await expect(second.page.getByTestId("conflict-dialog")).toBeVisible();
+  await second.page.getByTestId("conflict-theirs").click();
+  await expect(second.page.getByTestId("workflow-name")).toHaveValue("Saved in tab one");
+  await expect(second.page.getByTestId("save-state")).toHaveText("Saved · v2");
+
+  await page.getByTestId("workflow-name").fill("Tab one again");
+  await page.getByTestId("save").click();
+  await expect(page.getByTestId("save-state")).toHaveText("Saved · v3");
+  await second.page.getByTestId("workflow-name").fill("Tab two insists");
+  await second.page.getByTestId("save").click();
+  await second.page.getByTestId("conflict-mine").click();
+  await expect(second.page.getByTestId("save-state")).toHaveText("Saved · v4");
+
+  await page.getByTestId("workflow-name").fill("Tab one forks");
+  await page.getByTestId("save").click();
+  await page.getByTestId("conflict-copy").click();
+  await expect(page.getByTestId("save-state")).toHaveText("Saved · v1");
+  await expect(page).not.toHaveURL(url);
+  await expect(page.getByTestId("workflow-name")).toHaveValue("Tab one forks");
+});
+
+test("another browser cannot open someone else's workflow", async ({ page, browser }) => {
+  const editor = new EditorPage(page);
+  await editor.open("routing");
+  await page.getByTestId("save").click();
+  await expect(page).toHaveURL(SAVED_URL);
+  const stranger = await browser.newContext();
+  const other = await stranger.newPage();
+  const response = await other.goto(page.url());
+  expect(response?.status()).toBe(404);
+  await stranger.close();
+});
