@@ -58,7 +58,7 @@ test("two tabs saving on the same version get the conflict choice, never a silen
   await page.getByTestId("conflict-copy").click();
   await expect(page.getByTestId("save-state")).toHaveText("Saved · v1");
   await expect(page).not.toHaveURL(url);
-  await expect(page.getByTestId("workflow-name")).toHaveValue("Tab one forks");
+  await expect(page.getByTestId("workflow-name")).toHaveValue("Tab one forks (copy)");
 });
 
 test("another browser cannot open someone else's workflow", async ({ page, browser }) => {
@@ -71,4 +71,28 @@ test("another browser cannot open someone else's workflow", async ({ page, brows
   const response = await other.goto(page.url());
   expect(response?.status()).toBe(404);
   await stranger.close();
+});
+
+test("reloading with unsaved edits asks first, then offers the local draft back", async ({ page }) => {
+  const editor = new EditorPage(page);
+  await editor.open("evaluator-optimizer");
+  await page.getByTestId("save").click();
+  await expect(page).toHaveURL(SAVED_URL);
+  await expect(page.getByTestId("save-state")).toHaveText("Saved · v1");
+  await page.getByTestId("workflow-name").fill("Edited but not saved");
+  await expect(page.getByTestId("save-state")).toHaveText("● Unsaved changes");
+  const asked = page.waitForEvent("dialog");
+  page.once("dialog", (dialog) => void dialog.accept());
+  const reload = page.reload();
+  expect((await asked).type()).toBe("beforeunload");
+  await reload;
+  await expect(page.getByTestId("workflow-name")).toHaveValue("Evaluator-optimizer");
+  await expect(page.getByTestId("draft-offer")).toBeVisible();
+  await page.getByTestId("draft-restore").click();
+  await expect(page.getByTestId("workflow-name")).toHaveValue("Edited but not saved");
+  await expect(page.getByTestId("save-state")).toHaveText("● Unsaved changes");
+  await page.getByTestId("save").click();
+  await expect(page.getByTestId("save-state")).toHaveText("Saved · v2");
+  await page.reload();
+  await expect(page.getByTestId("draft-offer")).toHaveCount(0);
 });

@@ -8,6 +8,7 @@ import { documentIssues } from "@/lib/editor/store";
 import type { WorkflowDocument } from "@/lib/workflow";
 import { Canvas } from "./Canvas";
 import { ConflictDialog, ImportDialog, QuickAddDialog, ShortcutsDialog } from "./dialogs";
+import { useDraft } from "./useDraft";
 import { useSaver } from "./useSaver";
 import { EditorProvider, useEditor, useEditorStore, type ModelOption } from "./EditorProvider";
 import { Inspector } from "./Inspector";
@@ -140,6 +141,7 @@ function EditorLayout() {
   }, [store]);
   const cancelRun = useCallback(() => void runner.cancel(), [runner]);
   const saver = useSaver();
+  const draft = useDraft();
   const save = useCallback(async () => {
     if ((await saver.save()) === "conflict") setDialog("conflict");
   }, [saver]);
@@ -165,6 +167,21 @@ function EditorLayout() {
           <main className="relative min-h-0 flex-1">
             <Canvas />
             <NoticeToast />
+            {draft.offer && (
+              <div
+                role="alert"
+                data-testid="draft-offer"
+                className="absolute bottom-4 left-1/2 z-40 flex -translate-x-1/2 items-center gap-3 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 shadow-lg dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100"
+              >
+                <span>Unsaved changes from {new Date(draft.offer.at).toLocaleString()} were kept in this browser.</span>
+                <button type="button" data-testid="draft-restore" onClick={draft.restore} className="rounded bg-amber-600 px-2 py-1 font-medium text-white">
+                  Restore
+                </button>
+                <button type="button" data-testid="draft-discard" onClick={draft.discard} className="rounded px-2 py-1 hover:bg-amber-100 dark:hover:bg-amber-900">
+                  Discard
+                </button>
+              </div>
+            )}
           </main>
           <RunPanel runner={runner} />
         </div>

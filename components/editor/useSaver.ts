@@ -1,5 +1,6 @@
 "use client";
 
+import { useRouter } from "next/navigation";
 import { useCallback } from "react";
 import { loadWorkflowAction, saveWorkflowAction } from "@/app/editor/actions";
 import { parseDocument } from "@/lib/workflow";
@@ -13,6 +14,7 @@ export type Saver = {
 /** Saving creates a new version; saving on top of a stale version comes back as a conflict to resolve. */
 export function useSaver(): Saver {
   const store = useEditorStore();
+  const router = useRouter();
 
   const save = useCallback(
     async (resolve?: "mine" | "copy") => {
@@ -24,11 +26,12 @@ export function useSaver(): Saver {
         return "failed";
       }
       store.getState().markSaved(result.data.id, result.data.version, document);
-      if (saved?.id !== result.data.id) window.history.replaceState(null, "", `/w/${result.data.id}`);
+      // A new workflow (or a copy) gets its own address; its page opens the version just stored.
+      if (saved?.id !== result.data.id) router.replace(`/w/${result.data.id}`);
       store.getState().notify("info", `Saved version ${result.data.version}.`);
       return "saved";
     },
-    [store],
+    [store, router],
   );
 
   const reloadTheirs = useCallback(async () => {
