@@ -8,6 +8,7 @@ import { defineConfig } from "@playwright/test";
  * production build. `npm run test:e2e` builds first; the server runs with its own data dir.
  */
 const PORT = Number(process.env.E2E_PORT ?? 3100);
+export const CANARY_KEY = "AIzaCANARY-e2e-0123456789abcdefghijkl";
 // Each e2e run gets its own embedded database (one process per data directory).
 const DATA_DIR = join(mkdtempSync(join(tmpdir(), "trellis-e2e-")), "pglite");
 
@@ -37,6 +38,8 @@ export default defineConfig({
     env: {
       NEXT_TELEMETRY_DISABLED: "1",
       TRELLIS_DATA_DIR: DATA_DIR,
+      // A canary key: e2e/security.spec.ts proves it never leaves the server.
+      GOOGLE_GENERATIVE_AI_API_KEY: CANARY_KEY,
       DATABASE_URL: "",
       // A pace slow enough to watch text stream; a fault only for prompts that ask for it.
       TRELLIS_DEMO_FIRST_TOKEN_MS: "300",
