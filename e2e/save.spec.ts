@@ -96,3 +96,24 @@ test("reloading with unsaved edits asks first, then offers the local draft back"
   await page.reload();
   await expect(page.getByTestId("draft-offer")).toHaveCount(0);
 });
+
+test("version history lists versions with summaries, opens one read-only and restores it as the latest", async ({ page }) => {
+  const editor = new EditorPage(page);
+  await editor.open("routing");
+  await page.getByTestId("save").click();
+  await expect(page.getByTestId("save-state")).toHaveText("Saved · v1");
+  await page.getByTestId("workflow-name").fill("Renamed router");
+  await page.getByTestId("save").click();
+  await expect(page.getByTestId("save-state")).toHaveText("Saved · v2");
+  await page.getByTestId("history").click();
+  const list = page.getByTestId("history-list");
+  await expect(list.locator("li")).toHaveCount(2);
+  await expect(page.getByTestId("history-v2")).toContainText("renamed");
+  await expect(page.getByTestId("history-v1")).toContainText("first version (7 nodes)");
+  await page.getByTestId("history-v1").click();
+  await expect(page.getByTestId("history-preview")).toContainText("Routing · v1, read-only");
+  await expect(page.getByTestId("workflow-name")).toHaveValue("Renamed router");
+  await page.getByTestId("history-restore").click();
+  await expect(page.getByTestId("workflow-name")).toHaveValue("Routing");
+  await expect(page.getByTestId("save-state")).toHaveText("Saved · v3");
+});

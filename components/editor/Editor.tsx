@@ -8,6 +8,7 @@ import { documentIssues } from "@/lib/editor/store";
 import type { WorkflowDocument } from "@/lib/workflow";
 import { Canvas } from "./Canvas";
 import { ConflictDialog, ImportDialog, QuickAddDialog, ShortcutsDialog } from "./dialogs";
+import { HistoryDialog } from "./HistoryDialog";
 import { useDraft } from "./useDraft";
 import { useSaver } from "./useSaver";
 import { EditorProvider, useEditor, useEditorStore, type ModelOption } from "./EditorProvider";
@@ -18,7 +19,7 @@ import { RunPanel } from "./run/RunPanel";
 import { useRunner } from "./run/useRunner";
 import { Toolbar } from "./Toolbar";
 
-type Dialog = "import" | "shortcuts" | "quick-add" | "run" | "conflict" | null;
+type Dialog = "import" | "shortcuts" | "quick-add" | "run" | "conflict" | "history" | null;
 
 function isEditable(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -153,6 +154,7 @@ function EditorLayout() {
         onShortcuts={() => setDialog("shortcuts")}
         onRun={requestRun}
         onSave={() => void save()}
+        onHistory={() => setDialog("history")}
         onCancel={cancelRun}
         onShowIssues={() => {
           store.getState().select([]);
@@ -192,6 +194,17 @@ function EditorLayout() {
       {dialog === "import" && <ImportDialog onClose={() => setDialog(null)} />}
       {dialog === "shortcuts" && <ShortcutsDialog onClose={() => setDialog(null)} />}
       {dialog === "quick-add" && <QuickAddDialog onClose={() => setDialog(null)} />}
+      {dialog === "history" && (
+        <HistoryDialog
+          onClose={() => setDialog(null)}
+          onRestore={async (document) => {
+            setDialog(null);
+            // Restoring is saving the old document as a new version: the history keeps everything.
+            store.getState().replaceDocument(document);
+            await save();
+          }}
+        />
+      )}
       {dialog === "conflict" && (
         <ConflictDialog
           onClose={() => setDialog(null)}

@@ -1,7 +1,7 @@
 "use client";
 
 import { useReactFlow } from "@xyflow/react";
-import { AlertTriangle, CheckCircle2, Download, Keyboard, LayoutGrid, Maximize, Play, Redo2, Save, Share2, Square, Undo2, Upload } from "lucide-react";
+import { AlertTriangle, CheckCircle2, Download, History, Keyboard, LayoutGrid, Maximize, Play, Redo2, Save, Share2, Square, Undo2, Upload } from "lucide-react";
 import Link from "next/link";
 import type { ReactNode } from "react";
 import { serializeDocument } from "@/lib/workflow";
@@ -38,6 +38,7 @@ export function Toolbar({
   onRun,
   onCancel,
   onSave,
+  onHistory,
 }: {
   onImport: () => void;
   onShowIssues: () => void;
@@ -45,6 +46,7 @@ export function Toolbar({
   onRun: () => void;
   onCancel: () => void;
   onSave: () => void;
+  onHistory: () => void;
 }) {
   const saved = useEditor((s) => s.saved);
   const dirty = useEditor((s) => !s.saved || s.saved.document !== s.document);
@@ -136,7 +138,10 @@ export function Toolbar({
         <Save className="h-4 w-4" />
         <span className="hidden xl:inline">Save</span>
       </ToolButton>
-      <ToolButton label="Share" title="Share links arrive with workflow storage" disabled testId="share">
+      <ToolButton label="Version history" title={saved ? "Version history" : "Save to start the history"} onClick={onHistory} disabled={!saved} testId="history">
+        <History className="h-4 w-4" />
+      </ToolButton>
+      <ToolButton label="Share" title="Share links are not available yet" disabled testId="share">
         <Share2 className="h-4 w-4" />
       </ToolButton>
       <button

@@ -2,7 +2,7 @@ import "server-only";
 import { z } from "zod";
 import type { ValidationIssue } from "@/lib/workflow";
 import { getDatabase } from "./db";
-import { createWorkflow, getWorkflowById, listWorkflows, saveVersion } from "./db/queries";
+import { createWorkflow, getWorkflowById, listVersions, listWorkflows, saveVersion } from "./db/queries";
 import { ensureIdentity, readIdentity } from "./identity";
 
 /** Results at the edge: `{ ok: true, data }` or `{ ok: false, error: { code, message } }`. */
@@ -52,4 +52,20 @@ export async function myWorkflows() {
   if (!owner) return [];
   const { db } = await getDatabase();
   return listWorkflows(db, { owner });
+}
+
+/** Version history of the caller's workflow, newest first; null when it is not theirs. */
+export async function workflowHistory(id: string) {
+  const owner = await readIdentity();
+  if (!owner || !z.string().uuid().safeParse(id).success) return null;
+  const { db } = await getDatabase();
+  return listVersions(db, { owner, id });
+}
+
+/** One stored version of the caller's workflow, read-only. */
+export async function workflowVersion(id: string, version: number) {
+  const owner = await readIdentity();
+  if (!owner || !z.string().uuid().safeParse(id).success || !Number.isInteger(version) || version < 1) return null;
+  const { db } = await getDatabase();
+  return getWorkflowById(db, { owner, id, version });
 }
