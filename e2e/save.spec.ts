@@ -101,6 +101,8 @@ test("version history lists versions with summaries, opens one read-only and res
   const editor = new EditorPage(page);
   await editor.open("routing");
   await page.getByTestId("save").click();
+  // The first save moves to the workflow's own page; edit once it is there.
+  await expect(page).toHaveURL(SAVED_URL);
   await expect(page.getByTestId("save-state")).toHaveText("Saved · v1");
   await page.getByTestId("workflow-name").fill("Renamed router");
   await page.getByTestId("save").click();
