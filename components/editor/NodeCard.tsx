@@ -29,6 +29,19 @@ const RUN_BORDER: Record<NodeRunStatus, string> = {
   cancelled: "border-amber-400",
 };
 
+/** A port: in-ports on the left, out-ports on the right, addressable by tests as handle-<node>-<port>. */
+function PortHandle({ nodeId, port, type }: { nodeId: string; port: string; type: "source" | "target" }) {
+  return (
+    <Handle
+      type={type}
+      position={type === "source" ? Position.Right : Position.Left}
+      id={port}
+      data-testid={`handle-${nodeId}-${port}`}
+      className="!h-2.5 !w-2.5 !border-2 !border-white !bg-zinc-500 dark:!border-zinc-900"
+    />
+  );
+}
+
 /** Keys a node writes, for the card's "→ key" line. */
 function writes(node: WorkflowNode): string[] {
   return kindOf(node).writes(node.config);
@@ -112,35 +125,16 @@ function NodeCardImpl({ id, selected }: NodeProps) {
               <span className={port === "fail" || port === "revise" ? "text-rose-600 dark:text-rose-400" : port === "pass" ? "text-emerald-600 dark:text-emerald-400" : ""}>
                 {port}
               </span>
-              <Handle
-                type="source"
-                position={Position.Right}
-                id={port}
-                data-testid={`handle-${node.id}-${port}`}
-                className="!h-2.5 !w-2.5 !border-2 !border-white !bg-zinc-500 dark:!border-zinc-900"
-              />
+              <PortHandle nodeId={node.id} port={port} type="source" />
             </div>
           ))}
         </div>
       )}
       {!namedPorts && outputs.length === 1 && (
-        <Handle
-          type="source"
-          position={Position.Right}
-          id={outputs[0]}
-          data-testid={`handle-${node.id}-${outputs[0]}`}
-          className="!h-2.5 !w-2.5 !border-2 !border-white !bg-zinc-500 dark:!border-zinc-900"
-        />
+        <PortHandle nodeId={node.id} port={outputs[0]} type="source" />
       )}
       {inputs.map((port) => (
-        <Handle
-          key={port}
-          type="target"
-          position={Position.Left}
-          id={port}
-          data-testid={`handle-${node.id}-${port}`}
-          className="!h-2.5 !w-2.5 !border-2 !border-white !bg-zinc-500 dark:!border-zinc-900"
-        />
+        <PortHandle key={port} nodeId={node.id} port={port} type="target" />
       ))}
     </div>
   );

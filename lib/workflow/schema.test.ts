@@ -28,6 +28,10 @@ const mutate = (change: (doc: Json) => void) => () => {
 
 const HUGE = "x".repeat(10 * 1024 * 1024);
 
+/** The joke node replaced by a router with these routes. */
+const routerWith = (routes: Array<{ name: string; description: string }>) =>
+  mutate((d) => (d.nodes[1] = { id: "n_joke", kind: "router", label: "R", position: { x: 0, y: 0 }, config: { outputKey: "joke", prompt: "{{topic}}", routes } }));
+
 /** Malformed documents, each with the path its first issue must point at. */
 const MALFORMED: Array<[string, () => unknown, string | RegExp]> = [
   ["null", () => null, ""],
@@ -111,39 +115,9 @@ const MALFORMED: Array<[string, () => unknown, string | RegExp]> = [
   ["an unknown settings key", mutate((d) => (d.settings.apiKey = "sk-123")), "settings.apiKey"],
   ["a zero concurrency limit", mutate((d) => (d.settings.limits.maxConcurrency = 0)), "settings.limits.maxConcurrency"],
   ["a base URL in settings", mutate((d) => (d.settings.baseURL = "http://evil")), "settings.baseURL"],
-  [
-    "a router with no routes",
-    mutate((d) => (d.nodes[1] = { id: "n_joke", kind: "router", label: "R", position: { x: 0, y: 0 }, config: { outputKey: "joke", prompt: "{{topic}}", routes: [] } })),
-    "nodes[1].config.routes",
-  ],
-  [
-    "a route named default",
-    mutate(
-      (d) =>
-        (d.nodes[1] = {
-          id: "n_joke",
-          kind: "router",
-          label: "R",
-          position: { x: 0, y: 0 },
-          config: { outputKey: "joke", prompt: "{{topic}}", routes: [{ name: "default", description: "" }] },
-        }),
-    ),
-    "nodes[1].config.routes[0].name",
-  ],
-  [
-    "duplicate route names",
-    mutate(
-      (d) =>
-        (d.nodes[1] = {
-          id: "n_joke",
-          kind: "router",
-          label: "R",
-          position: { x: 0, y: 0 },
-          config: { outputKey: "joke", prompt: "{{topic}}", routes: [{ name: "a", description: "" }, { name: "a", description: "" }] },
-        }),
-    ),
-    "nodes[1].config.routes",
-  ],
+  ["a router with no routes", routerWith([]), "nodes[1].config.routes"],
+  ["a route named default", routerWith([{ name: "default", description: "" }]), "nodes[1].config.routes[0].name"],
+  ["duplicate route names", routerWith([{ name: "a", description: "" }, { name: "a", description: "" }]), "nodes[1].config.routes"],
   ...(
     [
       ["a gate with an invalid regex", { op: "matches", key: "topic", pattern: "(" }, "pattern"],
