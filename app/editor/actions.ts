@@ -1,16 +1,24 @@
 "use server";
 
 import type { RunEvent } from "@/lib/workflow";
+import { readIdentity } from "@/lib/server/identity";
 import { cancelRun, startRun } from "@/lib/server/runs";
-import { loadWorkflow, saveWorkflow, workflowHistory, workflowVersion, type ActionResult } from "@/lib/server/workflows";
+import { createShare, shareLinksOf, shareRunLink, updateShare, type ShareLinkInfo } from "@/lib/server/sharing";
+import { loadWorkflow, runContext, saveWorkflow, workflowHistory, workflowRuns, workflowVersion, type ActionResult } from "@/lib/server/workflows";
 
-/** Runs the document as sent from the editor and streams its events to the client. */
-export async function runWorkflowAction(request: { runId: string; document: unknown; inputs: Record<string, string | number | boolean> }): Promise<AsyncIterable<RunEvent>> {
-  return startRun(request);
+/** Runs the document as sent from the editor, records it, and streams its events to the client. */
+export async function runWorkflowAction(request: {
+  runId: string;
+  document: unknown;
+  inputs: Record<string, string | number | boolean>;
+  workflowId?: string;
+  baseVersion?: number;
+}): Promise<AsyncIterable<RunEvent>> {
+  return startRun(request, await runContext());
 }
 
 export async function cancelRunAction(runId: string): Promise<boolean> {
-  return cancelRun(runId);
+  return cancelRun(runId, await readIdentity());
 }
 
 export async function saveWorkflowAction(request: { id?: string; baseVersion?: number; document: unknown; resolve?: "mine" | "copy" }): Promise<ActionResult<{ id: string; version: number }>> {
@@ -33,4 +41,45 @@ export async function listVersionsAction(id: string): Promise<ActionResult<Array
 export async function loadVersionAction(id: string, version: number): Promise<ActionResult<{ version: number; document: unknown }>> {
   const found = await workflowVersion(id, version);
   return found ? { ok: true, data: { version: found.version, document: found.document } } : { ok: false, error: { code: "not-found", message: "no such version" } };
+}
+
+export type RunListItem = { id: string; status: string; version: number | null; edited: boolean; source: string; startedAt: string; ms: number | null; tokens: number | null; sharedAs: string | null };
+
+/** The run history of one of the caller's workflows. */
+export async function listRunsAction(workflowId: string): Promise<ActionResult<RunListItem[]>> {
+  const runs = await workflowRuns(workflowId);
+  if (!runs) return { ok: false, error: { code: "not-found", message: "this workflow does not exist or is not yours" } };
+  return {
+    ok: true,
+    data: runs.map((run) => {
+      const usage = run.usage as { inputTokens?: number; outputTokens?: number } | null;
+      return {
+        id: run.id,
+        status: run.status,
+        version: run.version,
+        edited: run.edited,
+        source: run.source,
+        startedAt: run.startedAt.toISOString(),
+        ms: run.finishedAt ? run.finishedAt.getTime() - run.startedAt.getTime() : null,
+        tokens: usage ? (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0) : null,
+        sharedAs: run.sharedAs,
+      };
+    }),
+  };
+}
+
+export async function shareLinksAction(workflowId: string): Promise<ActionResult<ShareLinkInfo[]>> {
+  return shareLinksOf({ workflowId });
+}
+
+export async function createShareAction(request: { workflowId: string; version: number; allowRun: boolean }): Promise<ActionResult<{ id: string }>> {
+  return createShare(request);
+}
+
+export async function updateShareAction(request: { id: string; allowRun?: boolean; revoke?: true }): Promise<ActionResult<{ id: string }>> {
+  return updateShare(request);
+}
+
+export async function shareRunAction(request: { runId: string; unshare?: true }): Promise<ActionResult<{ id: string | null }>> {
+  return shareRunLink(request);
 }

@@ -21,10 +21,12 @@ export type ServerConfig = {
   /** PostgreSQL when set; otherwise embedded PGlite in `dataDir`. */
   databaseUrl?: string;
   dataDir: string;
+  /** Runs each identity may start per minute (editor), and per visitor on a shared link. */
+  rates: { runsPerMinute: number; sharedRunsPerMinute: number };
 };
 
 /** What the model registry needs from the configuration. */
-export type ModelConfig = Omit<ServerConfig, "databaseUrl" | "dataDir">;
+export type ModelConfig = Omit<ServerConfig, "databaseUrl" | "dataDir" | "rates">;
 
 const list = (value: string | undefined, fallback: string[]) =>
   value
@@ -84,6 +86,10 @@ export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     limits: {},
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: env.TRELLIS_DATA_DIR || ".data/pglite",
+    rates: {
+      runsPerMinute: number(env, "TRELLIS_RUNS_PER_MINUTE", 30)!,
+      sharedRunsPerMinute: number(env, "TRELLIS_SHARED_RUNS_PER_MINUTE", 5)!,
+    },
   };
   if (env.OPENAI_API_KEY) config.openai = { apiKey: env.OPENAI_API_KEY, models: list(env.OPENAI_MODELS, ["gpt-4o-mini", "gpt-4.1-mini", "gpt-4o"]) };
   if (env.ANTHROPIC_API_KEY) {

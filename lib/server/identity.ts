@@ -9,6 +9,18 @@ import { cookies } from "next/headers";
 const COOKIE = "trellis_id";
 const VALID = /^[A-Za-z0-9_-]{32,64}$/;
 
+/** The identity in a raw Cookie header (route handlers that must not depend on request scope). */
+export function identityFromCookieHeader(header: string | null): string | null {
+  for (const part of header?.split(";") ?? []) {
+    const [name, ...value] = part.trim().split("=");
+    if (name === COOKIE) {
+      const id = value.join("=");
+      return VALID.test(id) ? id : null;
+    }
+  }
+  return null;
+}
+
 export async function readIdentity(): Promise<string | null> {
   const value = (await cookies()).get(COOKIE)?.value;
   return value && VALID.test(value) ? value : null;

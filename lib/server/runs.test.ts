@@ -1,31 +1,145 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { POST } from "@/app/api/runs/cancel/route";
-import { findTemplate, type RunEvent } from "@/lib/workflow";
-import { startRun } from "./runs";
+import { findTemplate, parseDocument, type RunEvent, type WorkflowDocument } from "@/lib/workflow";
+import { openDatabase, type Database } from "./db/connect";
+import * as q from "./db/queries";
+import { RateLimiter } from "./rate-limit";
+import { RunRecorder } from "./recorder";
+import { startRun, startSharedRun, type RunContext } from "./runs";
 
-/** The editor's run service: what the streaming server action and the cancel route call. */
+/** The run service: what the streaming server actions and the cancel route call. */
+
+function template(id: string): WorkflowDocument {
+  const parsed = parseDocument(findTemplate(id)!.json);
+  if (!parsed.ok) throw new Error("invalid template");
+  return parsed.document;
+}
+
+async function collect(events: AsyncIterable<RunEvent>, onEvent?: (event: RunEvent) => Promise<void> | void): Promise<RunEvent[]> {
+  const seen: RunEvent[] = [];
+  for await (const event of events) {
+    seen.push(event);
+    await onEvent?.(event);
+  }
+  return seen;
+}
+
+const newId = () => globalThis.crypto.randomUUID();
+let database: Database;
+let owners = 0;
+const context = (extra: Partial<RunContext> = {}): RunContext => ({ owner: `runner-${Date.now()}-${owners++}-abcdefghijklmnopqrstuvwxyz`, db: database.db, processId: "test", ...extra });
+
+beforeAll(async () => {
+  // A quick demo model (read when the first run creates the models): these tests are about records, not pacing.
+  vi.stubEnv("TRELLIS_DEMO_FIRST_TOKEN_MS", "20");
+  vi.stubEnv("TRELLIS_DEMO_CHUNK_MS", "1");
+  database = await openDatabase({});
+}, 30_000);
+afterAll(async () => database?.close());
+
 describe("run service", () => {
-  it("streams a run and cancels it by id through the cancel route", async () => {
-    const runId = globalThis.crypto.randomUUID();
-    const events: RunEvent[] = [];
-    for await (const event of startRun({ runId, document: findTemplate("parallelization")!.json, inputs: { topic: "kites" } })) {
-      events.push(event);
+  it("streams a run and lets only its owner cancel it through the cancel route", async () => {
+    const runId = newId();
+    const ctx = context();
+    const cancel = (owner: string) =>
+      POST(new Request("http://local/api/runs/cancel", { method: "POST", body: runId, headers: { cookie: `other=1; trellis_id=${owner}` } })).then((r) => r.json());
+    const events = await collect(startRun({ runId, document: template("parallelization"), inputs: { topic: "kites" } }, ctx), async (event) => {
       if (event.type === "node-started" && event.nodeId === "n_story") {
-        const response = await POST(new Request("http://local/api/runs/cancel", { method: "POST", body: runId }));
-        expect(await response.json()).toEqual({ ok: true, data: { cancelled: true } });
+        expect(await cancel("someone-else-abcdefghijklmnopqrstuvwxyz")).toEqual({ ok: true, data: { cancelled: false } });
+        expect(await cancel(ctx.owner)).toEqual({ ok: true, data: { cancelled: true } });
       }
-    }
+    });
     expect(events.at(-1)).toMatchObject({ type: "run-finished", status: "cancelled" });
-    const again = await POST(new Request("http://local/api/runs/cancel", { method: "POST", body: runId }));
-    expect(await again.json()).toEqual({ ok: true, data: { cancelled: false } });
+    expect(await cancel(ctx.owner)).toEqual({ ok: true, data: { cancelled: false } });
+  });
+
+  it("records the run as it streams: the stored events are exactly the streamed ones, and the result is stored before the last event arrives", async () => {
+    const ctx = context();
+    const created = await q.createWorkflow(database.db, { owner: ctx.owner, document: template("routing") });
+    if (!created.ok) throw new Error("not created");
+    const runId = newId();
+    const events = await collect(startRun({ runId, document: template("routing"), inputs: { input: "refund please" }, workflowId: created.id, baseVersion: 1 }, ctx), async (event) => {
+      if (event.type === "run-finished") expect((await q.getRun(database.db, { owner: ctx.owner, runId }))?.status).toBe("succeeded");
+    });
+    const record = await q.getRunRecord(database.db, { owner: ctx.owner, runId });
+    expect(record?.events).toEqual(events);
+    expect(record?.run).toMatchObject({ status: "succeeded", version: 1, edited: false, source: "editor", inputs: { input: "refund please" } });
+    // The same workflow with an unsaved edit records the version it was based on, marked edited.
+    const editedId = newId();
+    await collect(startRun({ runId: editedId, document: { ...template("routing"), name: "Routing, edited" }, inputs: { input: "x" }, workflowId: created.id, baseVersion: 1 }, ctx));
+    expect((await q.getRunRecord(database.db, { owner: ctx.owner, runId: editedId }))?.run).toMatchObject({ version: 1, edited: true });
+  });
+
+  it("records a run whose browser stops reading as cancelled, keeping what it streamed", async () => {
+    const ctx = context();
+    const runId = newId();
+    const stream = startRun({ runId, document: template("prompt-chaining"), inputs: { topic: "a kite" } }, ctx);
+    const seen: RunEvent[] = [];
+    for await (const event of stream) {
+      seen.push(event);
+      if (event.type === "node-delta") break;
+    }
+    const record = await q.getRunRecord(database.db, { owner: ctx.owner, runId });
+    expect(record?.run.status).toBe("cancelled");
+    expect(record?.events.slice(0, seen.length)).toEqual(seen);
+    expect(record?.events.at(-1)).toMatchObject({ type: "run-finished", status: "cancelled", error: { code: "client-gone" } });
+  });
+
+  it("refuses a run of someone else's workflow, and a reused run id", async () => {
+    const owner = context();
+    const created = await q.createWorkflow(database.db, { owner: owner.owner, document: template("routing") });
+    if (!created.ok) throw new Error("not created");
+    const stranger = await collect(startRun({ runId: newId(), document: template("routing"), inputs: {}, workflowId: created.id }, context()));
+    expect(stranger.at(-1)).toMatchObject({ status: "failed", error: { code: "not-found" } });
+    const runId = newId();
+    await collect(startRun({ runId, document: template("routing"), inputs: { input: "a" } }, owner));
+    const again = await collect(startRun({ runId, document: template("routing"), inputs: { input: "a" } }, owner));
+    expect(again.at(-1)).toMatchObject({ status: "failed", error: { code: "duplicate-run" } });
+  });
+
+  it("rate-limits runs per identity with a clear message", async () => {
+    let now = 0;
+    const limiter = new RateLimiter(2, 60_000, () => now);
+    const ctx = context({ limiter });
+    const run = () => collect(startRun({ runId: newId(), document: template("routing"), inputs: { input: "a" } }, ctx)).then((e) => e.at(-1));
+    expect(await run()).toMatchObject({ status: "succeeded" });
+    now = 10_000;
+    expect(await run()).toMatchObject({ status: "succeeded" });
+    expect(await run()).toMatchObject({ status: "failed", error: { code: "rate-limited", message: "too many runs from this browser: try again in 50 s" } });
+    // Another identity has its own allowance.
+    expect(await collect(startRun({ runId: newId(), document: template("routing"), inputs: { input: "a" } }, context({ limiter }))).then((e) => e.at(-1))).toMatchObject({ status: "succeeded" });
+    now = 60_001;
+    expect(await run()).toMatchObject({ status: "succeeded" });
+  });
+
+  it("runs a shared link's stored version only when the owner allows it", async () => {
+    const owner = context();
+    const created = await q.createWorkflow(database.db, { owner: owner.owner, document: template("routing") });
+    if (!created.ok) throw new Error("not created");
+    const link = await q.createShareLink(database.db, { owner: owner.owner, workflowId: created.id, version: 1 });
+    const visitor = context();
+    const refused = await collect(startSharedRun({ runId: newId(), shareId: link!.id, inputs: { input: "a" } }, visitor));
+    expect(refused.at(-1)).toMatchObject({ status: "failed", error: { code: "run-not-allowed" } });
+    await q.setShareLinkAllowRun(database.db, { owner: owner.owner, id: link!.id, allowRun: true });
+    // A document smuggled into the request is refused by the strict schema, not run.
+    const smuggled = await collect(startSharedRun({ runId: newId(), shareId: link!.id, inputs: {}, document: template("prompt-chaining") }, visitor));
+    expect(smuggled.at(-1)).toMatchObject({ status: "failed", error: { code: "invalid-request" } });
+    const runId = newId();
+    const ran = await collect(startSharedRun({ runId, shareId: link!.id, inputs: { input: "my invoice is wrong" } }, visitor));
+    expect(ran.at(-1)).toMatchObject({ status: "succeeded" });
+    expect(ran[0]).toMatchObject({ type: "run-started", workflow: "Routing" });
+    // The visitor's run is theirs, of the stored version, from the link — not in the owner's history.
+    expect((await q.getRunRecord(database.db, { owner: visitor.owner, runId }))?.run).toMatchObject({ source: "share", version: 1, edited: false });
+    expect(await q.listRuns(database.db, { owner: owner.owner, workflowId: created.id })).toEqual([]);
+    await q.revokeShareLink(database.db, { owner: owner.owner, id: link!.id });
+    const revoked = await collect(startSharedRun({ runId: newId(), shareId: link!.id, inputs: {} }, visitor));
+    expect(revoked.at(-1)).toMatchObject({ status: "failed", error: { code: "not-shared" } });
   });
 
   it("answers a bad request or document with a failed run event, never a thrown error", async () => {
-    const bad: RunEvent[] = [];
-    for await (const event of startRun({ runId: "not-a-uuid", document: {}, inputs: {} })) bad.push(event);
+    const bad = await collect(startRun({ runId: "not-a-uuid", document: {}, inputs: {} }, context()));
     expect(bad.at(-1)).toMatchObject({ type: "run-finished", status: "failed", error: { code: "invalid-request" } });
-    const invalid: RunEvent[] = [];
-    for await (const event of startRun({ runId: globalThis.crypto.randomUUID(), document: { format: "trellis.workflow", version: 9 }, inputs: {} })) invalid.push(event);
+    const invalid = await collect(startRun({ runId: newId(), document: { format: "trellis.workflow", version: 9 }, inputs: {} }, context()));
     expect(invalid.at(-1)).toMatchObject({ status: "failed", error: { code: "invalid-document", issues: [{ path: "version" }] } });
     const response = await POST(new Request("http://local/api/runs/cancel", { method: "POST", body: "x" }));
     expect(response.status).toBe(400);
@@ -34,9 +148,48 @@ describe("run service", () => {
   it("refuses a model the server has not configured before any call", async () => {
     const doc = structuredClone(findTemplate("routing")!.json) as { settings: { defaultModel: string } };
     doc.settings.defaultModel = "anthropic:claude-sonnet-4-5";
-    const events: RunEvent[] = [];
-    for await (const event of startRun({ runId: globalThis.crypto.randomUUID(), document: doc, inputs: {} })) events.push(event);
+    const events = await collect(startRun({ runId: newId(), document: doc, inputs: {} }, context()));
     expect(events.map((e) => e.type)).toEqual(["run-started", "run-finished"]);
     expect(events.at(-1)).toMatchObject({ error: { code: "model-not-configured", message: expect.stringMatching(/not configured/) } });
+  });
+});
+
+describe("run recorder", () => {
+  const event = (seq: number): RunEvent => ({ seq, t: seq, type: "node-delta", nodeId: "a", text: "x" });
+
+  it("writes in order, in batches, one write at a time", async () => {
+    const written: number[][] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const recorder = new RunRecorder(
+      {
+        append: async (events) => {
+          maxInFlight = Math.max(maxInFlight, ++inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          written.push(events.map((e) => e.seq));
+          inFlight--;
+        },
+        finish: async () => {},
+      },
+      { maxDelayMs: 1_000, maxBatch: 100, onError: () => {} },
+    );
+    for (let seq = 0; seq < 250; seq++) recorder.push(event(seq));
+    await recorder.flush();
+    expect(written.map((batch) => batch.length)).toEqual([100, 100, 50]);
+    expect(written.flat()).toEqual([...Array(250).keys()]);
+    expect(maxInFlight).toBe(1);
+  });
+
+  it("stops recording after a failed write, reports it once, and never throws into the run", async () => {
+    const errors: unknown[] = [];
+    let finished = false;
+    const recorder = new RunRecorder(
+      { append: () => Promise.reject(new Error("disk full")), finish: async () => void (finished = true) },
+      { maxDelayMs: 1, maxBatch: 2, onError: (error) => errors.push(error) },
+    );
+    for (let seq = 0; seq < 6; seq++) recorder.push(event(seq));
+    await recorder.finish({ seq: 6, t: 6, type: "run-finished", status: "succeeded", outputs: {}, state: {}, usage: { inputTokens: 0, outputTokens: 0 }, warnings: [], ms: 6 });
+    expect(errors).toHaveLength(1);
+    expect(finished).toBe(false);
   });
 });

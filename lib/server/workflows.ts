@@ -2,8 +2,23 @@ import "server-only";
 import { z } from "zod";
 import type { ValidationIssue } from "@/lib/workflow";
 import { getDatabase } from "./db";
-import { createWorkflow, getWorkflowById, listVersions, listWorkflows, saveVersion } from "./db/queries";
+import { PROCESS_ID } from "./db";
+import {
+  copyName,
+  createWorkflow,
+  deleteWorkflow as deleteStoredWorkflow,
+  duplicateWorkflow as duplicateStoredWorkflow,
+  getRunRecord,
+  getWorkflowById,
+  listRuns,
+  listVersions,
+  listWorkflows,
+  renameWorkflow as renameStoredWorkflow,
+  saveVersion,
+  type SaveResult,
+} from "./db/queries";
 import { ensureIdentity, readIdentity } from "./identity";
+import type { RunContext } from "./runs";
 
 /** Results at the edge: `{ ok: true, data }` or `{ ok: false, error: { code, message } }`. */
 export type ActionResult<T> = { ok: true; data: T } | { ok: false; error: { code: string; message: string; issues?: ValidationIssue[]; latestVersion?: number } };
@@ -24,19 +39,82 @@ export async function saveWorkflow(raw: unknown): Promise<ActionResult<{ id: str
   const { id, document, resolve } = request.data;
   let result;
   if (!id || resolve === "copy") {
-    const copy = resolve === "copy" && document && typeof document === "object" ? { ...(document as Record<string, unknown>), name: `${String((document as { name?: unknown }).name ?? "Workflow")} (copy)` } : document;
+    const copy = resolve === "copy" && document && typeof document === "object" ? { ...(document as Record<string, unknown>), name: copyName(String((document as { name?: unknown }).name ?? "Workflow")) } : document;
     result = await createWorkflow(db, { owner, document: copy });
   } else {
     let baseVersion = request.data.baseVersion ?? 0;
     if (resolve === "mine") baseVersion = (await getWorkflowById(db, { owner, id }))?.latestVersion ?? baseVersion;
     result = await saveVersion(db, { owner, id, document, baseVersion });
   }
+  return saveResult(result, request.data.baseVersion);
+}
+
+const NOT_YOURS = { code: "not-found", message: "this workflow does not exist or is not yours" } as const;
+
+function saveResult(result: SaveResult, baseVersion?: number): ActionResult<{ id: string; version: number }> {
   if (result.ok) return { ok: true, data: { id: result.id, version: result.version } };
   if (result.code === "conflict") {
-    return { ok: false, error: { code: "conflict", message: `version ${result.latestVersion} was saved since you opened version ${request.data.baseVersion}`, latestVersion: result.latestVersion } };
+    return { ok: false, error: { code: "conflict", message: `version ${result.latestVersion} was saved since you opened version ${baseVersion}`, latestVersion: result.latestVersion } };
   }
   if (result.code === "invalid-document") return { ok: false, error: { code: "invalid-document", message: "the workflow is not valid", issues: result.issues } };
-  return { ok: false, error: { code: "not-found", message: "this workflow does not exist or is not yours" } };
+  return { ok: false, error: NOT_YOURS };
+}
+
+const Id = z.string().uuid();
+const invalid = (error: z.ZodError) => ({ ok: false, error: { code: "invalid-request", message: error.issues[0]?.message ?? "invalid request" } }) as const;
+
+/** The caller's identity and database, for the run service. */
+export async function runContext(): Promise<RunContext> {
+  const owner = await ensureIdentity();
+  const { db } = await getDatabase();
+  return { owner, db, processId: PROCESS_ID };
+}
+
+export const RenameRequest = z.strictObject({ id: Id, name: z.string().trim().min(1, "a name cannot be empty").max(120, "a name has at most 120 characters") });
+
+/** Renames one of the caller's workflows (a new version with the new name). */
+export async function renameWorkflow(raw: unknown): Promise<ActionResult<{ id: string; version: number }>> {
+  const request = RenameRequest.safeParse(raw);
+  if (!request.success) return invalid(request.error);
+  const owner = await readIdentity();
+  if (!owner) return { ok: false, error: NOT_YOURS };
+  const { db } = await getDatabase();
+  return saveResult(await renameStoredWorkflow(db, { owner, ...request.data }));
+}
+
+export async function duplicateWorkflow(raw: unknown): Promise<ActionResult<{ id: string; version: number }>> {
+  const request = z.strictObject({ id: Id }).safeParse(raw);
+  if (!request.success) return invalid(request.error);
+  const owner = await readIdentity();
+  if (!owner) return { ok: false, error: NOT_YOURS };
+  const { db } = await getDatabase();
+  return saveResult(await duplicateStoredWorkflow(db, { owner, id: request.data.id }));
+}
+
+/** Deletes one of the caller's workflows with its versions, runs and share links. */
+export async function deleteWorkflow(raw: unknown): Promise<ActionResult<{ id: string }>> {
+  const request = z.strictObject({ id: Id }).safeParse(raw);
+  if (!request.success) return invalid(request.error);
+  const owner = await readIdentity();
+  const { db } = await getDatabase();
+  if (!owner || !(await deleteStoredWorkflow(db, { owner, id: request.data.id }))) return { ok: false, error: NOT_YOURS };
+  return { ok: true, data: { id: request.data.id } };
+}
+
+/** The caller's runs of one of their workflows, newest first; null when it is not theirs. */
+export async function workflowRuns(id: string) {
+  const owner = await readIdentity();
+  if (!owner || !Id.safeParse(id).success) return null;
+  const { db } = await getDatabase();
+  return listRuns(db, { owner, workflowId: id });
+}
+
+/** One of the caller's runs with its document and events, for replay. */
+export async function runRecord(runId: string) {
+  const owner = await readIdentity();
+  if (!owner || !Id.safeParse(runId).success) return null;
+  const { db } = await getDatabase();
+  return getRunRecord(db, { owner, runId });
 }
 
 /** The latest saved version for the caller, or null (not found and not theirs look the same). */

@@ -59,6 +59,19 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
       );
     `,
   },
+  {
+    id: 2,
+    name: "run records: the document that ran, sources, shared runs",
+    sql: `
+      ALTER TABLE runs ADD COLUMN document jsonb;
+      ALTER TABLE runs ADD COLUMN edited boolean NOT NULL DEFAULT false;
+      ALTER TABLE runs ADD COLUMN source text NOT NULL DEFAULT 'editor';
+      ALTER TABLE runs ADD COLUMN share_link_id text REFERENCES share_links(id) ON DELETE SET NULL;
+      ALTER TABLE runs ADD COLUMN shared_as text UNIQUE;
+      CREATE INDEX runs_owner_workflow ON runs (owner, workflow_id, started_at DESC);
+      CREATE INDEX share_links_workflow ON share_links (workflow_id, created_at DESC);
+    `,
+  },
 ];
 
 export type SqlExecutor = {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findTemplate, parseDocument, type RunEvent, type WorkflowDocument } from "@/lib/workflow";
+import { findTemplate, parseDocument, type RunEvent, type RunEventOf, type WorkflowDocument } from "@/lib/workflow";
 import { DatabaseLockedError, openDatabase, type Database } from "./connect";
 import * as q from "./queries";
 
@@ -71,8 +71,15 @@ describe.each(backends)("query module on %s", (_, open) => {
     expect(await q.createShareLink(database.db, { owner: stranger, workflowId: created.id, version: 1 })).toBeNull();
     const link = await q.createShareLink(database.db, { owner, workflowId: created.id, version: 1 });
     expect(await q.revokeShareLink(database.db, { owner: stranger, id: link!.id })).toBe(false);
-    await q.createRun(database.db, { id: `run-${stranger}`, owner, workflowId: created.id, version: 1, inputs: {}, processId: "p" });
+    await q.createRun(database.db, { id: `run-${stranger}`, owner, workflowId: created.id, version: 1, document: template("routing"), inputs: {}, processId: "p" });
     expect(await q.getRunEvents(database.db, { owner: stranger, runId: `run-${stranger}` })).toBeNull();
+    expect(await q.getRunRecord(database.db, { owner: stranger, runId: `run-${stranger}` })).toBeNull();
+    expect(await q.listRuns(database.db, { owner: stranger, workflowId: created.id })).toBeNull();
+    expect(await q.shareRun(database.db, { owner: stranger, runId: `run-${stranger}` })).toBeNull();
+    expect(await q.listShareLinks(database.db, { owner: stranger, workflowId: created.id })).toBeNull();
+    expect(await q.setShareLinkAllowRun(database.db, { owner: stranger, id: link!.id, allowRun: true })).toBe(false);
+    expect(await q.renameWorkflow(database.db, { owner: stranger, id: created.id, name: "Mine now" })).toEqual({ ok: false, code: "not-found" });
+    expect(await q.duplicateWorkflow(database.db, { owner: stranger, id: created.id })).toEqual({ ok: false, code: "not-found" });
     expect(await q.deleteWorkflow(database.db, { owner: stranger, id: created.id })).toBe(false);
     expect(await q.deleteWorkflow(database.db, { owner, id: created.id })).toBe(true);
   });
@@ -94,9 +101,9 @@ describe.each(backends)("query module on %s", (_, open) => {
       { seq: 1, t: 1, type: "node-started", nodeId: "a", iteration: 1 },
       { seq: 2, t: 5, type: "node-delta", nodeId: "a", text: "partial \u0000text" },
     ];
-    await q.createRun(database.db, { id: `old-${owner}`, owner, inputs: { topic: "x" }, processId: "gone" });
+    await q.createRun(database.db, { id: `old-${owner}`, owner, document: template("routing"), inputs: { topic: "x" }, processId: "gone" });
     await q.appendRunEvents(database.db, { runId: `old-${owner}`, events });
-    await q.createRun(database.db, { id: `live-${owner}`, owner, inputs: {}, processId: "me" });
+    await q.createRun(database.db, { id: `live-${owner}`, owner, document: template("routing"), inputs: {}, processId: "me" });
     expect(await q.markInterruptedRuns(database.db, { processId: "me" })).toBeGreaterThanOrEqual(1);
     expect((await q.getRun(database.db, { owner, runId: `old-${owner}` }))?.status).toBe("interrupted");
     expect((await q.getRun(database.db, { owner, runId: `live-${owner}` }))?.status).toBe("running");
@@ -120,6 +127,52 @@ describe.each(backends)("query module on %s", (_, open) => {
     expect(await q.revokeShareLink(database.db, { owner, id: link!.id })).toBe(true);
     expect(await q.getSharedVersion(database.db, { id: link!.id })).toEqual({ status: "revoked" });
     expect(await q.getSharedVersion(database.db, { id: "nope" })).toEqual({ status: "not-found" });
+  });
+
+  it("renames as a new version, duplicates, and lists each workflow's last run status", async () => {
+    const owner = newOwner();
+    const created = await q.createWorkflow(database.db, { owner, document: template("routing") });
+    if (!created.ok) throw new Error("not created");
+    expect(await q.renameWorkflow(database.db, { owner, id: created.id, name: "Support triage" })).toEqual({ ok: true, id: created.id, version: 2 });
+    expect((await q.getWorkflowById(database.db, { owner, id: created.id }))?.document.name).toBe("Support triage");
+    const copy = await q.duplicateWorkflow(database.db, { owner, id: created.id });
+    if (!copy.ok) throw new Error("not duplicated");
+    await q.createRun(database.db, { id: `r1-${owner}`, owner, workflowId: created.id, version: 2, document: template("routing"), inputs: {}, processId: "p" });
+    const list = await q.listWorkflows(database.db, { owner });
+    expect(list.map((w) => [w.name, w.latestVersion, w.lastRunStatus])).toEqual([
+      ["Support triage (copy)", 1, null],
+      ["Support triage", 2, "running"],
+    ]);
+  });
+
+  it("keeps the document that ran, lists runs, and shares one run by an unguessable id", async () => {
+    const owner = newOwner();
+    const created = await q.createWorkflow(database.db, { owner, document: template("routing") });
+    if (!created.ok) throw new Error("not created");
+    const edited = { ...template("routing"), name: "Edited, not saved" };
+    expect(await q.createRun(database.db, { id: `a-${owner}`, owner, workflowId: created.id, version: 1, document: template("routing"), inputs: { q: 1 }, processId: "p" })).toBe(true);
+    expect(await q.createRun(database.db, { id: `a-${owner}`, owner, document: template("routing"), inputs: {}, processId: "p" })).toBe(false);
+    await q.createRun(database.db, { id: `b-${owner}`, owner, workflowId: created.id, version: 1, document: edited, edited: true, inputs: {}, processId: "p" });
+    const finished: RunEventOf<"run-finished"> = { seq: 1, t: 3, type: "run-finished", status: "succeeded", outputs: {}, state: {}, usage: { inputTokens: 1, outputTokens: 1 }, warnings: [], ms: 3 };
+    await q.appendRunEvents(database.db, { runId: `a-${owner}`, events: [{ seq: 0, t: 0, type: "run-started", runId: `a-${owner}`, workflow: "Routing", inputs: {} }, finished] });
+    await q.finishRun(database.db, { runId: `a-${owner}`, finished });
+    await q.finishRun(database.db, { runId: `b-${owner}`, finished });
+    expect((await q.listRuns(database.db, { owner, workflowId: created.id }))?.map((r) => [r.id, r.edited])).toEqual([
+      [`b-${owner}`, true],
+      [`a-${owner}`, false],
+    ]);
+    // A share link shows the newest run of exactly its version: the edited run is not that version.
+    expect((await q.latestRunOfVersion(database.db, { owner, workflowId: created.id, version: 1 }))?.run.id).toBe(`a-${owner}`);
+    const record = await q.getRunRecord(database.db, { owner, runId: `b-${owner}` });
+    expect(record?.document.name).toBe("Edited, not saved");
+    const shared = await q.shareRun(database.db, { owner, runId: `a-${owner}` });
+    expect(shared?.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(await q.shareRun(database.db, { owner, runId: `a-${owner}` })).toEqual(shared);
+    const opened = await q.getSharedRun(database.db, { shareId: shared!.id });
+    expect(opened?.events.map((e) => e.type)).toEqual(["run-started", "run-finished"]);
+    expect(opened?.run.inputs).toEqual({ q: 1 });
+    expect(await q.unshareRun(database.db, { owner, runId: `a-${owner}` })).toBe(true);
+    expect(await q.getSharedRun(database.db, { shareId: shared!.id })).toBeNull();
   });
 });
 

@@ -1,6 +1,6 @@
 import "server-only";
 import { randomBytes, randomUUID } from "node:crypto";
-import { and, asc, desc, eq, ne } from "drizzle-orm";
+import { and, asc, desc, eq, isNull, ne, sql } from "drizzle-orm";
 import { CURRENT_VERSION, parseDocument, summariseChanges, type RunEvent, type ValidationIssue, type WorkflowDocument } from "@/lib/workflow";
 import type { Db } from "./connect";
 import { runEvents, runs, shareLinks, workflowVersions, workflows } from "./schema";
@@ -87,12 +87,31 @@ export async function listVersions(db: Db, { owner, id }: { owner: string; id: s
 }
 
 export async function listWorkflows(db: Db, { owner }: { owner: string }) {
+  // The status of the owner's newest run of each workflow, for the landing page.
+  // (Spelled out: inside a subquery Drizzle's unqualified column names would mean the runs' own.)
+  const lastRun = sql<string | null>`(SELECT r.status FROM runs r WHERE r.workflow_id = "workflows"."id" AND r.owner = "workflows"."owner" ORDER BY r.started_at DESC LIMIT 1)`;
   return db
-    .select({ id: workflows.id, name: workflows.name, latestVersion: workflows.latestVersion, updatedAt: workflows.updatedAt })
+    .select({ id: workflows.id, name: workflows.name, latestVersion: workflows.latestVersion, updatedAt: workflows.updatedAt, lastRunStatus: lastRun })
     .from(workflows)
     .where(eq(workflows.owner, owner))
     .orderBy(desc(workflows.updatedAt));
 }
+
+/** Renaming is a new version whose only change is the name, so history and exports agree. */
+export async function renameWorkflow(db: Db, { owner, id, name }: { owner: string; id: string; name: string }): Promise<SaveResult> {
+  const current = await getWorkflowById(db, { owner, id });
+  if (!current) return { ok: false, code: "not-found" };
+  return saveVersion(db, { owner, id, document: { ...current.document, name }, baseVersion: current.latestVersion });
+}
+
+/** A new workflow (version 1) holding a copy of the latest version of one of the owner's. */
+export async function duplicateWorkflow(db: Db, { owner, id }: { owner: string; id: string }): Promise<SaveResult> {
+  const current = await getWorkflowById(db, { owner, id });
+  if (!current) return { ok: false, code: "not-found" };
+  return createWorkflow(db, { owner, document: { ...current.document, name: copyName(current.document.name) } });
+}
+
+export const copyName = (name: string) => `${name} (copy)`.slice(0, 120);
 
 export async function deleteWorkflow(db: Db, { owner, id }: { owner: string; id: string }): Promise<boolean> {
   const deleted = await db.delete(workflows).where(and(eq(workflows.id, id), eq(workflows.owner, owner))).returning({ id: workflows.id });
@@ -101,8 +120,27 @@ export async function deleteWorkflow(db: Db, { owner, id }: { owner: string; id:
 
 // ── Runs as records ──────────────────────────────────────────────────────────────
 
-export async function createRun(db: Db, run: { id: string; owner: string; workflowId?: string; version?: number; inputs: Record<string, unknown>; processId: string }) {
-  await db.insert(runs).values({ ...run, inputs: normaliseJson(run.inputs), status: "running" });
+export type NewRun = {
+  id: string;
+  owner: string;
+  workflowId?: string;
+  version?: number;
+  document: WorkflowDocument;
+  edited?: boolean;
+  source?: "editor" | "share";
+  shareLinkId?: string;
+  inputs: Record<string, unknown>;
+  processId: string;
+};
+
+/** Creates the record of a run that is starting; false when the id is already taken. */
+export async function createRun(db: Db, run: NewRun): Promise<boolean> {
+  const inserted = await db
+    .insert(runs)
+    .values({ ...run, document: normaliseJson(run.document), inputs: normaliseJson(run.inputs), status: "running" })
+    .onConflictDoNothing()
+    .returning({ id: runs.id });
+  return inserted.length > 0;
 }
 
 /** Stores a batch of events (the recorder batches them so writes never slow the stream). */
@@ -125,16 +163,102 @@ export async function finishRun(db: Db, { runId, finished }: { runId: string; fi
     .where(eq(runs.id, runId));
 }
 
+export async function getRun(db: Db, { owner, runId }: { owner: string; runId: string }) {
+  const [run] = await db.select().from(runs).where(and(eq(runs.id, runId), eq(runs.owner, owner)));
+  return run ?? null;
+}
+
 export async function getRunEvents(db: Db, { owner, runId }: { owner: string; runId: string }): Promise<RunEvent[] | null> {
-  const [run] = await db.select({ id: runs.id }).from(runs).where(and(eq(runs.id, runId), eq(runs.owner, owner)));
-  if (!run) return null;
+  if (!(await getRun(db, { owner, runId }))) return null;
+  return eventsOf(db, runId);
+}
+
+async function eventsOf(db: Db, runId: string): Promise<RunEvent[]> {
   const rows = await db.select({ event: runEvents.event }).from(runEvents).where(eq(runEvents.runId, runId)).orderBy(asc(runEvents.seq));
   return rows.map((row) => row.event as RunEvent);
 }
 
-export async function getRun(db: Db, { owner, runId }: { owner: string; runId: string }) {
-  const [run] = await db.select().from(runs).where(and(eq(runs.id, runId), eq(runs.owner, owner)));
-  return run ?? null;
+export type RunSummary = {
+  id: string;
+  status: string;
+  version: number | null;
+  edited: boolean;
+  source: string;
+  startedAt: Date;
+  finishedAt: Date | null;
+  usage: unknown;
+  error: unknown;
+  sharedAs: string | null;
+};
+
+const runSummary = {
+  id: runs.id,
+  status: runs.status,
+  version: runs.version,
+  edited: runs.edited,
+  source: runs.source,
+  startedAt: runs.startedAt,
+  finishedAt: runs.finishedAt,
+  usage: runs.usage,
+  error: runs.error,
+  sharedAs: runs.sharedAs,
+};
+
+/** The owner's runs of one of their workflows, newest first; null when the workflow is not theirs. */
+export async function listRuns(db: Db, { owner, workflowId, limit = 50 }: { owner: string; workflowId: string; limit?: number }): Promise<RunSummary[] | null> {
+  const [workflow] = await db.select({ id: workflows.id }).from(workflows).where(and(eq(workflows.id, workflowId), eq(workflows.owner, owner)));
+  if (!workflow) return null;
+  return db
+    .select(runSummary)
+    .from(runs)
+    .where(and(eq(runs.workflowId, workflowId), eq(runs.owner, owner)))
+    .orderBy(desc(runs.startedAt))
+    .limit(limit);
+}
+
+/** A stored run with everything a replay needs: the document that ran and its events. */
+export type RunRecord = {
+  run: RunSummary & { workflowId: string | null; inputs: Record<string, unknown>; outputs: unknown };
+  document: WorkflowDocument;
+  events: RunEvent[];
+};
+
+async function recordOf(db: Db, row: typeof runs.$inferSelect | undefined): Promise<RunRecord | null> {
+  if (!row?.document) return null;
+  const document = parseDocument(row.document);
+  if (!document.ok) return null;
+  const { id, status, version, edited, source, startedAt, finishedAt, usage, error, sharedAs, workflowId, inputs, outputs } = row;
+  return {
+    run: { id, status, version, edited, source, startedAt, finishedAt, usage, error, sharedAs, workflowId, inputs: inputs as Record<string, unknown>, outputs },
+    document: document.document,
+    events: await eventsOf(db, row.id),
+  };
+}
+
+export async function getRunRecord(db: Db, { owner, runId }: { owner: string; runId: string }): Promise<RunRecord | null> {
+  const [row] = await db.select().from(runs).where(and(eq(runs.id, runId), eq(runs.owner, owner)));
+  return recordOf(db, row);
+}
+
+/** Gives one of the owner's runs its own unguessable link (`/r/<id>`); the same link when asked again. */
+export async function shareRun(db: Db, { owner, runId }: { owner: string; runId: string }): Promise<{ id: string } | null> {
+  const run = await getRun(db, { owner, runId });
+  if (!run) return null;
+  if (run.sharedAs) return { id: run.sharedAs };
+  await db.update(runs).set({ sharedAs: newShareId() }).where(and(eq(runs.id, runId), isNull(runs.sharedAs)));
+  const [after] = await db.select({ sharedAs: runs.sharedAs }).from(runs).where(eq(runs.id, runId));
+  return after?.sharedAs ? { id: after.sharedAs } : null;
+}
+
+export async function unshareRun(db: Db, { owner, runId }: { owner: string; runId: string }): Promise<boolean> {
+  const updated = await db.update(runs).set({ sharedAs: null }).where(and(eq(runs.id, runId), eq(runs.owner, owner))).returning({ id: runs.id });
+  return updated.length > 0;
+}
+
+/** What a run link opens: the run, the document that ran and its events — nothing of its owner. */
+export async function getSharedRun(db: Db, { shareId }: { shareId: string }): Promise<RunRecord | null> {
+  const [row] = await db.select().from(runs).where(eq(runs.sharedAs, shareId));
+  return recordOf(db, row);
 }
 
 /**
@@ -160,6 +284,26 @@ export async function createShareLink(db: Db, { owner, workflowId, version, allo
   return { id };
 }
 
+/** The owner's links to one of their workflows, newest first; null when the workflow is not theirs. */
+export async function listShareLinks(db: Db, { owner, workflowId }: { owner: string; workflowId: string }) {
+  const [workflow] = await db.select({ id: workflows.id }).from(workflows).where(and(eq(workflows.id, workflowId), eq(workflows.owner, owner)));
+  if (!workflow) return null;
+  return db
+    .select({ id: shareLinks.id, version: shareLinks.version, allowRun: shareLinks.allowRun, createdAt: shareLinks.createdAt, revokedAt: shareLinks.revokedAt })
+    .from(shareLinks)
+    .where(and(eq(shareLinks.workflowId, workflowId), eq(shareLinks.owner, owner)))
+    .orderBy(desc(shareLinks.createdAt));
+}
+
+export async function setShareLinkAllowRun(db: Db, { owner, id, allowRun }: { owner: string; id: string; allowRun: boolean }): Promise<boolean> {
+  const updated = await db
+    .update(shareLinks)
+    .set({ allowRun })
+    .where(and(eq(shareLinks.id, id), eq(shareLinks.owner, owner), isNull(shareLinks.revokedAt)))
+    .returning({ id: shareLinks.id });
+  return updated.length > 0;
+}
+
 export async function revokeShareLink(db: Db, { owner, id }: { owner: string; id: string }): Promise<boolean> {
   const revoked = await db
     .update(shareLinks)
@@ -169,13 +313,31 @@ export async function revokeShareLink(db: Db, { owner, id }: { owner: string; id
   return revoked.length > 0;
 }
 
+export type SharedVersion =
+  | { status: "not-found" | "revoked" }
+  | { status: "ok"; linkId: string; workflowId: string; owner: string; version: number; allowRun: boolean; document: WorkflowDocument };
+
 /** What a share link opens: read-only, and only while it is not revoked. */
-export async function getSharedVersion(db: Db, { id }: { id: string }) {
+export async function getSharedVersion(db: Db, { id }: { id: string }): Promise<SharedVersion> {
   const [link] = await db.select().from(shareLinks).where(eq(shareLinks.id, id));
-  if (!link) return { status: "not-found" } as const;
-  if (link.revokedAt) return { status: "revoked" } as const;
+  if (!link) return { status: "not-found" };
+  if (link.revokedAt) return { status: "revoked" };
   const [row] = await db.select().from(workflowVersions).where(and(eq(workflowVersions.workflowId, link.workflowId), eq(workflowVersions.version, link.version)));
   const document = row ? parseDocument(row.document) : null;
-  if (!document?.ok) return { status: "not-found" } as const;
-  return { status: "ok", document: document.document, version: link.version, allowRun: link.allowRun } as const;
+  if (!document?.ok) return { status: "not-found" };
+  return { status: "ok", linkId: link.id, workflowId: link.workflowId, owner: link.owner, version: link.version, allowRun: link.allowRun, document: document.document };
+}
+
+/**
+ * The run a share link shows: the owner's newest finished run of exactly the shared version
+ * (a run of unsaved edits is not that version, so it is never shown).
+ */
+export async function latestRunOfVersion(db: Db, { owner, workflowId, version }: { owner: string; workflowId: string; version: number }): Promise<RunRecord | null> {
+  const [row] = await db
+    .select()
+    .from(runs)
+    .where(and(eq(runs.owner, owner), eq(runs.workflowId, workflowId), eq(runs.version, version), eq(runs.edited, false), eq(runs.source, "editor"), ne(runs.status, "running")))
+    .orderBy(desc(runs.startedAt))
+    .limit(1);
+  return recordOf(db, row);
 }

@@ -38,6 +38,15 @@ export const runs = pgTable("runs", {
   usage: jsonb("usage"),
   warnings: jsonb("warnings"),
   error: jsonb("error"),
+  /** The document exactly as it ran (a saved version, or the editor's unsaved state). */
+  document: jsonb("document"),
+  /** True when the document differed from the saved version it was based on. */
+  edited: boolean("edited").notNull().default(false),
+  /** Where the run was started: "editor" or "share" (a visitor on a link that allows runs). */
+  source: text("source").notNull().default("editor"),
+  shareLinkId: text("share_link_id"),
+  /** The unguessable id of the run's own share link (`/r/<id>`), once shared. */
+  sharedAs: text("shared_as").unique(),
   /** The server process that owns a running run; others mark it interrupted at start-up. */
   processId: text("process_id").notNull(),
   startedAt: timestamp("started_at", { withTimezone: true }).notNull().default(sql`now()`),

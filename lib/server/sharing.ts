@@ -1,0 +1,131 @@
+import "server-only";
+import { z } from "zod";
+import type { WorkflowDocument } from "@/lib/workflow";
+import { getDatabase } from "./db";
+import {
+  copyName,
+  createShareLink,
+  createWorkflow,
+  getSharedRun,
+  getSharedVersion,
+  latestRunOfVersion,
+  listShareLinks,
+  revokeShareLink,
+  setShareLinkAllowRun,
+  shareRun,
+  unshareRun,
+  type RunRecord,
+} from "./db/queries";
+import { ensureIdentity, readIdentity } from "./identity";
+import type { ActionResult } from "./workflows";
+
+/**
+ * Share links (DESIGN §8): `/s/<id>` opens a saved version read-only with its latest run
+ * replayed; `/r/<id>` opens one run. What a visitor receives is the document, the run's events
+ * and a few labels — never an owner id, a key, a base URL or a cookie.
+ */
+
+const Id = z.string().uuid();
+const ShareId = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/);
+const NOT_YOURS = { code: "not-found", message: "this does not exist or is not yours" } as const;
+const invalid = (error: z.ZodError) => ({ ok: false, error: { code: "invalid-request", message: error.issues[0]?.message ?? "invalid request" } }) as const;
+
+export type ShareLinkInfo = { id: string; version: number; allowRun: boolean; createdAt: string; revokedAt: string | null };
+
+export async function shareLinksOf(raw: unknown): Promise<ActionResult<ShareLinkInfo[]>> {
+  const request = z.strictObject({ workflowId: Id }).safeParse(raw);
+  if (!request.success) return invalid(request.error);
+  const owner = await readIdentity();
+  const { db } = await getDatabase();
+  const links = owner ? await listShareLinks(db, { owner, workflowId: request.data.workflowId }) : null;
+  if (!links) return { ok: false, error: NOT_YOURS };
+  return { ok: true, data: links.map((l) => ({ ...l, createdAt: l.createdAt.toISOString(), revokedAt: l.revokedAt?.toISOString() ?? null })) };
+}
+
+export const CreateShareRequest = z.strictObject({ workflowId: Id, version: z.number().int().min(1), allowRun: z.boolean() });
+
+export async function createShare(raw: unknown): Promise<ActionResult<{ id: string }>> {
+  const request = CreateShareRequest.safeParse(raw);
+  if (!request.success) return invalid(request.error);
+  const owner = await readIdentity();
+  const { db } = await getDatabase();
+  const link = owner ? await createShareLink(db, { owner, ...request.data }) : null;
+  return link ? { ok: true, data: link } : { ok: false, error: NOT_YOURS };
+}
+
+export async function updateShare(raw: unknown): Promise<ActionResult<{ id: string }>> {
+  const request = z.strictObject({ id: ShareId, allowRun: z.boolean().optional(), revoke: z.literal(true).optional() }).safeParse(raw);
+  if (!request.success) return invalid(request.error);
+  const owner = await readIdentity();
+  const { db } = await getDatabase();
+  const { id, allowRun, revoke } = request.data;
+  let ok = Boolean(owner);
+  if (owner && revoke) ok = await revokeShareLink(db, { owner, id });
+  else if (owner && allowRun !== undefined) ok = await setShareLinkAllowRun(db, { owner, id, allowRun });
+  return ok ? { ok: true, data: { id } } : { ok: false, error: NOT_YOURS };
+}
+
+/** Gives one of the caller's runs a link (`/r/<id>`), or takes it away. */
+export async function shareRunLink(raw: unknown): Promise<ActionResult<{ id: string | null }>> {
+  const request = z.strictObject({ runId: Id, unshare: z.literal(true).optional() }).safeParse(raw);
+  if (!request.success) return invalid(request.error);
+  const owner = await readIdentity();
+  const { db } = await getDatabase();
+  if (!owner) return { ok: false, error: NOT_YOURS };
+  if (request.data.unshare) return (await unshareRun(db, { owner, runId: request.data.runId })) ? { ok: true, data: { id: null } } : { ok: false, error: NOT_YOURS };
+  const link = await shareRun(db, { owner, runId: request.data.runId });
+  return link ? { ok: true, data: link } : { ok: false, error: NOT_YOURS };
+}
+
+/** A recorded run as a visitor sees it: no owner, no ids beyond the run's own. */
+export type ReplayRecord = {
+  runId: string;
+  status: string;
+  startedAt: string;
+  version: number | null;
+  edited: boolean;
+  inputs: Record<string, unknown>;
+  events: RunRecord["events"];
+};
+
+export function replayRecord(record: RunRecord): ReplayRecord {
+  const { run, events } = record;
+  return { runId: run.id, status: run.status, startedAt: run.startedAt.toISOString(), version: run.version, edited: run.edited, inputs: run.inputs, events };
+}
+
+export type SharedView =
+  | { status: "not-found" | "revoked" }
+  | { status: "ok"; document: WorkflowDocument; version: number; allowRun: boolean; run: ReplayRecord | null };
+
+/** What `/s/<id>` shows. */
+export async function sharedView(shareId: string): Promise<SharedView> {
+  if (!ShareId.safeParse(shareId).success) return { status: "not-found" };
+  const { db } = await getDatabase();
+  const link = await getSharedVersion(db, { id: shareId });
+  if (link.status !== "ok") return link;
+  const run = await latestRunOfVersion(db, { owner: link.owner, workflowId: link.workflowId, version: link.version });
+  return { status: "ok", document: link.document, version: link.version, allowRun: link.allowRun, run: run && replayRecord(run) };
+}
+
+/** What `/r/<id>` shows: the run and the document it ran. */
+export async function sharedRunView(shareId: string): Promise<{ document: WorkflowDocument; run: ReplayRecord } | null> {
+  if (!ShareId.safeParse(shareId).success) return null;
+  const { db } = await getDatabase();
+  const record = await getSharedRun(db, { shareId });
+  return record && { document: record.document, run: replayRecord(record) };
+}
+
+export const ForkRequest = z.strictObject({ from: z.enum(["link", "run"]), id: ShareId });
+
+/** Copies a shared workflow (or the document of a shared run) into the caller's ownership. */
+export async function fork(raw: unknown): Promise<ActionResult<{ id: string; version: number }>> {
+  const request = ForkRequest.safeParse(raw);
+  if (!request.success) return invalid(request.error);
+  const { from, id } = request.data;
+  const document = from === "link" ? await sharedView(id).then((v) => (v.status === "ok" ? v.document : null)) : (await sharedRunView(id))?.document;
+  if (!document) return { ok: false, error: { code: "not-shared", message: "this link is no longer shared" } };
+  const owner = await ensureIdentity();
+  const { db } = await getDatabase();
+  const created = await createWorkflow(db, { owner, document: { ...document, name: copyName(document.name) } });
+  return created.ok ? { ok: true, data: { id: created.id, version: created.version } } : { ok: false, error: { code: "invalid-document", message: "the shared workflow could not be copied" } };
+}
