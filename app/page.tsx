@@ -1,14 +1,15 @@
 import { Plus } from "lucide-react";
 import Link from "next/link";
+import { MyWorkflows } from "@/components/home/MyWorkflows";
 import { TemplatePreview } from "@/components/TemplatePreview";
-import { createModels } from "@/lib/server/models";
+import { modelOptions } from "@/lib/server/models";
 import { myWorkflows } from "@/lib/server/workflows";
 import { parseDocument, TEMPLATES } from "@/lib/workflow";
 
 export const dynamic = "force-dynamic";
 
 export default async function HomePage() {
-  const models = createModels().registry.list();
+  const models = modelOptions();
   const mine = await myWorkflows();
   return (
     <main className="mx-auto max-w-6xl px-6 py-12">
@@ -32,18 +33,7 @@ export default async function HomePage() {
           <h2 id="mine" className="mb-4 text-sm font-medium uppercase tracking-wide text-zinc-500">
             Your workflows
           </h2>
-          <ul className="divide-y divide-zinc-200 rounded-lg border border-zinc-200 bg-white dark:divide-zinc-800 dark:border-zinc-800 dark:bg-zinc-900" data-testid="my-workflows">
-            {mine.map((workflow) => (
-              <li key={workflow.id}>
-                <Link href={`/w/${workflow.id}`} className="flex items-center justify-between px-4 py-3 hover:bg-zinc-50 dark:hover:bg-zinc-800/60">
-                  <span className="font-medium">{workflow.name}</span>
-                  <span className="text-xs text-zinc-500">
-                    v{workflow.latestVersion} · updated {workflow.updatedAt.toISOString().slice(0, 16).replace("T", " ")} UTC
-                  </span>
-                </Link>
-              </li>
-            ))}
-          </ul>
+          <MyWorkflows workflows={mine.map((w) => ({ ...w, updatedAt: w.updatedAt.toISOString() }))} />
         </section>
       )}
       <section aria-labelledby="templates">

@@ -43,6 +43,8 @@ export async function loadVersionAction(id: string, version: number): Promise<Ac
   return found ? { ok: true, data: { version: found.version, document: found.document } } : { ok: false, error: { code: "not-found", message: "no such version" } };
 }
 
+export type { ShareLinkInfo };
+
 export type RunListItem = { id: string; status: string; version: number | null; edited: boolean; source: string; startedAt: string; ms: number | null; tokens: number | null; sharedAs: string | null };
 
 /** The run history of one of the caller's workflows. */

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { Editor } from "@/components/editor/Editor";
 import { blankDocument } from "@/lib/editor/graph";
-import { createModels } from "@/lib/server/models";
+import { modelOptions } from "@/lib/server/models";
 import { findTemplate, parseDocument } from "@/lib/workflow";
 
 export const metadata: Metadata = { title: "Editor — Trellis" };
@@ -13,9 +13,6 @@ export default async function EditorPage({ searchParams }: { searchParams: Promi
   const found = template ? findTemplate(template) : undefined;
   const parsed = found ? parseDocument(found.json) : undefined;
   const initial = parsed?.ok ? parsed.document : blankDocument();
-  // Ids and labels only: the browser never learns keys or base URLs.
-  const models = createModels()
-    .registry.list()
-    .map(({ id, label, demo }) => ({ id, label, demo }));
+  const models = modelOptions();
   return <Editor initial={initial} models={models} />;
 }

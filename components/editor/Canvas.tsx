@@ -19,7 +19,7 @@ import { NODE_KINDS, type NodeKind } from "@/lib/workflow";
 import { flowNodeType, kindOfFlowType, toFlowEdges, toFlowNodes } from "@/lib/editor/flow";
 import { connect } from "@/lib/editor/graph";
 import type { EditorState } from "@/lib/editor/store";
-import { useEditor, useEditorStore } from "./EditorProvider";
+import { useEditor, useEditorStore, useReadOnly } from "./EditorProvider";
 import { LoopEdge, WorkflowEdge } from "./edges";
 import { DRAG_MIME, KIND_UI } from "./kind-ui";
 import { NodeCard } from "./NodeCard";
@@ -59,6 +59,7 @@ export function Canvas() {
   const handlers = useEditor(useShallow(selectHandlers));
   const flow = useReactFlow();
   const colorMode = useColorMode();
+  const readOnly = useReadOnly();
   // Fit the view to what the page opened with; an empty canvas keeps its viewport while nodes are added.
   const [fitOnOpen] = useState(() => store.getState().document.nodes.length > 0);
 
@@ -102,7 +103,7 @@ export function Canvas() {
   );
 
   return (
-    <div className="h-full w-full" data-testid="canvas" onDragOver={onDragOver} onDrop={onDrop}>
+    <div className="h-full w-full" data-testid="canvas" data-readonly={readOnly || undefined} onDragOver={readOnly ? undefined : onDragOver} onDrop={readOnly ? undefined : onDrop}>
       <ReactFlow
         nodes={nodes}
         edges={edges}
@@ -130,7 +131,10 @@ export function Canvas() {
         fitViewOptions={{ padding: 0.08, maxZoom: 1 }}
         minZoom={0.1}
         maxZoom={2}
-        deleteKeyCode={["Backspace", "Delete"]}
+        nodesDraggable={!readOnly}
+        nodesConnectable={!readOnly}
+        edgesReconnectable={!readOnly}
+        deleteKeyCode={readOnly ? null : ["Backspace", "Delete"]}
         multiSelectionKeyCode={["Meta", "Control", "Shift"]}
         selectionKeyCode="Shift"
         colorMode={colorMode}

@@ -9,6 +9,7 @@ import type { WorkflowDocument } from "@/lib/workflow";
 import { Canvas } from "./Canvas";
 import { ConflictDialog, ImportDialog, QuickAddDialog, ShortcutsDialog } from "./dialogs";
 import { HistoryDialog } from "./HistoryDialog";
+import { RunsDialog, ShareDialog, ShareRunButton } from "./SharingDialogs";
 import { useDraft } from "./useDraft";
 import { useSaver } from "./useSaver";
 import { EditorProvider, useEditor, useEditorStore, type ModelOption } from "./EditorProvider";
@@ -19,7 +20,7 @@ import { RunPanel } from "./run/RunPanel";
 import { useRunner } from "./run/useRunner";
 import { Toolbar } from "./Toolbar";
 
-type Dialog = "import" | "shortcuts" | "quick-add" | "run" | "conflict" | "history" | null;
+type Dialog = "import" | "shortcuts" | "quick-add" | "run" | "conflict" | "history" | "runs" | "share" | null;
 
 function isEditable(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -97,7 +98,7 @@ function useShortcuts(open: (dialog: Dialog) => void, requestRun: () => void, ca
   }, [store, open, requestRun, cancelRun, save]);
 }
 
-function NoticeToast() {
+export function NoticeToast() {
   const notice = useEditor((s) => s.notice);
   const store = useEditorStore();
   useEffect(() => {
@@ -122,6 +123,12 @@ function NoticeToast() {
       </button>
     </div>
   );
+}
+
+/** A finished run of the editor is a record: it can be shared as its own link. */
+function FinishedRunActions() {
+  const run = useEditor((s) => (s.run && s.run.status !== "running" ? s.run.runId : null));
+  return run ? <ShareRunButton key={run} runId={run} /> : null;
 }
 
 function EditorLayout() {
@@ -155,6 +162,8 @@ function EditorLayout() {
         onRun={requestRun}
         onSave={() => void save()}
         onHistory={() => setDialog("history")}
+        onRuns={() => setDialog("runs")}
+        onShare={() => setDialog("share")}
         onCancel={cancelRun}
         onShowIssues={() => {
           store.getState().select([]);
@@ -185,7 +194,7 @@ function EditorLayout() {
               </div>
             )}
           </main>
-          <RunPanel runner={runner} />
+          <RunPanel runner={runner} actions={<FinishedRunActions />} />
         </div>
         <div className="w-80 shrink-0 border-l border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-950">
           <Inspector />
@@ -194,6 +203,8 @@ function EditorLayout() {
       {dialog === "import" && <ImportDialog onClose={() => setDialog(null)} />}
       {dialog === "shortcuts" && <ShortcutsDialog onClose={() => setDialog(null)} />}
       {dialog === "quick-add" && <QuickAddDialog onClose={() => setDialog(null)} />}
+      {dialog === "runs" && <RunsDialog onClose={() => setDialog(null)} />}
+      {dialog === "share" && <ShareDialog onClose={() => setDialog(null)} />}
       {dialog === "history" && (
         <HistoryDialog
           onClose={() => setDialog(null)}

@@ -9,7 +9,7 @@ import { createEditorStore, type EditorState, type EditorStore } from "@/lib/edi
 /** Models the server offers (ids and labels only — never keys or URLs). */
 export type ModelOption = { id: string; label: string; demo: boolean };
 
-type EditorContextValue = { store: EditorStore; models: ModelOption[] };
+type EditorContextValue = { store: EditorStore; models: ModelOption[]; readOnly: boolean };
 const EditorContext = createContext<EditorContextValue | null>(null);
 
 /** One store per editor page, created when the page mounts. */
@@ -17,14 +17,17 @@ export function EditorProvider({
   initial,
   saved,
   models,
+  readOnly = false,
   children,
 }: {
   initial: WorkflowDocument;
   saved?: { id: string; version: number };
   models: ModelOption[];
+  /** A shared view, a recorded run or an old version: everything can be looked at, nothing changed. */
+  readOnly?: boolean;
   children: ReactNode;
 }) {
-  const [value] = useState(() => ({ store: createEditorStore(initial, saved), models }));
+  const [value] = useState(() => ({ store: createEditorStore(initial, saved), models, readOnly }));
   return <EditorContext.Provider value={value}>{children}</EditorContext.Provider>;
 }
 
@@ -41,6 +44,10 @@ export function useEditor<T>(selector: (state: EditorState) => T): T {
 
 export function useEditorStore(): EditorStore {
   return useContextValue().store;
+}
+
+export function useReadOnly(): boolean {
+  return useContextValue().readOnly;
 }
 
 export function useModels(): ModelOption[] {

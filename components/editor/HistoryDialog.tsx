@@ -1,5 +1,6 @@
 "use client";
 
+import Link from "next/link";
 import { useEffect, useState } from "react";
 import { listVersionsAction, loadVersionAction } from "@/app/editor/actions";
 import { TemplatePreview } from "@/components/TemplatePreview";
@@ -65,11 +66,18 @@ export function HistoryDialog({ onClose, onRestore }: { onClose: () => void; onR
                   </li>
                 ))}
               </ul>
-              {open.version !== saved?.version && (
-                <button type="button" data-testid="history-restore" onClick={() => onRestore(open.document)} className="h-8 rounded-md bg-sky-600 px-3 text-sm font-medium text-white">
-                  Restore as the latest version
-                </button>
-              )}
+              <div className="flex items-center gap-2">
+                {open.version !== saved?.version && (
+                  <button type="button" data-testid="history-restore" onClick={() => onRestore(open.document)} className="h-8 rounded-md bg-sky-600 px-3 text-sm font-medium text-white">
+                    Restore as the latest version
+                  </button>
+                )}
+                {saved && (
+                  <Link href={`/w/${saved.id}/v/${open.version}`} data-testid="history-open" className="inline-flex h-8 items-center rounded-md px-3 text-sm text-sky-700 hover:bg-sky-50 dark:text-sky-300 dark:hover:bg-sky-950">
+                    Open read-only in the editor
+                  </Link>
+                )}
+              </div>
             </>
           ) : (
             <p className="text-sm text-zinc-500">Pick a version to see it.</p>

@@ -7,7 +7,7 @@ import { nodeById } from "@/lib/editor/flow";
 import { issuesOfNode } from "@/lib/editor/issues";
 import { documentIssues } from "@/lib/editor/store";
 import { IssueList } from "./dialogs";
-import { useEditor, useEditorStore } from "./EditorProvider";
+import { useEditor, useEditorStore, useReadOnly } from "./EditorProvider";
 import { Field, ListEditor, ModelPicker, TextInput, inputClass } from "./inspector/fields";
 import { CONFIG_FORMS, type FormProps } from "./inspector/forms";
 import { KIND_UI, PATTERN_STYLE } from "./kind-ui";
@@ -133,8 +133,16 @@ function WorkflowInspector() {
 export function Inspector() {
   const selected = useEditor((s) => (s.selection.nodes.length === 1 ? nodeById(s.document, s.selection.nodes[0]) : undefined));
   const count = useEditor((s) => s.selection.nodes.length);
+  const readOnly = useReadOnly();
   return (
     <aside aria-label="Inspector" className="h-full overflow-y-auto px-4 py-3 text-sm">
+      {readOnly && (
+        <p className="mb-3 rounded-md bg-zinc-100 px-2 py-1 text-xs text-zinc-600 dark:bg-zinc-900 dark:text-zinc-400" data-testid="read-only-note">
+          Read-only: every setting is shown as it was saved.
+        </p>
+      )}
+      {/* A disabled fieldset disables every control inside it: look, do not touch. */}
+      <fieldset disabled={readOnly} className="contents">
       {selected ? (
         <NodeInspector key={selected.id} node={selected} />
       ) : count > 1 ? (
@@ -144,6 +152,7 @@ export function Inspector() {
       ) : (
         <WorkflowInspector />
       )}
+      </fieldset>
     </aside>
   );
 }

@@ -1,10 +1,10 @@
 "use client";
 
 import { useReactFlow } from "@xyflow/react";
-import { AlertTriangle, CheckCircle2, Download, History, Keyboard, LayoutGrid, Maximize, Play, Redo2, Save, Share2, Square, Undo2, Upload } from "lucide-react";
+import { AlertTriangle, CheckCircle2, Download, History, Keyboard, ListChecks, LayoutGrid, Maximize, Play, Redo2, Save, Share2, Square, Undo2, Upload } from "lucide-react";
 import Link from "next/link";
 import type { ReactNode } from "react";
-import { serializeDocument } from "@/lib/workflow";
+import { serializeDocument, type WorkflowDocument } from "@/lib/workflow";
 import { documentIssues } from "@/lib/editor/store";
 import { useEditor, useEditorStore, useHistory } from "./EditorProvider";
 
@@ -31,6 +31,20 @@ export function fileNameFor(name: string): string {
   return `${slug}.trellis.json`;
 }
 
+/** Downloads the document as `<name>.trellis.json` (the format Import reads back). */
+export function downloadDocument(document: WorkflowDocument) {
+  const blob = new Blob([serializeDocument(document)], { type: "application/json" });
+  const url = URL.createObjectURL(blob);
+  const link = globalThis.document.createElement("a");
+  link.href = url;
+  link.download = fileNameFor(document.name);
+  globalThis.document.body.append(link);
+  link.click();
+  link.remove();
+  // Revoking at once can cancel the download before the browser has read the blob.
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 export function Toolbar({
   onImport,
   onShowIssues,
@@ -39,6 +53,8 @@ export function Toolbar({
   onCancel,
   onSave,
   onHistory,
+  onRuns,
+  onShare,
 }: {
   onImport: () => void;
   onShowIssues: () => void;
@@ -47,6 +63,8 @@ export function Toolbar({
   onCancel: () => void;
   onSave: () => void;
   onHistory: () => void;
+  onRuns: () => void;
+  onShare: () => void;
 }) {
   const saved = useEditor((s) => s.saved);
   const dirty = useEditor((s) => !s.saved || s.saved.document !== s.document);
@@ -59,17 +77,7 @@ export function Toolbar({
   const errors = issues.filter((i) => i.severity === "error").length;
 
   const exportDocument = () => {
-    const document = store.getState().document;
-    const blob = new Blob([serializeDocument(document)], { type: "application/json" });
-    const url = URL.createObjectURL(blob);
-    const link = globalThis.document.createElement("a");
-    link.href = url;
-    link.download = fileNameFor(document.name);
-    globalThis.document.body.append(link);
-    link.click();
-    link.remove();
-    // Revoking at once can cancel the download before the browser has read the blob.
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    downloadDocument(store.getState().document);
     if (errors) store.getState().notify("info", `Exported with ${errors} issue${errors === 1 ? "" : "s"} still open.`);
   };
 
@@ -141,8 +149,12 @@ export function Toolbar({
       <ToolButton label="Version history" title={saved ? "Version history" : "Save to start the history"} onClick={onHistory} disabled={!saved} testId="history">
         <History className="h-4 w-4" />
       </ToolButton>
-      <ToolButton label="Share" title="Share links are not available yet" disabled testId="share">
+      <ToolButton label="Run history" title={saved ? "Run history" : "Save to keep a run history"} onClick={onRuns} disabled={!saved} testId="runs">
+        <ListChecks className="h-4 w-4" />
+      </ToolButton>
+      <ToolButton label="Share" title={saved ? "Share a read-only link" : "Save to share"} onClick={onShare} disabled={!saved} testId="share">
         <Share2 className="h-4 w-4" />
+        <span className="hidden xl:inline">Share</span>
       </ToolButton>
       <button
         type="button"

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RunEvent, RunEventBody } from "@/lib/workflow";
-import { abandonRun, applyRunEvents, edgeRunState, startRunState } from "./run-state";
+import { abandonRun, advanceReplay, applyRunEvents, edgeRunState, recordedDuration, replayRun, startRunState } from "./run-state";
 
 let seq = 0;
 const at = (t: number, body: RunEventBody): RunEvent => ({ ...body, seq: seq++, t }) as RunEvent;
@@ -91,5 +91,38 @@ describe("run reducer", () => {
     expect(run.status).toBe("failed");
     expect(run.error?.message).toMatch(/connection/);
     expect(run.nodes.a.status).toBe("cancelled");
+  });
+});
+
+describe("replay of a recorded run", () => {
+  const events: RunEvent[] = [
+    at(0, { type: "run-started", runId: "r", workflow: "w", inputs: {} }),
+    at(0, { type: "node-started", nodeId: "a", iteration: 1 }),
+    at(10, { type: "node-delta", nodeId: "a", text: "one " }),
+    at(20, { type: "node-delta", nodeId: "a", text: "two" }),
+    at(30, { type: "node-finished", nodeId: "a", output: { a: "one two" }, ports: ["out"], usage: { inputTokens: 1, outputTokens: 2 }, ms: 30, iteration: 1 }),
+    at(30, { type: "node-started", nodeId: "b", iteration: 1 }),
+    at(50, { type: "node-finished", nodeId: "b", output: {}, ports: ["out"], usage: { inputTokens: 1, outputTokens: 1 }, ms: 20, iteration: 1 }),
+    at(51, { type: "run-finished", status: "succeeded", outputs: { a: "one two" }, state: {}, usage: { inputTokens: 2, outputTokens: 3 }, warnings: [], ms: 51 }),
+  ];
+
+  it("replayed to the end is the live run's final state", () => {
+    const live = applyRunEvents(startRunState("r", ["a", "b"]), events);
+    expect(replayRun("r", ["a", "b"], events)).toEqual(live);
+    expect(recordedDuration(events)).toBe(51);
+  });
+
+  it("at a moment mid-run shows what had streamed by then, with the clocks stopped there", () => {
+    const mid = replayRun("r", ["a", "b"], events, 15);
+    expect(mid).toMatchObject({ status: "running", frozenAt: 15, t: 15 });
+    expect(mid.nodes.a).toMatchObject({ status: "running", text: "one " });
+    expect(mid.nodes.b.status).toBe("queued");
+  });
+
+  it("moving forward from a position equals replaying to the new position from the start", () => {
+    const from = replayRun("r", ["a", "b"], events, 15);
+    const forward = advanceReplay(from, events, 3, 6, 40);
+    expect(forward).toEqual(replayRun("r", ["a", "b"], events, 40));
+    expect(forward.nodes.b.status).toBe("running");
   });
 });

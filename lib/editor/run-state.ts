@@ -46,6 +46,8 @@ export type RunState = {
   status: RunStatus | "running";
   /** Run-relative time of the newest event (ms). */
   t: number;
+  /** Set while a recorded run is replayed: the replay's position (ms), which running clocks show. */
+  frozenAt?: number;
   nodes: Record<string, NodeRun>;
   warnings: RunWarning[];
   outputs?: Record<string, unknown>;
@@ -187,6 +189,29 @@ export function abandonRun(run: RunState, message: string): RunState {
   return applyRunEvents(run, [
     { seq: -1, t: run.t, type: "run-finished", status: "failed", outputs: {}, state: {}, usage: { inputTokens: 0, outputTokens: 0 }, warnings: run.warnings, error: { code: "connection", message }, ms: run.t },
   ]);
+}
+
+/** The end of a recorded run: its final event's time (or its last event's, for an unfinished record). */
+export function recordedDuration(events: ReadonlyArray<RunEvent>): number {
+  const last = events.at(-1);
+  return last ? (last.type === "run-finished" ? Math.max(last.ms, last.t) : last.t) : 0;
+}
+
+/**
+ * A recorded run as it stood `at` ms after it started: the same reducer the live run uses, over
+ * the events up to that moment. Past the end it is the finished run.
+ */
+export function replayRun(runId: string, nodeIds: string[], events: ReadonlyArray<RunEvent>, at = Infinity): RunState {
+  const upTo = events.findIndex((event) => event.t > at);
+  return advanceReplay(startRunState(runId, nodeIds), events, 0, upTo === -1 ? events.length : upTo, at);
+}
+
+/** Applies events [from, to) to a replay state (replays moving forward do not start over). */
+export function advanceReplay(run: RunState, events: ReadonlyArray<RunEvent>, from: number, to: number, at: number): RunState {
+  const next = applyRunEvents(run, events.slice(from, to));
+  if (next.status !== "running") return next.frozenAt === undefined ? next : { ...next, frozenAt: undefined };
+  const position = Number.isFinite(at) ? at : next.t;
+  return { ...next, t: Math.max(next.t, position), frozenAt: position };
 }
 
 export type EdgeRunState = "idle" | "flowing" | "taken" | "dead";

@@ -61,6 +61,8 @@ export type EditorState = {
   beginRun(runId: string, clientStart: number): void;
   applyRunEvents(events: RunEvent[]): void;
   abandonRun(message: string): void;
+  /** Shows a run state as is (a recorded run being replayed). */
+  showRun(run: RunState): void;
   clearRun(): void;
 };
 
@@ -235,6 +237,10 @@ export function createEditorStore(initial: WorkflowDocument, saved?: { id: strin
           abandonRun(message) {
             const run = get().run;
             if (run) set({ run: abandonRun(run, message) });
+          },
+
+          showRun(run) {
+            set({ run });
           },
 
           clearRun() {

@@ -1,6 +1,6 @@
 import "server-only";
 import { z } from "zod";
-import type { WorkflowDocument } from "@/lib/workflow";
+import type { RecordedRun, WorkflowDocument } from "@/lib/workflow";
 import { getDatabase } from "./db";
 import {
   copyName,
@@ -78,24 +78,14 @@ export async function shareRunLink(raw: unknown): Promise<ActionResult<{ id: str
 }
 
 /** A recorded run as a visitor sees it: no owner, no ids beyond the run's own. */
-export type ReplayRecord = {
-  runId: string;
-  status: string;
-  startedAt: string;
-  version: number | null;
-  edited: boolean;
-  inputs: Record<string, unknown>;
-  events: RunRecord["events"];
-};
-
-export function replayRecord(record: RunRecord): ReplayRecord {
+export function replayRecord(record: RunRecord): RecordedRun {
   const { run, events } = record;
   return { runId: run.id, status: run.status, startedAt: run.startedAt.toISOString(), version: run.version, edited: run.edited, inputs: run.inputs, events };
 }
 
 export type SharedView =
   | { status: "not-found" | "revoked" }
-  | { status: "ok"; document: WorkflowDocument; version: number; allowRun: boolean; run: ReplayRecord | null };
+  | { status: "ok"; document: WorkflowDocument; version: number; allowRun: boolean; run: RecordedRun | null };
 
 /** What `/s/<id>` shows. */
 export async function sharedView(shareId: string): Promise<SharedView> {
@@ -108,7 +98,7 @@ export async function sharedView(shareId: string): Promise<SharedView> {
 }
 
 /** What `/r/<id>` shows: the run and the document it ran. */
-export async function sharedRunView(shareId: string): Promise<{ document: WorkflowDocument; run: ReplayRecord } | null> {
+export async function sharedRunView(shareId: string): Promise<{ document: WorkflowDocument; run: RecordedRun } | null> {
   if (!ShareId.safeParse(shareId).success) return null;
   const { db } = await getDatabase();
   const record = await getSharedRun(db, { shareId });

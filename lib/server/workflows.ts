@@ -10,6 +10,7 @@ import {
   duplicateWorkflow as duplicateStoredWorkflow,
   getRunRecord,
   getWorkflowById,
+  latestRunOfVersion,
   listRuns,
   listVersions,
   listWorkflows,
@@ -146,4 +147,12 @@ export async function workflowVersion(id: string, version: number) {
   if (!owner || !z.string().uuid().safeParse(id).success || !Number.isInteger(version) || version < 1) return null;
   const { db } = await getDatabase();
   return getWorkflowById(db, { owner, id, version });
+}
+
+/** The caller's newest finished run of exactly one version of their workflow. */
+export async function versionRun(id: string, version: number) {
+  const owner = await readIdentity();
+  if (!owner || !Id.safeParse(id).success) return null;
+  const { db } = await getDatabase();
+  return latestRunOfVersion(db, { owner, workflowId: id, version });
 }

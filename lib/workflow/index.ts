@@ -16,3 +16,4 @@ export * from "./engine/errors";
 export { runWorkflow, runCompiled, type RunOptions } from "./engine/run";
 export { sleep, systemClock, type Clock } from "./engine/clock";
 export { summariseChanges } from "./diff";
+export type { RecordedRun } from "./record";

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { Editor } from "@/components/editor/Editor";
-import { createModels } from "@/lib/server/models";
+import { modelOptions } from "@/lib/server/models";
 import { loadWorkflow } from "@/lib/server/workflows";
 
 export const metadata: Metadata = { title: "Editor — Trellis" };
@@ -12,8 +12,6 @@ export default async function SavedWorkflowPage({ params }: { params: Promise<{ 
   const { id } = await params;
   const found = await loadWorkflow(id);
   if (!found) notFound();
-  const models = createModels()
-    .registry.list()
-    .map(({ id: modelId, label, demo }) => ({ id: modelId, label, demo }));
+  const models = modelOptions();
   return <Editor initial={found.document} saved={{ id, version: found.version }} models={models} />;
 }

@@ -16,15 +16,17 @@ const STATUS_LABEL: Record<NodeRunStatus, string> = {
   cancelled: "cancelled",
 };
 
-/** A ticking clock for a running node, from the run's client start. */
+/** A ticking clock for a running node, from the run's client start (or the replay's position). */
 function Elapsed({ from }: { from: number }) {
   const clientStart = useEditor((s) => s.run?.clientStart ?? 0);
+  const frozenAt = useEditor((s) => s.run?.frozenAt);
   const [now, setNow] = useState(() => performance.now());
   useEffect(() => {
     const timer = setInterval(() => setNow(performance.now()), 100);
     return () => clearInterval(timer);
   }, []);
-  return <span className="tabular-nums">{(Math.max(0, now - clientStart - from) / 1000).toFixed(1)} s</span>;
+  const elapsed = frozenAt !== undefined ? frozenAt - from : now - clientStart - from;
+  return <span className="tabular-nums">{(Math.max(0, elapsed) / 1000).toFixed(1)} s</span>;
 }
 
 /** Text that follows its end while it streams. */

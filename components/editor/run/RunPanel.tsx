@@ -1,12 +1,77 @@
 "use client";
 
-import { X } from "lucide-react";
-import { useState, type PointerEvent as ReactPointerEvent } from "react";
+import { Pause, Play, SkipForward, X } from "lucide-react";
+import { useState, type PointerEvent as ReactPointerEvent, type ReactNode } from "react";
 import { Markdown } from "@/components/Markdown";
 import { formatValue, withModel } from "@/lib/workflow";
 import type { NodeRunStatus, RunState, Span } from "@/lib/editor/run-state";
 import { useEditor, useEditorStore, useModels } from "../EditorProvider";
 import type { Runner } from "./useRunner";
+import type { Replay } from "./useReplay";
+
+const SPEEDS = [0.5, 1, 2, 4];
+
+/** Replay controls: play at recorded speed (or faster), pause, scrub, jump to the end. */
+function ReplayBar({ replay }: { replay: Replay }) {
+  const seconds = (ms: number) => (ms / 1000).toFixed(1);
+  return (
+    <div className="flex items-center gap-2" data-testid="replay-bar">
+      <button
+        type="button"
+        data-testid={replay.playing ? "replay-pause" : "replay-play"}
+        aria-label={replay.playing ? "Pause the replay" : "Replay at recorded speed"}
+        title={replay.playing ? "Pause" : "Replay at recorded speed"}
+        onClick={replay.playing ? replay.pause : replay.play}
+        className="rounded p-1 text-sky-700 hover:bg-sky-50 dark:text-sky-300 dark:hover:bg-sky-950"
+      >
+        {replay.playing ? <Pause className="h-4 w-4" /> : <Play className="h-4 w-4" />}
+      </button>
+      <input
+        type="range"
+        aria-label="Replay position"
+        data-testid="replay-scrubber"
+        min={0}
+        max={Math.max(1, Math.round(replay.duration))}
+        step={10}
+        value={Math.round(replay.position)}
+        onChange={(event) => {
+          replay.pause();
+          replay.seek(Number(event.target.value));
+        }}
+        className="w-48 accent-sky-600"
+      />
+      <span className="w-20 tabular-nums text-zinc-500" data-testid="replay-position">
+        {seconds(replay.position)} / {seconds(replay.duration)} s
+      </span>
+      <select
+        aria-label="Replay speed"
+        data-testid="replay-speed"
+        value={replay.speed}
+        onChange={(event) => replay.setSpeed(Number(event.target.value))}
+        className="rounded border border-zinc-200 bg-transparent px-1 py-0.5 dark:border-zinc-700"
+      >
+        {SPEEDS.map((speed) => (
+          <option key={speed} value={speed}>
+            {speed}×
+          </option>
+        ))}
+      </select>
+      <button
+        type="button"
+        aria-label="Jump to the end"
+        title="Jump to the end"
+        data-testid="replay-end"
+        onClick={() => {
+          replay.pause();
+          replay.seek(replay.duration);
+        }}
+        className="rounded p-1 text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800"
+      >
+        <SkipForward className="h-4 w-4" />
+      </button>
+    </div>
+  );
+}
 
 export const STATUS_COLOR: Record<NodeRunStatus, string> = {
   queued: "bg-zinc-300 dark:bg-zinc-600",
@@ -104,7 +169,7 @@ function useResizableHeight(initial: number) {
   return { height, onPointerDown };
 }
 
-export function RunPanel({ runner }: { runner: Runner }) {
+export function RunPanel({ runner, replay, actions }: { runner?: Runner; replay?: Replay; actions?: ReactNode }) {
   const run = useEditor((s) => s.run);
   const resize = useResizableHeight(256);
   const store = useEditorStore();
@@ -139,8 +204,10 @@ export function RunPanel({ runner }: { runner: Runner }) {
           model <code>{defaultModel}</code>
           {demo ? " (offline demo model)" : ""}
         </span>
+        {replay && <ReplayBar replay={replay} />}
         <div className="flex-1" />
-        {run.status !== "running" && (
+        {actions}
+        {run.status !== "running" && !replay && (
           <button type="button" aria-label="Close the run panel" onClick={() => store.getState().clearRun()} className="rounded p-1 text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800">
             <X className="h-4 w-4" />
           </button>
@@ -154,7 +221,7 @@ export function RunPanel({ runner }: { runner: Runner }) {
               <button type="button" className="text-left hover:underline" onClick={() => select(run.error?.nodeId)}>
                 {run.error.message}
               </button>
-              {run.error.code === "model-not-configured" && (
+              {run.error.code === "model-not-configured" && runner && (
                 <button
                   type="button"
                   data-testid="run-with-demo"

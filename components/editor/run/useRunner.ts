@@ -5,6 +5,13 @@ import { cancelRunAction, runWorkflowAction } from "@/app/editor/actions";
 import type { RunEvent, WorkflowDocument } from "@/lib/workflow";
 import { useEditorStore } from "../EditorProvider";
 
+/** Starts a run on the server and returns its event stream. */
+export type Launch = (request: { runId: string; document: WorkflowDocument; inputs: Record<string, string | number | boolean>; saved: { id: string; version: number } | null }) => Promise<AsyncIterable<RunEvent>>;
+
+/** The editor's launch: the document as it is, with the saved version it is based on (for the record). */
+const launchFromEditor: Launch = ({ runId, document, inputs, saved }) =>
+  runWorkflowAction({ runId, document, inputs, workflowId: saved?.id, baseVersion: saved?.version });
+
 export type Runner = {
   start(inputs: Record<string, string | number | boolean>, document?: WorkflowDocument): Promise<void>;
   cancel(): Promise<void>;
@@ -14,7 +21,7 @@ export type Runner = {
  * Runs the document through the streaming server action. Events are buffered and applied once
  * per animation frame, so many nodes streaming at once cost one store update per frame.
  */
-export function useRunner(): Runner {
+export function useRunner(launch: Launch = launchFromEditor): Runner {
   const store = useEditorStore();
   const current = useRef<string | null>(null);
 
@@ -30,7 +37,8 @@ export function useRunner(): Runner {
         if (buffer.length) store.getState().applyRunEvents(buffer.splice(0));
       };
       try {
-        const events = await runWorkflowAction({ runId, document: document ?? store.getState().document, inputs });
+        const { saved } = store.getState();
+        const events = await launch({ runId, document: document ?? store.getState().document, inputs, saved: saved && { id: saved.id, version: saved.version } });
         for await (const event of events) {
           buffer.push(event);
           frame ||= requestAnimationFrame(flush);
@@ -46,7 +54,7 @@ export function useRunner(): Runner {
         if (current.current === runId) current.current = null;
       }
     },
-    [store],
+    [store, launch],
   );
 
   const cancel = useCallback(async () => {

@@ -72,6 +72,12 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
       CREATE INDEX share_links_workflow ON share_links (workflow_id, created_at DESC);
     `,
   },
+  {
+    id: 3,
+    // jsonb reorders object keys (shorter first): a replay must show outputs in the order they ran.
+    name: "run events keep their JSON exactly as emitted",
+    sql: `ALTER TABLE run_events ALTER COLUMN event TYPE json USING event::json;`,
+  },
 ];
 
 export type SqlExecutor = {

@@ -110,6 +110,8 @@ describe.each(backends)("query module on %s", (_, open) => {
     const stored = await q.getRunEvents(database.db, { owner, runId: `old-${owner}` });
     expect(stored?.map((e) => e.seq)).toEqual([0, 1, 2]);
     expect(stored?.[2]).toMatchObject({ type: "node-delta", text: "partial text" });
+    // Stored exactly as emitted, key order included (jsonb would put shorter keys first).
+    expect(Object.keys(stored![0])).toEqual(["seq", "t", "type", "runId", "workflow", "inputs"]);
     await q.finishRun(database.db, {
       runId: `live-${owner}`,
       finished: { seq: 3, t: 9, type: "run-finished", status: "succeeded", outputs: { a: 1 }, state: {}, usage: { inputTokens: 1, outputTokens: 2 }, warnings: [], ms: 9 },

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { boolean, integer, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { boolean, integer, json, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
 /** The tables behind saving, history, runs and sharing (DESIGN §8). Created by ./migrations.ts. */
 
@@ -60,7 +60,8 @@ export const runEvents = pgTable(
       .notNull()
       .references(() => runs.id, { onDelete: "cascade" }),
     seq: integer("seq").notNull(),
-    event: jsonb("event").notNull(),
+    /** json, not jsonb: jsonb would reorder object keys, and a replay must match the run exactly. */
+    event: json("event").notNull(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.seq] })],
 );

@@ -23,3 +23,10 @@ export function unconfiguredModels(document: WorkflowDocument, registry: ModelRe
     return resolved.ok ? [] : [{ nodeId, model, message: resolved.message }];
   });
 }
+
+/** What the browser may know about the models: ids and labels only — never keys or base URLs. */
+export function modelOptions(): Array<{ id: string; label: string; demo: boolean }> {
+  return createModels()
+    .registry.list()
+    .map(({ id, label, demo }) => ({ id, label, demo }));
+}
