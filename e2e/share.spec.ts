@@ -20,7 +20,7 @@ async function share(page: Page, { allowRun = false } = {}): Promise<string> {
   const dialog = page.getByTestId("share-dialog");
   if (allowRun) await dialog.getByTestId("share-allow-run").check();
   await dialog.getByTestId("share-create").click();
-  const url = dialog.getByTestId("share-url").first();
+  const url = dialog.getByTestId("share-url-created");
   await expect(url).toHaveValue(/\/s\/[A-Za-z0-9_-]{22}$/);
   return url.inputValue();
 }

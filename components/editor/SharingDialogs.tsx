@@ -40,6 +40,7 @@ export function ShareDialog({ onClose }: { onClose: () => void }) {
   const [links, setLinks] = useState<ShareLinkInfo[] | null>(null);
   const [allowRun, setAllowRun] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [created, setCreated] = useState<string | null>(null);
 
   const refresh = useCallback(async () => {
     if (!saved) return;
@@ -76,7 +77,14 @@ export function ShareDialog({ onClose }: { onClose: () => void }) {
         <button
           type="button"
           data-testid="share-create"
-          onClick={() => void act(createShareAction({ workflowId: saved.id, version: saved.version, allowRun }))}
+          onClick={() =>
+            void act(
+              createShareAction({ workflowId: saved.id, version: saved.version, allowRun }).then((result) => {
+                if (result.ok) setCreated(result.data.id);
+                return result;
+              }),
+            )
+          }
           className="inline-flex h-8 items-center gap-1.5 rounded-md bg-sky-600 px-3 text-sm font-medium text-white hover:bg-sky-700"
         >
           <Link2 className="h-4 w-4" /> Create link to v{saved.version}
@@ -87,7 +95,12 @@ export function ShareDialog({ onClose }: { onClose: () => void }) {
       {links?.length === 0 && <p className="text-sm text-zinc-500">No links yet.</p>}
       <ul className="space-y-2" data-testid="share-links">
         {links?.map((link) => (
-          <li key={link.id} data-testid="share-link" data-revoked={Boolean(link.revokedAt) || undefined} className="rounded-md border border-zinc-200 p-2 text-xs dark:border-zinc-700">
+          <li
+            key={link.id}
+            data-testid="share-link"
+            data-revoked={Boolean(link.revokedAt) || undefined}
+            className={`rounded-md border p-2 text-xs ${link.id === created ? "border-sky-400 dark:border-sky-600" : "border-zinc-200 dark:border-zinc-700"}`}
+          >
             <div className="mb-1 flex items-center gap-2 text-zinc-500">
               <span className="font-medium text-zinc-700 dark:text-zinc-300">v{link.version}</span>
               <span>created {new Date(link.createdAt).toLocaleString()}</span>
@@ -113,7 +126,7 @@ export function ShareDialog({ onClose }: { onClose: () => void }) {
                 </>
               )}
             </div>
-            {!link.revokedAt && <CopyField value={absolute(`/s/${link.id}`)} testId="share-url" />}
+            {!link.revokedAt && <CopyField value={absolute(`/s/${link.id}`)} testId={link.id === created ? "share-url-created" : "share-url"} />}
           </li>
         ))}
       </ul>
@@ -156,7 +169,7 @@ export function RunsDialog({ onClose }: { onClose: () => void }) {
               </span>
               <span className="w-16 text-right text-xs tabular-nums text-zinc-500">{run.ms !== null ? `${(run.ms / 1000).toFixed(1)} s` : ""}</span>
               <span className="w-20 text-right text-xs tabular-nums text-zinc-500">{run.tokens !== null ? `${run.tokens} tok` : ""}</span>
-              <span className="ml-auto text-xs text-sky-700 dark:text-sky-300">Replay →</span>
+              <span className="ml-auto whitespace-nowrap text-xs text-sky-700 dark:text-sky-300">Replay →</span>
             </Link>
           </li>
         ))}
