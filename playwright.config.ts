@@ -9,6 +9,9 @@ import { defineConfig } from "@playwright/test";
  */
 const PORT = Number(process.env.E2E_PORT ?? 3100);
 export const CANARY_KEY = "AIzaCANARY-e2e-0123456789abcdefghijkl";
+/** A canary OpenAI-compatible server (never called): its base URL and key must stay on the server too. */
+export const CANARY_BASE_URL = "http://127.0.0.1:9/canary-base-url/v1";
+export const CANARY_COMPATIBLE_KEY = "sk-canary-compatible-0123456789";
 // Each e2e run gets its own embedded database (one process per data directory).
 const DATA_DIR = join(mkdtempSync(join(tmpdir(), "trellis-e2e-")), "pglite");
 
@@ -40,6 +43,9 @@ export default defineConfig({
       TRELLIS_DATA_DIR: DATA_DIR,
       // A canary key: e2e/security.spec.ts proves it never leaves the server.
       GOOGLE_GENERATIVE_AI_API_KEY: CANARY_KEY,
+      OPENAI_COMPATIBLE_BASE_URL: CANARY_BASE_URL,
+      OPENAI_COMPATIBLE_API_KEY: CANARY_COMPATIBLE_KEY,
+      OPENAI_COMPATIBLE_MODELS: "canary-llm",
       DATABASE_URL: "",
       // A pace slow enough to watch text stream; a fault only for prompts that ask for it.
       TRELLIS_DEMO_FIRST_TOKEN_MS: "300",
