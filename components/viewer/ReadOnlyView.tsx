@@ -36,7 +36,7 @@ export type ReadOnlyViewProps = {
 };
 
 function ReplayPanel({ run }: { run: RecordedRun }) {
-  const replay = useReplay(run.runId, run.events);
+  const replay = useReplay(run.runId, run.events, { interrupted: run.status === "interrupted" });
   return <RunPanel replay={replay} />;
 }
 

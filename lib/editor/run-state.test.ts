@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RunEvent, RunEventBody } from "@/lib/workflow";
-import { abandonRun, advanceReplay, applyRunEvents, edgeRunState, recordedDuration, replayRun, startRunState } from "./run-state";
+import { abandonRun, advanceReplay, applyRunEvents, edgeRunState, INTERRUPTED, recordedDuration, replayRun, startRunState } from "./run-state";
 
 let seq = 0;
 const at = (t: number, body: RunEventBody): RunEvent => ({ ...body, seq: seq++, t }) as RunEvent;
@@ -124,5 +124,25 @@ describe("replay of a recorded run", () => {
     const forward = advanceReplay(from, events, 3, 6, 40);
     expect(forward).toEqual(replayRun("r", ["a", "b"], events, 40));
     expect(forward.nodes.b.status).toBe("running");
+  });
+});
+
+describe("replay of an interrupted run", () => {
+  const events: RunEvent[] = [
+    at(0, { type: "run-started", runId: "r", workflow: "w", inputs: {} }),
+    at(0, { type: "node-started", nodeId: "a", iteration: 1 }),
+    at(10, { type: "node-finished", nodeId: "a", output: { a: "done" }, ports: ["out"], usage: { inputTokens: 1, outputTokens: 1 }, ms: 10, iteration: 1 }),
+    at(10, { type: "node-started", nodeId: "b", iteration: 1 }),
+    at(20, { type: "node-delta", nodeId: "b", text: "half" }),
+  ];
+
+  it("ends where the record ends, saying the server stopped, with what completed kept", () => {
+    const end = replayRun("r", ["a", "b"], events, Infinity, true);
+    expect(end).toMatchObject({ status: "failed", error: { code: "interrupted", message: INTERRUPTED } });
+    expect(end.frozenAt).toBeUndefined();
+    expect(end.nodes.a).toMatchObject({ status: "succeeded", output: { a: "done" } });
+    expect(end.nodes.b).toMatchObject({ status: "cancelled", text: "half" });
+    // Before the end it is still running, as it was.
+    expect(replayRun("r", ["a", "b"], events, 15, true).status).toBe("running");
   });
 });

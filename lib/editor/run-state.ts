@@ -184,12 +184,16 @@ export function applyRunEvents(run: RunState, events: ReadonlyArray<RunEvent>): 
 }
 
 /** Marks a run that ended without its final event (a lost connection, a server error) as failed. */
-export function abandonRun(run: RunState, message: string): RunState {
+export function abandonRun(run: RunState, message: string, code = "connection"): RunState {
   if (run.status !== "running") return run;
-  return applyRunEvents(run, [
-    { seq: -1, t: run.t, type: "run-finished", status: "failed", outputs: {}, state: {}, usage: { inputTokens: 0, outputTokens: 0 }, warnings: run.warnings, error: { code: "connection", message }, ms: run.t },
+  const ended = applyRunEvents(run, [
+    { seq: -1, t: run.t, type: "run-finished", status: "failed", outputs: {}, state: {}, usage: { inputTokens: 0, outputTokens: 0 }, warnings: run.warnings, error: { code, message }, ms: run.t },
   ]);
+  return { ...ended, frozenAt: undefined };
 }
+
+/** How a recorded run without its final event ended (the server stopped mid-run): shown at the replay's end. */
+export const INTERRUPTED = "The server stopped while this run was in progress; everything that completed before is shown.";
 
 /** The end of a recorded run: its final event's time (or its last event's, for an unfinished record). */
 export function recordedDuration(events: ReadonlyArray<RunEvent>): number {
@@ -201,9 +205,15 @@ export function recordedDuration(events: ReadonlyArray<RunEvent>): number {
  * A recorded run as it stood `at` ms after it started: the same reducer the live run uses, over
  * the events up to that moment. Past the end it is the finished run.
  */
-export function replayRun(runId: string, nodeIds: string[], events: ReadonlyArray<RunEvent>, at = Infinity): RunState {
+export function replayRun(runId: string, nodeIds: string[], events: ReadonlyArray<RunEvent>, at = Infinity, interrupted = false): RunState {
   const upTo = events.findIndex((event) => event.t > at);
-  return advanceReplay(startRunState(runId, nodeIds), events, 0, upTo === -1 ? events.length : upTo, at);
+  const state = advanceReplay(startRunState(runId, nodeIds), events, 0, upTo === -1 ? events.length : upTo, at);
+  return interrupted ? endInterrupted(state, events, at) : state;
+}
+
+/** At the end of an interrupted run's record, the replay says how it ended instead of running forever. */
+export function endInterrupted(state: RunState, events: ReadonlyArray<RunEvent>, at: number): RunState {
+  return at >= recordedDuration(events) ? abandonRun(state, INTERRUPTED, "interrupted") : state;
 }
 
 /** Applies events [from, to) to a replay state (replays moving forward do not start over). */

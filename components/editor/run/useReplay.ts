@@ -1,7 +1,7 @@
 "use client";
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { advanceReplay, recordedDuration, replayRun, type RunState } from "@/lib/editor/run-state";
+import { advanceReplay, endInterrupted, recordedDuration, replayRun, type RunState } from "@/lib/editor/run-state";
 import type { RunEvent } from "@/lib/workflow";
 import { useEditorStore } from "../EditorProvider";
 
@@ -22,7 +22,7 @@ export type Replay = {
  * opens on the finished run), or at recorded speed — any speed — with a scrubber. Moving forward
  * applies only the new events; moving back rebuilds from the start (a pure fold, cheap).
  */
-export function useReplay(runId: string, events: ReadonlyArray<RunEvent>): Replay {
+export function useReplay(runId: string, events: ReadonlyArray<RunEvent>, { interrupted = false } = {}): Replay {
   const store = useEditorStore();
   const duration = useMemo(() => recordedDuration(events), [events]);
   const nodeIds = useMemo(() => store.getState().document.nodes.filter((n) => n.kind !== "note").map((n) => n.id), [store]);
@@ -39,9 +39,9 @@ export function useReplay(runId: string, events: ReadonlyArray<RunEvent>): Repla
       const state =
         current && current.at <= at && current.applied <= to ? advanceReplay(current.state, events, current.applied, to, at) : replayRun(runId, nodeIds, events, at);
       shown.current = { state, applied: to, at };
-      store.getState().showRun(state);
+      store.getState().showRun(interrupted ? endInterrupted(state, events, at) : state);
     },
-    [events, nodeIds, runId, store],
+    [events, nodeIds, runId, store, interrupted],
   );
 
   // Opens on the finished run: the instant replay.
