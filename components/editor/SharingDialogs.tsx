@@ -206,9 +206,25 @@ export function ShareRunButton({ runId }: { runId: string }) {
           ) : (
             <p className="text-red-600">{error}</p>
           )}
-          <button type="button" onClick={() => (setUrl(null), setError(null))} className="mt-1 text-zinc-500 hover:underline">
-            Close
-          </button>
+          <div className="mt-1 flex gap-3">
+            <button type="button" onClick={() => (setUrl(null), setError(null))} className="text-zinc-500 hover:underline">
+              Close
+            </button>
+            {url && (
+              <button
+                type="button"
+                data-testid="unshare-run"
+                onClick={async () => {
+                  const result = await shareRunAction({ runId, unshare: true });
+                  if (result.ok) setUrl(null);
+                  else setError(result.error.message);
+                }}
+                className="text-red-700 hover:underline dark:text-red-300"
+              >
+                Stop sharing this run
+              </button>
+            )}
+          </div>
         </div>
       )}
     </div>

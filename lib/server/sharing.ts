@@ -17,7 +17,7 @@ import {
   type RunRecord,
 } from "./db/queries";
 import { ensureIdentity, readIdentity } from "./identity";
-import type { ActionResult } from "./workflows";
+import { invalid, type ActionResult } from "./workflows";
 
 /**
  * Share links (DESIGN §8): `/s/<id>` opens a saved version read-only with its latest run
@@ -28,7 +28,6 @@ import type { ActionResult } from "./workflows";
 const Id = z.string().uuid();
 const ShareId = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/);
 const NOT_YOURS = { code: "not-found", message: "this does not exist or is not yours" } as const;
-const invalid = (error: z.ZodError) => ({ ok: false, error: { code: "invalid-request", message: error.issues[0]?.message ?? "invalid request" } }) as const;
 
 export type ShareLinkInfo = { id: string; version: number; allowRun: boolean; createdAt: string; revokedAt: string | null };
 

@@ -62,7 +62,10 @@ function saveResult(result: SaveResult, baseVersion?: number): ActionResult<{ id
 }
 
 const Id = z.string().uuid();
-const invalid = (error: z.ZodError) => ({ ok: false, error: { code: "invalid-request", message: error.issues[0]?.message ?? "invalid request" } }) as const;
+
+/** The answer to a request its schema refuses: what is wrong, and where. */
+export const invalid = (error: z.ZodError) =>
+  ({ ok: false, error: { code: "invalid-request", message: `${error.issues[0]?.path.join(".") || "request"}: ${error.issues[0]?.message ?? "invalid request"}` } }) as const;
 
 /** The caller's identity and database, for the run service. */
 export async function runContext(): Promise<RunContext> {

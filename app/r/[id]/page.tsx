@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import { NotShared } from "@/components/viewer/NotShared";
+import { notFound } from "next/navigation";
 import { ReadOnlyView } from "@/components/viewer/ReadOnlyView";
 import { modelOptions } from "@/lib/server/models";
 import { sharedRunView } from "@/lib/server/sharing";
@@ -11,7 +11,7 @@ export const dynamic = "force-dynamic";
 export default async function SharedRunPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
   const view = await sharedRunView(id);
-  if (!view) return <NotShared what="run" />;
+  if (!view) notFound();
   const started = view.run.startedAt.slice(0, 16).replace("T", " ");
   return <ReadOnlyView document={view.document} models={modelOptions()} badge={`Run of ${started} UTC`} run={view.run} fork={{ from: "run", id }} />;
 }

@@ -1,6 +1,5 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
-import { NotShared } from "@/components/viewer/NotShared";
 import { ReadOnlyView } from "@/components/viewer/ReadOnlyView";
 import { modelOptions } from "@/lib/server/models";
 import { sharedView } from "@/lib/server/sharing";
@@ -12,7 +11,7 @@ export const dynamic = "force-dynamic";
 export default async function SharedPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
   const view = await sharedView(id);
-  if (view.status === "revoked") return <NotShared what="workflow" />;
+  // Revoked, deleted with its workflow, or never existed: ./not-found.tsx says so, with a 404.
   if (view.status !== "ok") notFound();
   return (
     <ReadOnlyView
