@@ -9,6 +9,7 @@
  * is) by default. A forced full GC in V8 also throws away type feedback and optimised code, so
  * the run after it measures re-warm-up rather than the engine; `--full-gc` measures that anyway.
  */
+import { randomUUID } from "node:crypto";
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -24,6 +25,9 @@ import {
   type WorkflowEdge,
   type WorkflowNode,
 } from "@/lib/workflow";
+import { openDatabase, type Db } from "@/lib/server/db/connect";
+import { appendRunEvents, createRun, finishRun } from "@/lib/server/db/queries";
+import { RunRecorder } from "@/lib/server/recorder";
 
 const LIMITS: Partial<RunLimits> = {
   maxNodes: 5_000,
@@ -321,27 +325,47 @@ function mapStats(s: Stats, f: (v: number) => number): Stats {
   return { n: s.n, min: f(s.min), median: f(s.median), max: f(s.max) };
 }
 
-async function measureStreaming(id: string, random: boolean, quick: boolean) {
+/**
+ * The delay from a model call's return to its node-finished event reaching the consumer. With
+ * `db`, every event also goes through the run recorder into that database as the app records a
+ * run (PGlite runs its queries on this same thread, so its writes compete with the stream), and the
+ * wait for the final write — the one the app makes before sending the last event — is reported.
+ */
+async function measureStreaming(id: string, random: boolean, quick: boolean, db?: Db) {
   const base = fanout(100, random ? (call) => (call.prompt.startsWith("w") ? LATENCIES[Number(call.prompt.slice(1))] : 0) : () => 0, id);
   gcBetweenCases();
   const { workflow } = compile(base);
   const returned = new Map<string, number>();
   const port = fakeModel(base.latency, () => ({}), (call) => returned.set(call.prompt, performance.now()));
-  const runStats: Array<{ median: number; p95: number; max: number }> = [];
+  const runStats: Array<{ median: number; p95: number; max: number; finalWriteMs: number; writes: number }> = [];
   const runs = Math.max(5, quick ? 5 : 7);
   for (let i = 0; i < 2 + runs; i++) {
     returned.clear();
     const delays: number[] = [];
+    let recorder: RunRecorder | undefined;
+    if (db) {
+      const runId = randomUUID();
+      await createRun(db, { id: runId, owner: "bench", document: base.document, inputs: {}, processId: "bench" });
+      recorder = new RunRecorder({ append: (events) => appendRunEvents(db, { runId, events }), finish: (finished) => finishRun(db, { runId, finished }) });
+    }
+    let last: RunEvent | undefined;
     gc();
     await runOnce(base, workflow, port, (event) => {
+      recorder?.push(event);
+      last = event;
       if (event.type === "node-finished" && /^w\d+$/.test(event.nodeId)) delays.push(performance.now() - returned.get(event.nodeId)!);
     });
+    const writeStarted = performance.now();
+    if (recorder && last?.type === "run-finished") await recorder.finish(last);
+    const finalWriteMs = performance.now() - writeStarted;
     if (i < 2) continue;
     delays.sort((a, b) => a - b);
-    runStats.push({ median: delays[delays.length >> 1], p95: delays[Math.floor(delays.length * 0.95)], max: delays[delays.length - 1] });
+    runStats.push({ median: delays[delays.length >> 1], p95: delays[Math.floor(delays.length * 0.95)], max: delays[delays.length - 1], finalWriteMs, writes: recorder?.writes ?? 0 });
   }
-  const medianOf = (key: "median" | "p95" | "max") => ({ median: round(stats(runStats.map((r) => r[key])).median) });
-  return { id, idealMs: base.idealMs, updates: { medianMs: medianOf("median"), p95Ms: medianOf("p95"), maxMs: medianOf("max") } };
+  const medianOf = (key: "median" | "p95" | "max" | "finalWriteMs" | "writes") => ({ median: round(stats(runStats.map((r) => r[key])).median) });
+  const result: Record<string, unknown> = { id, idealMs: base.idealMs, updates: { medianMs: medianOf("median"), p95Ms: medianOf("p95"), maxMs: medianOf("max") } };
+  if (db) Object.assign(result, { finalWriteMs: medianOf("finalWriteMs"), batches: medianOf("writes") });
+  return result;
 }
 
 /** Runs a case three times in this (fresh) process and reports peak memory. */
@@ -410,9 +434,11 @@ function printTable(report: Report, previous?: Report) {
     );
   }
   if (report.streaming.length) {
-    console.log(`\n${"streaming (finished-event delay)".padEnd(32)}${pad("median ms", 11)}${pad("p95 ms", 10)}${pad("max ms", 10)}`);
-    for (const s of report.streaming as Array<{ id: string; updates: Record<string, { median: number }> }>) {
-      console.log(`${s.id.padEnd(32)}${pad(s.updates.medianMs.median, 11)}${pad(s.updates.p95Ms.median, 10)}${pad(s.updates.maxMs.median, 10)}`);
+    console.log(`\n${"streaming (finished-event delay)".padEnd(42)}${pad("median ms", 11)}${pad("p95 ms", 10)}${pad("max ms", 10)}${pad("final write ms", 16)}${pad("batches", 9)}`);
+    for (const s of report.streaming as Array<{ id: string; updates: Record<string, { median: number }>; finalWriteMs?: { median: number }; batches?: { median: number } }>) {
+      console.log(
+        `${s.id.padEnd(42)}${pad(s.updates.medianMs.median, 11)}${pad(s.updates.p95Ms.median, 10)}${pad(s.updates.maxMs.median, 10)}${pad(s.finalWriteMs?.median ?? "", 16)}${pad(s.batches?.median ?? "", 9)}`,
+      );
     }
   }
   if (report.memory.length) {
@@ -451,6 +477,13 @@ async function main() {
     if (!filter.test(id)) continue;
     process.stderr.write(`${id}…\n`);
     report.streaming.push(await measureStreaming(id, random, quick));
+  }
+  // The same stream while the app's recorder writes every event to embedded PGlite.
+  if (filter.test("stream-fanout-100/rand10-100ms+recorded")) {
+    process.stderr.write("stream-fanout-100/rand10-100ms+recorded…\n");
+    const database = await openDatabase({});
+    report.streaming.push(await measureStreaming("stream-fanout-100/rand10-100ms+recorded", true, quick, database.db));
+    await database.close();
   }
   for (const id of ["chain-1000", "fanout-1000", "orchestrator-500/0ms", "orchestrator-500/rand10-100ms"]) {
     if (!filter.test(`peak-rss:${id}`)) continue;

@@ -23,7 +23,7 @@ export class RunRecorder {
     private readonly sink: RecorderSink,
     private readonly options: { maxDelayMs: number; maxBatch: number; onError(error: unknown): void } = {
       maxDelayMs: 100,
-      maxBatch: 256,
+      maxBatch: 64,
       onError: (error) => console.error("run recording stopped:", error),
     },
   ) {}
