@@ -108,7 +108,8 @@ function ViewLayout({ badge, run, noRun, fork, runLink, actions }: Omit<ReadOnly
             <NoticeToast />
           </main>
           {live ? (
-            <RunPanel runner={runner} />
+            // No runner: a link runs its stored version as it is, so there is no demo-model rerun to offer.
+            <RunPanel />
           ) : run ? (
             <ReplayPanel run={run} />
           ) : (

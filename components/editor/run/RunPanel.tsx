@@ -169,6 +169,11 @@ function useResizableHeight(initial: number) {
   return { height, onPointerDown };
 }
 
+/**
+ * The run panel: status, timeline, outputs, warnings and errors of the run on the canvas — live
+ * (`runner`, which also offers a demo-model rerun when the document's model is not configured) or
+ * recorded (`replay`).
+ */
 export function RunPanel({ runner, replay, actions }: { runner?: Runner; replay?: Replay; actions?: ReactNode }) {
   const run = useEditor((s) => s.run);
   const resize = useResizableHeight(256);
