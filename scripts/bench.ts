@@ -1,6 +1,6 @@
 /**
  * Engine benchmark (../shared/BENCH-SPEC.md):
- *   npm run bench -- [--quick] [--filter REGEX] [--out FILE] [--compare FILE] [--full-gc]
+ *   npm run bench -- [--quick] [--filter REGEX] [--out FILE] [--compare FILE] [--full-gc] [--no-browser]
  * Measures the engine alone with a fake model that waits a given number of milliseconds.
  * `npm run bench` bundles this file with esbuild first, so the engine runs as it ships, without
  * a TypeScript loader's wrappers around every function.
@@ -10,7 +10,7 @@
  * the run after it measures re-warm-up rather than the engine; `--full-gc` measures that anyway.
  */
 import { randomUUID } from "node:crypto";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import {
@@ -458,6 +458,7 @@ async function main() {
       compare: { type: "string" },
       "full-gc": { type: "boolean" },
       "rss-child": { type: "string" },
+      "no-browser": { type: "boolean" },
     },
   });
   fullGc = Boolean(values["full-gc"]);
@@ -495,6 +496,12 @@ async function main() {
   if (values.out) {
     writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`\nwrote ${values.out}`);
+  }
+  // The browser budgets: the production build in Chromium (scripts/bench-browser.ts).
+  if (filter.test("browser:") && !values["no-browser"]) {
+    const args = ["tsx", "--tsconfig", "tsconfig.json", "scripts/bench-browser.ts", ...(quick ? ["--quick"] : []), ...(values.out ? ["--out", values.out.replace(/(\.json)?$/, ".browser.json")] : [])];
+    const browser = spawnSync("npx", args, { stdio: "inherit" });
+    if (browser.status !== 0) process.exitCode = browser.status ?? 1;
   }
 }
 

@@ -151,6 +151,8 @@ async function* execute(
   let last: RunEvent | undefined;
   try {
     for await (const event of runWorkflow(document, { runId, inputs, models: port, signal: controller.signal, limits })) {
+      // The engine counts time from its start; the record also says when that was.
+      if (event.type === "run-started") event.at = Date.now();
       last = event;
       recorder.push(event);
       // The record is complete before the browser learns the run is over, so a share or a

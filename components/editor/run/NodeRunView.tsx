@@ -1,6 +1,6 @@
 "use client";
 
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useState } from "react";
 import { Markdown } from "@/components/Markdown";
 import { formatValue } from "@/lib/workflow";
 import type { NodeRun, NodeRunStatus } from "@/lib/editor/run-state";
@@ -29,20 +29,16 @@ function Elapsed({ from }: { from: number }) {
   return <span className="tabular-nums">{(Math.max(0, elapsed) / 1000).toFixed(1)} s</span>;
 }
 
-/** Text that follows its end while it streams. */
+/**
+ * Text that follows its end while it streams. A column-reverse scroller stays anchored at its end
+ * by itself: no script reads the layout, so twenty cards streaming cost no forced reflows.
+ */
 function StreamBox({ text, testId, tall }: { text: string; testId: string; tall?: boolean }) {
-  const box = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    const el = box.current;
-    if (el) el.scrollTop = el.scrollHeight;
-  }, [text]);
   return (
-    <div
-      ref={box}
-      data-testid={testId}
-      className={`nowheel nodrag overflow-y-auto whitespace-pre-wrap break-words rounded bg-zinc-50 px-2 py-1 text-[11px] leading-relaxed text-zinc-800 dark:bg-zinc-950 dark:text-zinc-200 ${tall ? "max-h-48" : "max-h-20"}`}
-    >
-      {text}
+    <div className={`nowheel nodrag flex flex-col-reverse overflow-y-auto rounded bg-zinc-50 px-2 py-1 dark:bg-zinc-950 ${tall ? "max-h-48" : "max-h-20"}`}>
+      <div data-testid={testId} className="whitespace-pre-wrap break-words text-[11px] leading-relaxed text-zinc-800 dark:text-zinc-200">
+        {text}
+      </div>
     </div>
   );
 }

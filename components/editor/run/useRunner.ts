@@ -39,8 +39,11 @@ export function useRunner(launch: Launch = launchFromEditor): Runner {
       try {
         const { saved } = store.getState();
         const events = await launch({ runId, document: document ?? store.getState().document, inputs, saved: saved && { id: saved.id, version: saved.version } });
+        // Set only by `npm run bench` (scripts/bench-browser.ts), which times events against the cards.
+        const bench = (globalThis as { __TRELLIS_BENCH__?: { events: RunEvent[] } }).__TRELLIS_BENCH__;
         for await (const event of events) {
           buffer.push(event);
+          bench?.events.push(event);
           frame ||= requestAnimationFrame(flush);
         }
         cancelAnimationFrame(frame);

@@ -17,7 +17,14 @@ export type RunError = { code: string; message: string; nodeId?: string; issues?
 
 export type RunEvent = Stamp &
   (
-    | { type: "run-started"; runId: string; workflow: string; inputs: Record<string, unknown> }
+    | {
+        type: "run-started";
+        runId: string;
+        workflow: string;
+        inputs: Record<string, unknown>;
+        /** Wall-clock start (epoch ms), stamped by the server that runs it; `t` counts from here. */
+        at?: number;
+      }
     | {
         type: "node-started";
         nodeId: string;
