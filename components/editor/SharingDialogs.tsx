@@ -179,7 +179,7 @@ export function RunsDialog({ onClose }: { onClose: () => void }) {
 }
 
 /** Gives a finished run its own link (`/r/<id>`) and shows it. */
-export function ShareRunButton({ runId }: { runId: string }) {
+export function ShareRunButton({ runId, inHeader }: { runId: string; inHeader?: boolean }) {
   const [url, setUrl] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   return (
@@ -192,12 +192,15 @@ export function ShareRunButton({ runId }: { runId: string }) {
           if (result.ok && result.data.id) setUrl(absolute(`/r/${result.data.id}`));
           else setError(result.ok ? "This run could not be shared." : `This run was not recorded, so it cannot be shared (${result.error.message}).`);
         }}
-        className="inline-flex items-center gap-1 rounded px-2 py-0.5 text-sky-700 hover:bg-sky-50 dark:text-sky-300 dark:hover:bg-sky-950"
+        className={`inline-flex items-center gap-1 rounded text-sky-700 hover:bg-sky-50 dark:text-sky-300 dark:hover:bg-sky-950 ${inHeader ? "h-8 px-3 text-sm font-medium" : "px-2 py-0.5"}`}
       >
-        <Link2 className="h-3.5 w-3.5" /> Share run
+        <Link2 className={inHeader ? "h-4 w-4" : "h-3.5 w-3.5"} /> Share run
       </button>
       {(url || error) && (
-        <div className="absolute right-0 top-7 z-20 w-96 rounded-md border border-zinc-200 bg-white p-2 shadow-lg dark:border-zinc-700 dark:bg-zinc-900" data-testid="share-run-popover">
+        <div
+          className={`absolute right-0 z-20 w-96 rounded-md border border-zinc-200 bg-white p-2 text-xs shadow-lg dark:border-zinc-700 dark:bg-zinc-900 ${inHeader ? "top-10" : "top-7"}`}
+          data-testid="share-run-popover"
+        >
           {url ? (
             <>
               <p className="mb-1 text-zinc-600 dark:text-zinc-400">Anyone with this link sees this run replayed on its canvas.</p>

@@ -1,11 +1,11 @@
 "use client";
 
 import "@xyflow/react/dist/style.css";
-import { ReactFlowProvider } from "@xyflow/react";
+import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import { Download, GitFork, Play, Square } from "lucide-react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useCallback, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useState, type ReactNode } from "react";
 import { forkAction, runSharedAction } from "@/app/actions";
 import { Canvas } from "@/components/editor/Canvas";
 import { NoticeToast } from "@/components/editor/Editor";
@@ -37,6 +37,15 @@ export type ReadOnlyViewProps = {
 
 function ReplayPanel({ run }: { run: RecordedRun }) {
   const replay = useReplay(run.runId, run.events, { interrupted: run.status === "interrupted" });
+  // The panel takes room from the canvas once the replay shows: keep the whole graph in view.
+  const flow = useReactFlow();
+  useEffect(() => {
+    // Two frames: the canvas learns its new size from a ResizeObserver after the panel's first layout.
+    let frame = requestAnimationFrame(() => {
+      frame = requestAnimationFrame(() => void flow.fitView({ padding: 0.08, maxZoom: 1 }));
+    });
+    return () => cancelAnimationFrame(frame);
+  }, [flow]);
   return <RunPanel replay={replay} />;
 }
 

@@ -25,7 +25,7 @@ export default async function RunPage({ params }: { params: Promise<{ id: string
       run={replayRecord(record)}
       actions={
         <>
-          {run.status !== "running" && <ShareRunButton runId={run.id} />}
+          {run.status !== "running" && <ShareRunButton runId={run.id} inHeader />}
           <Link href={`/w/${id}`} data-testid="back-to-editor" className="inline-flex h-8 items-center rounded-md px-3 text-sm text-zinc-700 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800">
             Back to the editor
           </Link>
