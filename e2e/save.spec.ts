@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { EditorPage } from "./editor-page";
+import { EditorPage, RunPage } from "./editor-page";
 
 const SAVED_URL = /\/w\/[0-9a-f-]{36}$/;
 
@@ -118,4 +118,26 @@ test("version history lists versions with summaries, opens one read-only and res
   await page.getByTestId("history-restore").click();
   await expect(page.getByTestId("workflow-name")).toHaveValue("Routing");
   await expect(page.getByTestId("save-state")).toHaveText("Saved · v3");
+});
+
+test("the first save keeps the same editor: undo history, a run in progress and edits carry over to the workflow's page", async ({ page }) => {
+  const editor = new RunPage(page);
+  await editor.open("parallelization");
+  await page.getByTestId("workflow-name").fill("Kept across the move");
+  await editor.run();
+  await expect(editor.status("n_joke")).toHaveAttribute("data-status", "running");
+  await page.getByTestId("save").click();
+  await expect(page).toHaveURL(SAVED_URL);
+  await expect(page.getByTestId("save-state")).toHaveText("Saved · v1");
+  // The run started before the save goes on in the same canvas and finishes there.
+  await editor.finished();
+  // The undo history came along: the rename made before saving can be undone.
+  await expect(page.getByTestId("undo")).toBeEnabled();
+  await page.getByTestId("undo").click();
+  await expect(page.getByTestId("workflow-name")).toHaveValue("Parallelization");
+  await expect(page.getByTestId("save-state")).toHaveText("● Unsaved changes");
+  await expect(page.getByTestId("draft-offer")).toHaveCount(0);
+  // A later visit opens what the server has.
+  await page.reload();
+  await expect(page.getByTestId("workflow-name")).toHaveValue("Kept across the move");
 });

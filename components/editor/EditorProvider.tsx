@@ -1,6 +1,6 @@
 "use client";
 
-import { createContext, useContext, useState, type ReactNode } from "react";
+import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
 import { useStore } from "zustand";
 import { useShallow } from "zustand/react/shallow";
 import type { WorkflowDocument } from "@/lib/workflow";
@@ -10,6 +10,22 @@ import { createEditorStore, type EditorState, type EditorStore } from "@/lib/edi
 export type ModelOption = { id: string; label: string; demo: boolean };
 
 type EditorContextValue = { store: EditorStore; models: ModelOption[]; readOnly: boolean };
+
+/**
+ * A new workflow's first save moves the editor to `/w/<id>`, a new page. The store is handed over
+ * to it, so nothing typed in that instant, no undo step and no run in progress is lost or reset.
+ */
+const handoffs = new Map<string, EditorStore>();
+
+export function handOver(id: string, store: EditorStore) {
+  handoffs.set(id, store);
+}
+
+function handedOver(saved: { id: string; version: number } | undefined): EditorStore | undefined {
+  const store = saved && handoffs.get(saved.id);
+  // Only the editor that made this very version: a later visit opens what the server has.
+  return store && store.getState().saved?.version === saved.version ? store : undefined;
+}
 const EditorContext = createContext<EditorContextValue | null>(null);
 
 /** One store per editor page, created when the page mounts. */
@@ -27,7 +43,10 @@ export function EditorProvider({
   readOnly?: boolean;
   children: ReactNode;
 }) {
-  const [value] = useState(() => ({ store: createEditorStore(initial, saved), models, readOnly }));
+  const [value] = useState(() => ({ store: (!readOnly && handedOver(saved)) || createEditorStore(initial, saved), models, readOnly }));
+  useEffect(() => {
+    if (saved) handoffs.delete(saved.id);
+  }, [saved]);
   return <EditorContext.Provider value={value}>{children}</EditorContext.Provider>;
 }
 

@@ -4,7 +4,7 @@ import { useRouter } from "next/navigation";
 import { useCallback } from "react";
 import { loadWorkflowAction, saveWorkflowAction } from "@/app/editor/actions";
 import { parseDocument } from "@/lib/workflow";
-import { useEditorStore } from "./EditorProvider";
+import { handOver, useEditorStore } from "./EditorProvider";
 
 export type Saver = {
   save(resolve?: "mine" | "copy"): Promise<"saved" | "conflict" | "failed">;
@@ -27,7 +27,11 @@ export function useSaver(): Saver {
       }
       store.getState().markSaved(result.data.id, result.data.version, document);
       // A new workflow (or a copy) gets its own address; its page opens the version just stored.
-      if (saved?.id !== result.data.id) router.replace(`/w/${result.data.id}`);
+      if (saved?.id !== result.data.id) {
+        // A copy is stored under another name: its page opens it as the server has it.
+        if (resolve !== "copy") handOver(result.data.id, store);
+        router.replace(`/w/${result.data.id}`);
+      }
       store.getState().notify("info", `Saved version ${result.data.version}.`);
       return "saved";
     },

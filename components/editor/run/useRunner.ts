@@ -61,9 +61,12 @@ export function useRunner(launch: Launch = launchFromEditor): Runner {
   );
 
   const cancel = useCallback(async () => {
-    const runId = current.current;
+    // The store knows the run even when another page's runner started it (a first save hands the
+    // store over to the workflow's own page while a run goes on).
+    const running = store.getState().run;
+    const runId = current.current ?? (running?.status === "running" ? running.runId : null);
     if (runId) await cancelRunAction(runId);
-  }, []);
+  }, [store]);
 
   // Closing or leaving the page cancels the run rather than leaving it to finish unseen.
   useEffect(() => {
