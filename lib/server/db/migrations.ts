@@ -78,6 +78,17 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
     name: "run events keep their JSON exactly as emitted",
     sql: `ALTER TABLE run_events ALTER COLUMN event TYPE json USING event::json;`,
   },
+  {
+    id: 4,
+    name: "server processes and their heartbeats",
+    sql: `
+      CREATE TABLE trellis_processes (
+        id text PRIMARY KEY,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        heartbeat_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 export type SqlExecutor = {

@@ -104,7 +104,16 @@ describe.each(backends)("query module on %s", (_, open) => {
     await q.createRun(database.db, { id: `old-${owner}`, owner, document: template("routing"), inputs: { topic: "x" }, processId: "gone" });
     await q.appendRunEvents(database.db, { runId: `old-${owner}`, events });
     await q.createRun(database.db, { id: `live-${owner}`, owner, document: template("routing"), inputs: {}, processId: "me" });
+    // A peer that is still beating keeps its runs when a sweep allows silence up to 30 s.
+    const peer = `peer-${owner}`;
+    await q.heartbeat(database.db, { processId: peer });
+    await q.createRun(database.db, { id: `peer-${owner}`, owner, document: template("routing"), inputs: {}, processId: peer });
+    expect(await q.markInterruptedRuns(database.db, { processId: "me", staleAfterMs: 30_000 })).toBeGreaterThanOrEqual(1);
+    expect((await q.getRun(database.db, { owner, runId: `old-${owner}` }))?.status).toBe("interrupted");
+    expect((await q.getRun(database.db, { owner, runId: `peer-${owner}` }))?.status).toBe("running");
+    // With one process per data directory (PGlite) every other process is gone.
     expect(await q.markInterruptedRuns(database.db, { processId: "me" })).toBeGreaterThanOrEqual(1);
+    expect((await q.getRun(database.db, { owner, runId: `peer-${owner}` }))?.status).toBe("interrupted");
     expect((await q.getRun(database.db, { owner, runId: `old-${owner}` }))?.status).toBe("interrupted");
     expect((await q.getRun(database.db, { owner, runId: `live-${owner}` }))?.status).toBe("running");
     const stored = await q.getRunEvents(database.db, { owner, runId: `old-${owner}` });

@@ -1,9 +1,9 @@
 import "server-only";
 import { randomBytes, randomUUID } from "node:crypto";
-import { and, asc, desc, eq, isNull, ne, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNull, lt, ne, notInArray, sql } from "drizzle-orm";
 import { CURRENT_VERSION, parseDocument, summariseChanges, type RunEvent, type ValidationIssue, type WorkflowDocument } from "@/lib/workflow";
 import type { Db } from "./connect";
-import { runEvents, runs, shareLinks, workflowVersions, workflows } from "./schema";
+import { processes, runEvents, runs, shareLinks, workflowVersions, workflows } from "./schema";
 import { normaliseJson } from "./text";
 
 /**
@@ -261,15 +261,30 @@ export async function getSharedRun(db: Db, { shareId }: { shareId: string }): Pr
   return recordOf(db, row);
 }
 
+/** This process is alive: its runs are its own. Rows of processes silent for a day are dropped. */
+export async function heartbeat(db: Db, { processId }: { processId: string }) {
+  await db
+    .insert(processes)
+    .values({ id: processId })
+    .onConflictDoUpdate({ target: processes.id, set: { heartbeatAt: sql`now()` } });
+  await db.delete(processes).where(lt(processes.heartbeatAt, sql`now() - interval '1 day'`));
+}
+
 /**
- * At start-up: runs left `running` by a process that is gone become `interrupted`, keeping the
- * events they recorded. Nothing re-runs by itself.
+ * Runs left `running` by a process that is gone become `interrupted`, keeping the events they
+ * recorded; nothing re-runs by itself. A process is gone when it has not beaten for `staleAfterMs`
+ * (0: every other process is gone — right for PGlite, where the lock file means one process per
+ * data directory). With several processes on one PostgreSQL, each sweeps now and then.
  */
-export async function markInterruptedRuns(db: Db, { processId }: { processId: string }): Promise<number> {
+export async function markInterruptedRuns(db: Db, { processId, staleAfterMs = 0 }: { processId: string; staleAfterMs?: number }): Promise<number> {
+  const alive = db
+    .select({ id: processes.id })
+    .from(processes)
+    .where(gt(processes.heartbeatAt, sql`now() - make_interval(secs => ${staleAfterMs / 1000})`));
   const marked = await db
     .update(runs)
     .set({ status: "interrupted", finishedAt: new Date(), error: { code: "interrupted", message: "the server stopped while this run was in progress" } })
-    .where(and(eq(runs.status, "running"), ne(runs.processId, processId)))
+    .where(and(eq(runs.status, "running"), ne(runs.processId, processId), staleAfterMs > 0 ? notInArray(runs.processId, alive) : undefined))
     .returning({ id: runs.id });
   return marked.length;
 }

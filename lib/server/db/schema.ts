@@ -78,4 +78,11 @@ export const shareLinks = pgTable("share_links", {
   revokedAt: timestamp("revoked_at", { withTimezone: true }),
 });
 
-export const schema = { workflows, workflowVersions, runs, runEvents, shareLinks };
+/** Live server processes: each beats every few seconds, so others can tell whose runs are orphaned. */
+export const processes = pgTable("trellis_processes", {
+  id: text("id").primaryKey(),
+  startedAt: timestamp("started_at", { withTimezone: true }).notNull().default(sql`now()`),
+  heartbeatAt: timestamp("heartbeat_at", { withTimezone: true }).notNull().default(sql`now()`),
+});
+
+export const schema = { workflows, workflowVersions, runs, runEvents, shareLinks, processes };
