@@ -3,7 +3,8 @@ import { POST } from "@/app/api/runs/cancel/route";
 import { findTemplate, parseDocument, type RunEvent, type WorkflowDocument } from "@/lib/workflow";
 import { openDatabase, type Database } from "./db/connect";
 import * as q from "./db/queries";
-import { RateLimiter } from "./rate-limit";
+import { eq, sql } from "drizzle-orm";
+import { runs } from "./db/schema";
 import { RunRecorder } from "./recorder";
 import { startRun, startSharedRun, type RunContext } from "./runs";
 
@@ -97,18 +98,21 @@ describe("run service", () => {
     expect(again.at(-1)).toMatchObject({ status: "failed", error: { code: "duplicate-run" } });
   });
 
-  it("rate-limits runs per identity with a clear message", async () => {
-    let now = 0;
-    const limiter = new RateLimiter(2, 60_000, () => now);
-    const ctx = context({ limiter });
-    const run = () => collect(startRun({ runId: newId(), document: template("routing"), inputs: { input: "a" } }, ctx)).then((e) => e.at(-1));
+  it("rate-limits runs per identity and source from the run records, with a clear message", async () => {
+    const rates = { runsPerMinute: 2, sharedRunsPerMinute: 1 };
+    const ctx = context({ rates });
+    const run = (who = ctx) => collect(startRun({ runId: newId(), document: template("routing"), inputs: { input: "a" } }, who)).then((e) => e.at(-1));
     expect(await run()).toMatchObject({ status: "succeeded" });
-    now = 10_000;
     expect(await run()).toMatchObject({ status: "succeeded" });
-    expect(await run()).toMatchObject({ status: "failed", error: { code: "rate-limited", message: "too many runs from this browser: try again in 50 s" } });
+    const refused = await run();
+    expect(refused).toMatchObject({ status: "failed", error: { code: "rate-limited", message: expect.stringMatching(/^too many runs from this browser \(2 a minute\): try again in \d+ s$/) } });
+    const wait = Number(/in (\d+) s/.exec((refused as { error: { message: string } }).error.message)![1]);
+    expect(wait).toBeGreaterThan(50);
+    expect(wait).toBeLessThanOrEqual(60);
     // Another identity has its own allowance.
-    expect(await collect(startRun({ runId: newId(), document: template("routing"), inputs: { input: "a" } }, context({ limiter }))).then((e) => e.at(-1))).toMatchObject({ status: "succeeded" });
-    now = 60_001;
+    expect(await run(context({ rates }))).toMatchObject({ status: "succeeded" });
+    // A minute later (the records say so) the first identity may run again.
+    await database.db.update(runs).set({ startedAt: sql`now() - interval '61 seconds'` }).where(eq(runs.owner, ctx.owner));
     expect(await run()).toMatchObject({ status: "succeeded" });
   });
 
@@ -117,7 +121,7 @@ describe("run service", () => {
     const created = await q.createWorkflow(database.db, { owner: owner.owner, document: template("routing") });
     if (!created.ok) throw new Error("not created");
     const link = await q.createShareLink(database.db, { owner: owner.owner, workflowId: created.id, version: 1 });
-    const visitor = context();
+    const visitor = context({ rates: { runsPerMinute: 30, sharedRunsPerMinute: 1 } });
     const refused = await collect(startSharedRun({ runId: newId(), shareId: link!.id, inputs: { input: "a" } }, visitor));
     expect(refused.at(-1)).toMatchObject({ status: "failed", error: { code: "run-not-allowed" } });
     await q.setShareLinkAllowRun(database.db, { owner: owner.owner, id: link!.id, allowRun: true });
@@ -131,6 +135,10 @@ describe("run service", () => {
     // The visitor's run is theirs, of the stored version, from the link — not in the owner's history.
     expect((await q.getRunRecord(database.db, { owner: visitor.owner, runId }))?.run).toMatchObject({ source: "share", version: 1, edited: false });
     expect(await q.listRuns(database.db, { owner: owner.owner, workflowId: created.id })).toEqual([]);
+    // Per visitor: a second run from the link within the minute is refused; the editor's allowance is separate.
+    const again = await collect(startSharedRun({ runId: newId(), shareId: link!.id, inputs: { input: "again" } }, visitor));
+    expect(again.at(-1)).toMatchObject({ status: "failed", error: { code: "rate-limited" } });
+    expect((await collect(startRun({ runId: newId(), document: template("routing"), inputs: { input: "a" } }, visitor))).at(-1)).toMatchObject({ status: "succeeded" });
     await q.revokeShareLink(database.db, { owner: owner.owner, id: link!.id });
     const revoked = await collect(startSharedRun({ runId: newId(), shareId: link!.id, inputs: {} }, visitor));
     expect(revoked.at(-1)).toMatchObject({ status: "failed", error: { code: "not-shared" } });

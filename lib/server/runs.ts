@@ -3,9 +3,8 @@ import { z } from "zod";
 import { parseDocument, runWorkflow, serializeDocument, type RunEvent, type RunEventOf, type WorkflowDocument } from "@/lib/workflow";
 import { readServerConfig } from "./config";
 import type { Db } from "./db/connect";
-import { appendRunEvents, createRun, finishRun, getSharedVersion, getWorkflowById, type NewRun } from "./db/queries";
+import { appendRunEvents, createRun, finishRun, getSharedVersion, getWorkflowById, recentRuns, type NewRun } from "./db/queries";
 import { createModels, unconfiguredModels } from "./models";
-import { RateLimiter } from "./rate-limit";
 import { RunRecorder } from "./recorder";
 
 /**
@@ -16,7 +15,7 @@ import { RunRecorder } from "./recorder";
  */
 
 type LiveRun = { owner: string; controller: AbortController };
-type Shared = { live: Map<string, LiveRun>; limits?: { editor: RateLimiter; shared: RateLimiter } };
+type Shared = { live: Map<string, LiveRun> };
 
 // Next.js bundles route handlers and server actions separately, each with its own copy of this
 // module: the registry of live runs and the rate limits live on globalThis so all see the same.
@@ -27,16 +26,10 @@ const live = shared.live;
 let models: ReturnType<typeof createModels> | undefined;
 const serverModels = () => (models ??= createModels());
 
-function rateLimits() {
-  if (!shared.limits) {
-    const { rates } = readServerConfig();
-    shared.limits = { editor: new RateLimiter(rates.runsPerMinute, 60_000), shared: new RateLimiter(rates.sharedRunsPerMinute, 60_000) };
-  }
-  return shared.limits;
-}
+/** Who is asking, where runs are recorded, and how many runs a minute they may start (default: the server's configuration). */
+export type RunContext = { owner: string; db: Db; processId: string; rates?: { runsPerMinute: number; sharedRunsPerMinute: number } };
 
-/** Who is asking and where runs are recorded. */
-export type RunContext = { owner: string; db: Db; processId: string; limiter?: RateLimiter };
+const MINUTE = 60_000;
 
 const Inputs = z.record(z.string().max(64), z.union([z.string().max(100_000), z.number(), z.boolean()]));
 
@@ -88,7 +81,7 @@ export async function* startRun(raw: unknown, context: RunContext): AsyncGenerat
     }
     record = { workflowId, version: saved.version, edited: serializeDocument(saved.document) !== serializeDocument(document) };
   }
-  yield* execute({ runId, document, inputs, ...record, source: "editor" }, context, context.limiter ?? rateLimits().editor);
+  yield* execute({ runId, document, inputs, ...record, source: "editor" }, context);
 }
 
 /**
@@ -114,14 +107,12 @@ export async function* startSharedRun(raw: unknown, context: RunContext): AsyncG
   yield* execute(
     { runId, document: link.document, inputs, workflowId: link.workflowId, version: link.version, source: "share", shareLinkId: link.linkId },
     context,
-    context.limiter ?? rateLimits().shared,
   );
 }
 
 async function* execute(
   run: Omit<NewRun, "owner" | "processId" | "id"> & { runId: string; document: WorkflowDocument },
   context: RunContext,
-  limiter: RateLimiter,
 ): AsyncGenerator<RunEvent> {
   const { runId, document, inputs } = run;
   const { registry, port, limits } = serverModels();
@@ -131,9 +122,13 @@ async function* execute(
     yield* failed(runId, document.name, "model-not-configured", `${first.message} (node "${first.nodeId}")`, { nodeId: first.nodeId });
     return;
   }
-  const taken = limiter.take(context.owner);
-  if (!taken.ok) {
-    yield* failed(runId, document.name, "rate-limited", `too many runs from this browser: try again in ${seconds(taken.retryAfterMs)} s`);
+  // Per identity and source, counted from the run records (the same for every process).
+  const source = run.source ?? "editor";
+  const rates = context.rates ?? readServerConfig().rates;
+  const limit = source === "share" ? rates.sharedRunsPerMinute : rates.runsPerMinute;
+  const recent = await recentRuns(context.db, { owner: context.owner, source, windowMs: MINUTE });
+  if (recent.count >= limit) {
+    yield* failed(runId, document.name, "rate-limited", `too many runs from this browser (${limit} a minute): try again in ${seconds(recent.freeInMs)} s`);
     return;
   }
   const { runId: id, ...rest } = run;

@@ -156,6 +156,19 @@ describe.each(backends)("query module on %s", (_, open) => {
     ]);
   });
 
+  it("counts an identity's recent runs per source, for rate limits every process agrees on", async () => {
+    const owner = newOwner();
+    for (const source of ["editor", "editor", "share"] as const) {
+      await q.createRun(database.db, { id: `rate-${owner}-${Math.random()}`, owner, document: template("routing"), inputs: {}, processId: "p", source });
+    }
+    const editor = await q.recentRuns(database.db, { owner, source: "editor", windowMs: 60_000 });
+    expect(editor.count).toBe(2);
+    expect(editor.freeInMs).toBeGreaterThan(50_000);
+    expect(editor.freeInMs).toBeLessThanOrEqual(60_000);
+    expect((await q.recentRuns(database.db, { owner, source: "share", windowMs: 60_000 })).count).toBe(1);
+    expect(await q.recentRuns(database.db, { owner: newOwner(), source: "editor", windowMs: 60_000 })).toEqual({ count: 0, freeInMs: 0 });
+  });
+
   it("keeps the document that ran, lists runs, and shares one run by an unguessable id", async () => {
     const owner = newOwner();
     const created = await q.createWorkflow(database.db, { owner, document: template("routing") });

@@ -261,6 +261,23 @@ export async function getSharedRun(db: Db, { shareId }: { shareId: string }): Pr
   return recordOf(db, row);
 }
 
+/**
+ * How many runs an identity started from one source in the last `windowMs`, and in how many ms the
+ * oldest of them leaves the window. Counted from the records, so every process sharing the
+ * database sees the same count.
+ */
+export async function recentRuns(db: Db, { owner, source, windowMs }: { owner: string; source: "editor" | "share"; windowMs: number }) {
+  const window = sql`make_interval(secs => ${windowMs / 1000})`;
+  const [row] = await db
+    .select({
+      count: sql<number>`count(*)::int`,
+      freeInMs: sql<number | null>`(extract(epoch from (min(${runs.startedAt}) + ${window} - now())) * 1000)::float8`,
+    })
+    .from(runs)
+    .where(and(eq(runs.owner, owner), eq(runs.source, source), gt(runs.startedAt, sql`now() - ${window}`)));
+  return { count: row?.count ?? 0, freeInMs: Math.max(0, row?.freeInMs ?? 0) };
+}
+
 /** This process is alive: its runs are its own. Rows of processes silent for a day are dropped. */
 export async function heartbeat(db: Db, { processId }: { processId: string }) {
   await db
