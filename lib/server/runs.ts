@@ -25,6 +25,8 @@ const live = shared.live;
 
 let models: ReturnType<typeof createModels> | undefined;
 const serverModels = () => (models ??= createModels());
+let rates: ReturnType<typeof readServerConfig>["rates"] | undefined;
+const serverRates = () => (rates ??= readServerConfig().rates);
 
 /** Who is asking, where runs are recorded, and how many runs a minute they may start (default: the server's configuration). */
 export type RunContext = { owner: string; db: Db; processId: string; rates?: { runsPerMinute: number; sharedRunsPerMinute: number } };
@@ -124,8 +126,8 @@ async function* execute(
   }
   // Per identity and source, counted from the run records (the same for every process).
   const source = run.source ?? "editor";
-  const rates = context.rates ?? readServerConfig().rates;
-  const limit = source === "share" ? rates.sharedRunsPerMinute : rates.runsPerMinute;
+  const allowed = context.rates ?? serverRates();
+  const limit = source === "share" ? allowed.sharedRunsPerMinute : allowed.runsPerMinute;
   const recent = await recentRuns(context.db, { owner: context.owner, source, windowMs: MINUTE });
   if (recent.count >= limit) {
     yield* failed(runId, document.name, "rate-limited", `too many runs from this browser (${limit} a minute): try again in ${seconds(recent.freeInMs)} s`);

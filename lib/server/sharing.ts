@@ -111,10 +111,11 @@ export async function fork(raw: unknown): Promise<ActionResult<{ id: string; ver
   const request = ForkRequest.safeParse(raw);
   if (!request.success) return invalid(request.error);
   const { from, id } = request.data;
-  const document = from === "link" ? await sharedView(id).then((v) => (v.status === "ok" ? v.document : null)) : (await sharedRunView(id))?.document;
+  const { db } = await getDatabase();
+  // Only the document is needed: not the replay a view would load with it.
+  const document = from === "link" ? await getSharedVersion(db, { id }).then((link) => (link.status === "ok" ? link.document : null)) : (await getSharedRun(db, { shareId: id }))?.document;
   if (!document) return { ok: false, error: { code: "not-shared", message: "this link is no longer shared" } };
   const owner = await ensureIdentity();
-  const { db } = await getDatabase();
   const created = await createWorkflow(db, { owner, document: { ...document, name: copyName(document.name) } });
   return created.ok ? { ok: true, data: { id: created.id, version: created.version } } : { ok: false, error: { code: "invalid-document", message: "the shared workflow could not be copied" } };
 }

@@ -1,7 +1,7 @@
 "use client";
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { advanceReplay, endInterrupted, recordedDuration, replayRun, type RunState } from "@/lib/editor/run-state";
+import { advanceReplay, endInterrupted, recordedDuration, startRunState, type RunState } from "@/lib/editor/run-state";
 import type { RunEvent } from "@/lib/workflow";
 import { useEditorStore } from "../EditorProvider";
 
@@ -35,9 +35,9 @@ export function useReplay(runId: string, events: ReadonlyArray<RunEvent>, { inte
     (at: number) => {
       const upTo = events.findIndex((event) => event.t > at);
       const to = upTo === -1 ? events.length : upTo;
-      const current = shown.current;
-      const state =
-        current && current.at <= at && current.applied <= to ? advanceReplay(current.state, events, current.applied, to, at) : replayRun(runId, nodeIds, events, at);
+      // Forward from what is shown; backwards from the start.
+      const current = shown.current && shown.current.at <= at && shown.current.applied <= to ? shown.current : { state: startRunState(runId, nodeIds), applied: 0 };
+      const state = advanceReplay(current.state, events, current.applied, to, at);
       shown.current = { state, applied: to, at };
       store.getState().showRun(interrupted ? endInterrupted(state, events, at) : state);
     },

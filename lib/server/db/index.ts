@@ -2,7 +2,7 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import { readServerConfig } from "../config";
 import { openDatabase, type Database } from "./connect";
-import { heartbeat, markInterruptedRuns } from "./queries";
+import { heartbeat, markInterruptedRuns, pruneProcesses } from "./queries";
 
 /** How often a process says it is alive, and how long a PostgreSQL peer may stay silent before its running runs count as orphaned. */
 const BEAT_MS = 10_000;
@@ -27,6 +27,7 @@ export function getDatabase(): Promise<Database> {
     const config = readServerConfig();
     const database = await openDatabase({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
     const staleAfterMs = database.kind === "postgres" ? STALE_MS : 0;
+    await pruneProcesses(database.db);
     await heartbeat(database.db, { processId: PROCESS_ID });
     await markInterruptedRuns(database.db, { processId: PROCESS_ID, staleAfterMs });
     const beat = setInterval(() => {

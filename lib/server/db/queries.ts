@@ -76,9 +76,14 @@ export async function getWorkflowById(db: Db, { owner, id, version }: { owner: s
   return { id, name: workflow.name, version: row.version, latestVersion: workflow.latestVersion, document: document.document, createdAt: row.createdAt };
 }
 
-export async function listVersions(db: Db, { owner, id }: { owner: string; id: string }) {
+/** Whether `owner` owns workflow `id`: the check before anything is read about it. */
+async function owns(db: Db, { owner, id }: { owner: string; id: string }): Promise<boolean> {
   const [workflow] = await db.select({ id: workflows.id }).from(workflows).where(and(eq(workflows.id, id), eq(workflows.owner, owner)));
-  if (!workflow) return null;
+  return Boolean(workflow);
+}
+
+export async function listVersions(db: Db, { owner, id }: { owner: string; id: string }) {
+  if (!(await owns(db, { owner, id }))) return null;
   return db
     .select({ version: workflowVersions.version, summary: workflowVersions.summary, createdAt: workflowVersions.createdAt })
     .from(workflowVersions)
@@ -206,8 +211,7 @@ const runSummary = {
 
 /** The owner's runs of one of their workflows, newest first; null when the workflow is not theirs. */
 export async function listRuns(db: Db, { owner, workflowId, limit = 50 }: { owner: string; workflowId: string; limit?: number }): Promise<RunSummary[] | null> {
-  const [workflow] = await db.select({ id: workflows.id }).from(workflows).where(and(eq(workflows.id, workflowId), eq(workflows.owner, owner)));
-  if (!workflow) return null;
+  if (!(await owns(db, { owner, id: workflowId }))) return null;
   return db
     .select(runSummary)
     .from(runs)
@@ -242,12 +246,12 @@ export async function getRunRecord(db: Db, { owner, runId }: { owner: string; ru
 
 /** Gives one of the owner's runs its own unguessable link (`/r/<id>`); the same link when asked again. */
 export async function shareRun(db: Db, { owner, runId }: { owner: string; runId: string }): Promise<{ id: string } | null> {
-  const run = await getRun(db, { owner, runId });
-  if (!run) return null;
-  if (run.sharedAs) return { id: run.sharedAs };
-  await db.update(runs).set({ sharedAs: newShareId() }).where(and(eq(runs.id, runId), isNull(runs.sharedAs)));
-  const [after] = await db.select({ sharedAs: runs.sharedAs }).from(runs).where(eq(runs.id, runId));
-  return after?.sharedAs ? { id: after.sharedAs } : null;
+  const [shared] = await db
+    .update(runs)
+    .set({ sharedAs: sql`coalesce(${runs.sharedAs}, ${newShareId()})` })
+    .where(and(eq(runs.id, runId), eq(runs.owner, owner)))
+    .returning({ id: runs.sharedAs });
+  return shared?.id ? { id: shared.id } : null;
 }
 
 export async function unshareRun(db: Db, { owner, runId }: { owner: string; runId: string }): Promise<boolean> {
@@ -278,12 +282,16 @@ export async function recentRuns(db: Db, { owner, source, windowMs }: { owner: s
   return { count: row?.count ?? 0, freeInMs: Math.max(0, row?.freeInMs ?? 0) };
 }
 
-/** This process is alive: its runs are its own. Rows of processes silent for a day are dropped. */
+/** This process is alive: its runs are its own. */
 export async function heartbeat(db: Db, { processId }: { processId: string }) {
   await db
     .insert(processes)
     .values({ id: processId })
     .onConflictDoUpdate({ target: processes.id, set: { heartbeatAt: sql`now()` } });
+}
+
+/** At start-up: forgets processes silent for a day (their runs were marked long ago). */
+export async function pruneProcesses(db: Db) {
   await db.delete(processes).where(lt(processes.heartbeatAt, sql`now() - interval '1 day'`));
 }
 
@@ -318,8 +326,7 @@ export async function createShareLink(db: Db, { owner, workflowId, version, allo
 
 /** The owner's links to one of their workflows, newest first; null when the workflow is not theirs. */
 export async function listShareLinks(db: Db, { owner, workflowId }: { owner: string; workflowId: string }) {
-  const [workflow] = await db.select({ id: workflows.id }).from(workflows).where(and(eq(workflows.id, workflowId), eq(workflows.owner, owner)));
-  if (!workflow) return null;
+  if (!(await owns(db, { owner, id: workflowId }))) return null;
   return db
     .select({ id: shareLinks.id, version: shareLinks.version, allowRun: shareLinks.allowRun, createdAt: shareLinks.createdAt, revokedAt: shareLinks.revokedAt })
     .from(shareLinks)

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
-import Link from "next/link";
 import { notFound } from "next/navigation";
 import { ShareRunButton } from "@/components/editor/SharingDialogs";
+import { BackToEditor } from "@/components/viewer/BackToEditor";
 import { ReadOnlyView } from "@/components/viewer/ReadOnlyView";
 import { modelOptions } from "@/lib/server/models";
 import { replayRecord } from "@/lib/server/sharing";
@@ -26,9 +26,7 @@ export default async function RunPage({ params }: { params: Promise<{ id: string
       actions={
         <>
           {run.status !== "running" && <ShareRunButton runId={run.id} inHeader />}
-          <Link href={`/w/${id}`} data-testid="back-to-editor" className="inline-flex h-8 items-center rounded-md px-3 text-sm text-zinc-700 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800">
-            Back to the editor
-          </Link>
+          <BackToEditor id={id} />
         </>
       }
     />

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
-import Link from "next/link";
 import { notFound } from "next/navigation";
+import { BackToEditor } from "@/components/viewer/BackToEditor";
 import { ReadOnlyView } from "@/components/viewer/ReadOnlyView";
 import { RestoreVersionButton } from "@/components/viewer/RestoreVersionButton";
 import { modelOptions } from "@/lib/server/models";
@@ -27,9 +27,7 @@ export default async function VersionPage({ params }: { params: Promise<{ id: st
       actions={
         <>
           {!latest && <RestoreVersionButton id={id} latestVersion={found.latestVersion} document={found.document} />}
-          <Link href={`/w/${id}`} data-testid="back-to-editor" className="inline-flex h-8 items-center rounded-md px-3 text-sm text-zinc-700 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800">
-            Back to the editor
-          </Link>
+          <BackToEditor id={id} />
         </>
       }
     />
