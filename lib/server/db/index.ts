@@ -1,15 +1,14 @@
 import "server-only";
-import { randomUUID } from "node:crypto";
 import { readServerConfig } from "../config";
 import { openDatabase, type Database } from "./connect";
+import { PROCESS_ID } from "./process";
 import { heartbeat, markInterruptedRuns, pruneProcesses } from "./queries";
 
 /** How often a process says it is alive, and how long a PostgreSQL peer may stay silent before its running runs count as orphaned. */
 const BEAT_MS = 10_000;
 const STALE_MS = 30_000;
 
-/** This server process; runs it starts carry it, so a restart can tell which runs were orphaned. */
-export const PROCESS_ID = randomUUID();
+export { PROCESS_ID } from "./process";
 
 // One database per process, shared by route handlers, server actions and pages (bundled apart).
 const KEY = Symbol.for("trellis.database");
