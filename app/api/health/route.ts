@@ -1,4 +1,4 @@
-/** Readiness: the server is up and can answer. Used by the e2e web server wait. */
+/** Liveness: the process is up and answering. It touches nothing else, so a database outage does not get the process restarted; /api/ready says whether it can serve. */
 export function GET() {
   return Response.json({ ok: true });
 }

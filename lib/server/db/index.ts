@@ -4,27 +4,22 @@ import { openDatabase, type Database } from "./connect";
 import { PROCESS_ID } from "./process";
 import { heartbeat, markInterruptedRuns, pruneProcesses } from "./queries";
 
+export { PROCESS_ID } from "./process";
+
 /** How often a process says it is alive, and how long a PostgreSQL peer may stay silent before its running runs count as orphaned. */
 const BEAT_MS = 10_000;
 const STALE_MS = 30_000;
 
-export { PROCESS_ID } from "./process";
-
 // One database per process, shared by route handlers, server actions and pages (bundled apart).
 const KEY = Symbol.for("trellis.database");
-type Holder = { [KEY]?: Promise<Database> };
+type Open = { database: Database; beat: ReturnType<typeof setInterval> };
+type Holder = { [KEY]?: Promise<Open> };
+const holder = globalThis as Holder;
 
-/**
- * The process's database: opened on first use (migrations applied). At that moment, runs left
- * `running` by a process that is gone are marked `interrupted`: with PGlite every other process is
- * gone (the lock file allows one); with PostgreSQL, processes that have not beaten for 30 s — and
- * since several may share it, each keeps beating and sweeping every 10 s.
- */
-export function getDatabase(): Promise<Database> {
-  const holder = globalThis as Holder;
-  holder[KEY] ??= (async () => {
-    const config = readServerConfig();
-    const database = await openDatabase({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
+async function open(): Promise<Open> {
+  const config = readServerConfig();
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
+  try {
     const staleAfterMs = database.kind === "postgres" ? STALE_MS : 0;
     await pruneProcesses(database.db);
     await heartbeat(database.db, { processId: PROCESS_ID });
@@ -32,10 +27,40 @@ export function getDatabase(): Promise<Database> {
     const beat = setInterval(() => {
       heartbeat(database.db, { processId: PROCESS_ID })
         .then(() => (staleAfterMs ? markInterruptedRuns(database.db, { processId: PROCESS_ID, staleAfterMs }) : 0))
-        .catch((error) => console.error("heartbeat failed:", error));
+        .catch((error: Error) => console.error("trellis: heartbeat failed:", error.message));
     }, BEAT_MS);
     beat.unref();
-    return database;
-  })();
-  return holder[KEY];
+    return { database, beat };
+  } catch (error) {
+    await database.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * The process's database: opened on first use (migrations applied). At that moment, runs left
+ * `running` by a process that is gone are marked `interrupted`: with PGlite every other process is
+ * gone (the lock file allows one); with PostgreSQL, processes that have not beaten for 30 s — and
+ * since several may share it, each keeps beating and sweeping every 10 s. A failed open is not
+ * remembered: the next call tries again (PostgreSQL may be back).
+ */
+export async function getDatabase(): Promise<Database> {
+  const opening = (holder[KEY] ??= open());
+  try {
+    return (await opening).database;
+  } catch (error) {
+    if (holder[KEY] === opening) delete holder[KEY];
+    throw error;
+  }
+}
+
+/** Stops beating and closes the database (releasing the PGlite lock); the next getDatabase() opens it again. */
+export async function closeDatabase(): Promise<void> {
+  const opening = holder[KEY];
+  if (!opening) return;
+  delete holder[KEY];
+  const opened = await opening.catch(() => null);
+  if (!opened) return;
+  clearInterval(opened.beat);
+  await opened.database.close();
 }
