@@ -1,5 +1,7 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import reactHooks from "eslint-plugin-react-hooks";
+import nextPlugin from "@next/eslint-plugin-next";
 
 /** Layer rules from DESIGN §2 are enforced here and, with cycles, by lib/boundaries.test.ts. */
 const PURE_CORE_FORBIDDEN = ["next", "next/*", "react", "react-dom", "@xyflow/*", "drizzle-orm", "drizzle-orm/*", "ai", "@ai-sdk/*", "node:*", "fs", "path", "@/lib/server/*", "@/components/*", "@/app/*"];
@@ -16,6 +18,16 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/no-non-null-assertion": "off",
     },
+  },
+  {
+    files: ["**/*.{js,mjs,ts,tsx}"],
+    ...nextPlugin.configs.recommended,
+    rules: { ...nextPlugin.configs.recommended.rules, ...nextPlugin.configs["core-web-vitals"].rules },
+  },
+  {
+    // Includes the React Compiler rules (set-state-in-effect, refs, purity, immutability, ...).
+    files: ["components/**/*.{ts,tsx}", "app/**/*.{ts,tsx}", "lib/editor/**/*.{ts,tsx}"],
+    ...reactHooks.configs.flat.recommended,
   },
   {
     files: ["lib/workflow/**/*.ts"],

@@ -43,10 +43,7 @@ export function ShareDialog({ onClose }: { onClose: () => void }) {
   const [created, setCreated] = useState<string | null>(null);
 
   const refresh = useCallback(async () => {
-    if (!saved) return;
-    const result = await shareLinksAction(saved.id);
-    if (result.ok) setLinks(result.data);
-    else setError(result.error.message);
+    if (saved) await shareLinksAction(saved.id).then((result) => (result.ok ? setLinks(result.data) : setError(result.error.message)));
   }, [saved]);
   useEffect(() => void refresh(), [refresh]);
 

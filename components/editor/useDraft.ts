@@ -23,6 +23,7 @@ export function useDraft() {
       const raw = localStorage.getItem(key);
       const stored = raw ? (JSON.parse(raw) as { document: unknown; at: string }) : null;
       const parsed = stored ? parseDocument(stored.document) : null;
+      // eslint-disable-next-line react-hooks/set-state-in-effect -- localStorage exists only in the browser, so the draft is read once, after hydration
       if (stored && parsed?.ok && JSON.stringify(parsed.document) !== JSON.stringify(store.getState().document)) setOffer({ document: parsed.document, at: stored.at });
     } catch {
       localStorage.removeItem(key);
