@@ -6,7 +6,7 @@ import { drizzle as drizzleNodePg } from "drizzle-orm/node-postgres";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import pg from "pg";
 import { lockDataDir, type LockOptions } from "./lock";
-import { migrate } from "./migrations";
+import { migratePgliteDatabase, migratePostgresDatabase } from "./migrate";
 import { schema } from "./schema";
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -25,10 +25,7 @@ export async function openDatabase(options: { url?: string; dataDir?: string; lo
     // An idle client whose connection dies (PostgreSQL restarted) emits this; unhandled, it would kill the process.
     pool.on("error", (error) => console.error("trellis: a database connection was lost:", error.message));
     try {
-      await migrate({
-        exec: async (sql) => void (await pool.query(sql)),
-        appliedMigrations: async () => (await pool.query<{ id: number }>("SELECT id FROM trellis_migrations")).rows.map((r) => r.id),
-      });
+      await migratePostgresDatabase(pool);
     } catch (error) {
       await pool.end().catch(() => undefined);
       throw error;
@@ -39,9 +36,9 @@ export async function openDatabase(options: { url?: string; dataDir?: string; lo
   try {
     if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
     const client = new PGlite(options.dataDir);
-    await migrate({
-      exec: async (sql) => void (await client.exec(sql)),
-      appliedMigrations: async () => (await client.query<{ id: number }>("SELECT id FROM trellis_migrations")).rows.map((r) => r.id),
+    await migratePgliteDatabase(client).catch(async (error: unknown) => {
+      await client.close().catch(() => undefined);
+      throw error;
     });
     return {
       db: drizzlePglite(client, { schema }) as unknown as Db,
