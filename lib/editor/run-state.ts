@@ -24,7 +24,9 @@ export type NodeRun = {
   status: NodeRunStatus;
   /** Streamed text of the current iteration. */
   text: string;
-  /** The latest partial structured object, while it streams. */
+  /** A structured answer's JSON text as it streams (parsed when shown). */
+  json?: string;
+  /** The latest partial structured object, from runs recorded before JSON deltas. */
   partial?: unknown;
   output?: unknown;
   ports?: string[];
@@ -100,6 +102,7 @@ function reduceNode(node: NodeRun, event: RunEvent): NodeRun {
         ...node,
         status: "running",
         text: "",
+        json: undefined,
         partial: undefined,
         output: undefined,
         error: undefined,
@@ -117,7 +120,9 @@ function reduceNode(node: NodeRun, event: RunEvent): NodeRun {
       };
     case "node-delta":
       if (event.instance !== undefined) return withInstance(node, event.instance, (instance) => ({ ...instance, text: instance.text + (event.text ?? "") }));
-      return event.text !== undefined ? { ...node, text: node.text + event.text, retry: undefined } : { ...node, partial: event.partial };
+      if (event.text !== undefined) return { ...node, text: node.text + event.text, retry: undefined };
+      if (event.json !== undefined) return { ...node, json: (node.json ?? "") + event.json, retry: undefined };
+      return { ...node, partial: event.partial };
     case "node-finished":
       if (event.instance !== undefined) return endInstance(node, event.instance, event.t, "succeeded", { output: event.output });
       return {

@@ -1,11 +1,12 @@
+import { RE2JS } from "re2js";
 import { z } from "zod";
 import { stateKey } from "./kinds/common";
 import { formatValue } from "./template";
 
 /**
  * The gate's declarative condition language: rules on state keys, combined with all/any.
- * No expressions, no eval. Regexes are bounded: short patterns, no backreferences or nested
- * quantifiers (the shapes that backtrack catastrophically), and a bounded subject length.
+ * No expressions, no eval. Regexes run on RE2JS, a linear-time engine (no backtracking, so no
+ * pattern can take exponential time), with bounded pattern and subject lengths.
  */
 
 export const MAX_PATTERN_LENGTH = 200;
@@ -40,19 +41,37 @@ export const ConditionSchema = z.strictObject({
 });
 export type Condition = z.infer<typeof ConditionSchema>;
 
-/** Why a pattern is refused, or null when it is safe to run. */
-export function unsafePatternReason(pattern: string): string | null {
+const MAX_CACHED_PATTERNS = 256;
+const compiled = new Map<string, RE2JS>();
+
+function compile(pattern: string, ignoreCase: boolean | undefined): RE2JS {
+  const cacheKey = `${ignoreCase ? "i" : "-"}${pattern}`;
+  let regex = compiled.get(cacheKey);
+  if (!regex) {
+    regex = RE2JS.compile(pattern, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
+    if (compiled.size >= MAX_CACHED_PATTERNS) compiled.clear();
+    compiled.set(cacheKey, regex);
+  }
+  return regex;
+}
+
+/**
+ * Why a pattern cannot run, or null when it can. Lookaround and backreferences are refused:
+ * they are the features a linear-time engine cannot offer.
+ */
+export function patternProblem(pattern: string): string | null {
   try {
-    new RegExp(pattern, "u");
+    compile(pattern, false);
+    return null;
   } catch (error) {
-    return `is not a valid regular expression (${error instanceof Error ? error.message : String(error)})`;
+    const detail = error instanceof Error ? error.message.replace(/^error parsing regexp: /, "") : String(error);
+    return `is not a regular expression the linear-time engine supports (${detail}); lookahead, lookbehind and backreferences are not available`;
   }
-  if (/\\[1-9]|\\k</.test(pattern)) return "uses a backreference, which can take exponential time";
-  // A quantified group that itself contains a quantifier: (a+)+, (\w*)*, (x|y+){2,}
-  if (/\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d+,?\d*\})/.test(pattern)) {
-    return "nests quantifiers (like (a+)+), which can take exponential time";
-  }
-  return null;
+}
+
+/** Whether `subject` (its first MAX_REGEX_SUBJECT characters) contains a match of `pattern`. */
+export function matchesPattern(pattern: string, subject: string, ignoreCase?: boolean): boolean {
+  return compile(pattern, ignoreCase).matcher(subject.slice(0, MAX_REGEX_SUBJECT)).find();
 }
 
 function evaluateRule(rule: ConditionRule, state: Readonly<Record<string, unknown>>): boolean {
@@ -73,7 +92,7 @@ function evaluateRule(rule: ConditionRule, state: Readonly<Record<string, unknow
       return rule.op === "equals" ? same : !same;
     }
     case "matches":
-      return new RegExp(rule.pattern, rule.ignoreCase ? "iu" : "u").test(subject.slice(0, MAX_REGEX_SUBJECT));
+      return matchesPattern(rule.pattern, subject, rule.ignoreCase);
     case "length_at_least":
       return subject.length >= rule.value;
     case "length_at_most":

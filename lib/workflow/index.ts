@@ -16,4 +16,5 @@ export * from "./engine/errors";
 export { runWorkflow, runCompiled, type RunOptions } from "./engine/run";
 export { sleep, systemClock, type Clock } from "./engine/clock";
 export { summariseChanges } from "./diff";
+export { parsePartialJson } from "./partial-json";
 export type { RecordedRun } from "./record";

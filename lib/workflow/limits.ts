@@ -4,6 +4,8 @@ export type RunLimits = {
   maxMapItems: number;
   maxConcurrency: number;
   maxLoopIterations: number;
+  /** Loop-backs in one run, all loops together: nested loops multiply, this bounds the product. */
+  maxTotalLoopIterations: number;
   maxModelCalls: number;
   maxWallTimeMs: number;
   maxOutputBytes: number;
@@ -21,6 +23,7 @@ export const DEFAULT_LIMITS: RunLimits = Object.freeze({
   maxMapItems: 50,
   maxConcurrency: 8,
   maxLoopIterations: 10,
+  maxTotalLoopIterations: 100,
   maxModelCalls: 300,
   maxWallTimeMs: 10 * 60_000,
   maxOutputBytes: 1_000_000,

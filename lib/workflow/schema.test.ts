@@ -111,6 +111,8 @@ const MALFORMED: Array<[string, () => unknown, string | RegExp]> = [
   ["a template naming an unknown key", mutate((d) => (d.nodes[1].config.prompt = "Joke about {{subject}}")), "nodes[1].config.prompt"],
   ["an unclosed template section", mutate((d) => (d.nodes[1].config.prompt = "{{#topic}} open")), "nodes[1].config.prompt"],
   ["a template partial", mutate((d) => (d.nodes[1].config.prompt = "{{> header}}")), "nodes[1].config.prompt"],
+  ["template sections nested 16 deep", mutate((d) => (d.nodes[1].config.prompt = "{{#topic}}".repeat(16) + "x" + "{{/topic}}".repeat(16))), "nodes[1].config.prompt"],
+  ["template sections nested 5 deep in an evaluator's prompt", mutate((d) => (d.nodes[2].config.prompt = "{{#topic}}".repeat(5) + "{{/topic}}".repeat(5))), "nodes[2].config.prompt"],
   ["an output key nobody produces", mutate((d) => (d.nodes[3].config.keys = ["joke", "verdict"])), "nodes[3].config.keys[1]"],
   ["an unknown settings key", mutate((d) => (d.settings.apiKey = "sk-123")), "settings.apiKey"],
   ["a zero concurrency limit", mutate((d) => (d.settings.limits.maxConcurrency = 0)), "settings.limits.maxConcurrency"],
@@ -121,7 +123,8 @@ const MALFORMED: Array<[string, () => unknown, string | RegExp]> = [
   ...(
     [
       ["a gate with an invalid regex", { op: "matches", key: "topic", pattern: "(" }, "pattern"],
-      ["a gate with a catastrophic regex", { op: "matches", key: "topic", pattern: "^(a+)+$" }, "pattern"],
+      ["a gate with a lookahead the linear-time engine cannot run", { op: "matches", key: "topic", pattern: "^(?=a)a+$" }, "pattern"],
+      ["a gate with a lookbehind", { op: "matches", key: "topic", pattern: "(?<!a)b" }, "pattern"],
       ["a gate with a backreference", { op: "matches", key: "topic", pattern: "(a)\\1" }, "pattern"],
       ["a gate with an unknown operator", { op: "resembles", key: "topic", value: "x" }, "op"],
       ["a gate rule on a non-identifier key", { op: "contains", key: "a b", value: "x" }, "key"],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { evaluateCondition, unsafePatternReason } from "./condition";
+import { evaluateCondition, matchesPattern, patternProblem } from "./condition";
 import { joinSections } from "./kinds/synthesizer";
-import { findPlaceholder, renderTemplate, templateReferences } from "./template";
+import { findPlaceholder, renderTemplate, sectionDepth, templateReferences } from "./template";
 
 describe("prompt templates", () => {
   it("renders Mustache without HTML escaping", () => {
@@ -82,12 +82,27 @@ describe("gate conditions", () => {
     expect(check({ op: "not_empty", key: "joke" })).toBe(true);
   });
 
-  it.each(["(a+)+$", "(\\w*)*x", "(x|y+){2,}", "(a)\\1", "(?<q>a)\\k<q>", "("])("refuses the unsafe or invalid pattern %s", (pattern) => {
-    expect(unsafePatternReason(pattern)).not.toBeNull();
+  it.each(["(a)\\1", "(?<q>a)\\k<q>", "(?=a)b", "(?<=a)b", "a(?!b)", "("])("refuses the pattern %s, which the linear-time engine cannot run, saying why", (pattern) => {
+    expect(patternProblem(pattern)).toMatch(/is not a regular expression the linear-time engine supports \(.+\)/);
   });
 
-  it.each(["^why\\b", "[?!]$", "(cat|dog)s?", "\\d{3}-\\d{4}"])("accepts the ordinary pattern %s", (pattern) => {
-    expect(unsafePatternReason(pattern)).toBeNull();
+  it.each(["^why\\b", "[?!]$", "(cat|dog)s?", "\\d{3}-\\d{4}", "^(a+)+$"])("accepts the pattern %s", (pattern) => {
+    expect(patternProblem(pattern)).toBeNull();
+  });
+
+  // Each of these takes exponential time on a backtracking engine: "a"×28 + "!" is seconds there
+  // (15.8 s at 30 characters), so a regression fails this test by its timeout rather than by luck.
+  const CATASTROPHIC = ["^(?:a|a)+$", "^(a|aa)+$", "((a)+)+$", "^(a?){25}a{25}$", "(a|b|ab)*c", "^a*a*a*a*a*a*b", ".*.*=x"];
+  it.each(CATASTROPHIC)("runs the catastrophic pattern %s in linear time, with the right answer", { timeout: 2_000 }, (pattern) => {
+    expect(patternProblem(pattern)).toBeNull();
+    const subject = "a".repeat(28) + "!";
+    expect(matchesPattern(pattern, subject)).toBe(new RegExp(pattern).test("a".repeat(8) + "!"));
+    expect(matchesPattern(pattern, "a".repeat(99_999) + "!")).toBe(false);
+  });
+
+  it("matches case-insensitively and by code point", () => {
+    expect(matchesPattern("^ÉTÉ$", "été", true)).toBe(true);
+    expect(matchesPattern("^.$", "🦉")).toBe(true);
   });
 });
 
@@ -104,5 +119,33 @@ describe("synthesizer join", () => {
 
   it("skips empty results", () => {
     expect(joinSections(["a", "", "   ", "b"])).toBe("a\n\nb");
+  });
+});
+
+describe("hostile shapes stay bounded", () => {
+  it("joins 40,000 sections of newlines in linear time", { timeout: 2_000 }, () => {
+    const sections = Array.from({ length: 2_000 }, (_, i) => `${i}${"\n".repeat(20)}x`);
+    const joined = joinSections(sections);
+    expect(joined.split("\n").length).toBe(2_000 * 20 + 2_000 - 1 + 2_000);
+    expect(joinSections(["a", "# B"], "\n  ")).toBe("a\n  # B");
+  });
+
+  it("stops a template whose nested sections would render more than a million characters", { timeout: 2_000 }, () => {
+    const nested = (depth: number) => "{{#o.l}}".repeat(depth) + "x".repeat(100) + "{{/o.l}}".repeat(depth);
+    const view = { o: { l: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] } };
+    expect(renderTemplate(nested(2), view)).toHaveLength(100 * 100);
+    expect(() => renderTemplate(nested(6), view)).toThrow(/grows past 1,000,000 characters/);
+    // Sections that render nothing are bounded too.
+    const empty = "{{#o.l}}".repeat(16) + "{{/o.l}}".repeat(16);
+    expect(() => renderTemplate(empty, view)).toThrow(/sections render more than/);
+  });
+
+  it("reports how deep sections nest", () => {
+    expect(sectionDepth("plain {{topic}}")).toBe(0);
+    expect(sectionDepth("{{#a}}{{#b}}{{/b}}{{/a}}{{^c}}{{/c}}")).toBe(2);
+  });
+
+  it("renders {{{key}}} and {{& key}} like {{key}}, never as [object Object]", () => {
+    expect(renderTemplate("{{{o}}}|{{& o}}", { o: { a: 1 } })).toBe('{\n  "a": 1\n}|{\n  "a": 1\n}');
   });
 });

@@ -1,8 +1,8 @@
 "use client";
 
-import { useEffect, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { Markdown } from "@/components/Markdown";
-import { formatValue } from "@/lib/workflow";
+import { formatValue, parsePartialJson } from "@/lib/workflow";
 import type { NodeRun, NodeRunStatus } from "@/lib/editor/run-state";
 import { useEditor } from "../EditorProvider";
 import { STATUS_COLOR } from "./RunPanel";
@@ -68,10 +68,13 @@ export function NodeRunView({ nodeId, kind }: { nodeId: string; kind: string }) 
   const state = useEditor((s) => s.run?.nodes[nodeId]) as NodeRun | undefined;
   const [expanded, setExpanded] = useState<number | null>(null);
   const [tall, setTall] = useState(false);
+  // Parsed when shown (at most once per applied batch of events), not once per delta.
+  const json = state?.json;
+  const partial = useMemo(() => (json !== undefined ? parsePartialJson(json) : state?.partial), [json, state?.partial]);
   if (!state || state.status === "queued") return state ? <div className="px-3 pb-2 text-[11px] text-zinc-400" data-testid={`node-status-${nodeId}`} data-status="queued">queued</div> : null;
   const span = state.spans.at(-1);
   const done = state.instances.filter((i) => i.status === "succeeded").length;
-  const shown = state.text || (state.partial !== undefined ? structuredText(state.partial) : "") || (state.status === "succeeded" && kind !== "input" && kind !== "output" ? structuredText(state.output) : "");
+  const shown = state.text || (partial !== undefined ? structuredText(partial) : "") || (state.status === "succeeded" && kind !== "input" && kind !== "output" ? structuredText(state.output) : "");
   return (
     <div className="border-t border-zinc-100 px-3 pb-2 pt-1.5 dark:border-zinc-800" onDoubleClick={() => setTall((t) => !t)}>
       <div className="mb-1 flex items-center gap-2 text-[11px] text-zinc-600 dark:text-zinc-400" data-testid={`node-status-${nodeId}`} data-status={state.status}>

@@ -1,6 +1,6 @@
 import "server-only";
 import { APICallError } from "@ai-sdk/provider";
-import { jsonSchema, Output, parsePartialJson, streamText } from "ai";
+import { jsonSchema, Output, streamText } from "ai";
 import { codeForStatus, ModelError, parseRetryAfter, type ModelCall, type ModelChunk, type ModelPort } from "@/lib/workflow/engine/model-port";
 import type { ModelRegistry } from "./registry";
 
@@ -66,23 +66,12 @@ export function createModelPort(registry: ModelRegistry): ModelPort {
         // Errors arrive as stream parts below; the default handler would also log them with request details.
         onError: () => undefined,
       });
-      let text = "";
-      let lastPartial = "";
       let finish: Extract<ModelChunk, { type: "finish" }> | undefined;
       try {
         for await (const part of result.fullStream) {
           if (part.type === "text-delta") {
-            if (!call.schema) {
-              yield { type: "text", delta: part.text };
-              continue;
-            }
-            text += part.text;
-            const { value } = await parsePartialJson(text);
-            const serialised = value === undefined ? "" : JSON.stringify(value);
-            if (serialised && serialised !== lastPartial) {
-              lastPartial = serialised;
-              yield { type: "object", partial: value };
-            }
+            // With a schema this is the object's JSON text: passed on as it comes, parsed once at the end.
+            yield { type: "text", delta: part.text };
           } else if (part.type === "error") {
             throw part.error;
           } else if (part.type === "abort") {

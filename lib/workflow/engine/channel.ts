@@ -1,6 +1,7 @@
 /**
  * A single-consumer async queue: the engine pushes events synchronously, the consumer pulls
- * with `for await`. `onStart` runs on the first pull; `onReturn` when the consumer stops early.
+ * with `for await`. `onStart` runs on the first pull; `onReturn` when the consumer stops early
+ * (`return()` or `throw()`), which takes effect at once even while the consumer waits for an event.
  */
 export class EventChannel<T> implements AsyncIterable<T> {
   private buffer: T[] = [];
@@ -32,6 +33,16 @@ export class EventChannel<T> implements AsyncIterable<T> {
     }
   }
 
+  private stop(): Promise<IteratorResult<T>> {
+    if (!this.closed) this.onReturn();
+    this.closed = true;
+    this.buffer = [];
+    const waiting = this.waiting;
+    this.waiting = null;
+    waiting?.({ value: undefined, done: true });
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return {
       next: () => {
@@ -50,12 +61,9 @@ export class EventChannel<T> implements AsyncIterable<T> {
         if (this.closed) return Promise.resolve({ value: undefined, done: true });
         return new Promise((resolve) => (this.waiting = resolve));
       },
-      return: () => {
-        if (!this.closed) this.onReturn();
-        this.closed = true;
-        this.buffer = [];
-        return Promise.resolve({ value: undefined, done: true });
-      },
+      return: () => this.stop(),
+      // React's stream serialiser calls throw() when the request is aborted: stop at once, not at the next event.
+      throw: () => this.stop(),
     };
   }
 }

@@ -38,7 +38,17 @@ export type RunEvent = Stamp &
         model?: string;
       }
     | { type: "node-instances"; nodeId: string; labels: string[] }
-    | { type: "node-delta"; nodeId: string; instance?: number; text?: string; partial?: unknown }
+    | {
+        type: "node-delta";
+        nodeId: string;
+        instance?: number;
+        /** Answer text as it streams. */
+        text?: string;
+        /** A structured answer's JSON text as it streams (read it with parsePartialJson). */
+        json?: string;
+        /** A whole partial object: how runs recorded before JSON deltas streamed structured output. */
+        partial?: unknown;
+      }
     | {
         type: "node-finished";
         nodeId: string;

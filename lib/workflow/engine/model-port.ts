@@ -21,8 +21,8 @@ export type ModelCall = {
 export type TokenUsage = { inputTokens: number; outputTokens: number };
 
 export type ModelChunk =
+  /** Answer text; with a `schema`, the JSON text of the object as it streams. */
   | { type: "text"; delta: string }
-  | { type: "object"; partial: unknown }
   | {
       type: "finish";
       /** `stop`, `length`, `content-filter`, … — a missing finish is a failure, not a short success. */

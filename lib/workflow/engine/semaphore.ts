@@ -1,19 +1,41 @@
+import { CancelledError } from "./errors";
+
+type Waiter = { grant: () => void; refuse: (error: Error) => void };
+
 /** Counts model calls in flight; waiters are served first come, first served. */
 export class Semaphore {
   private available: number;
-  private readonly waiters: Array<{ grant: () => void; refuse: (error: Error) => void }> = [];
+  private readonly waiters: Waiter[] = [];
 
   constructor(size: number) {
     this.available = size;
   }
 
-  acquire(): Promise<void> {
+  /** Resolves when a slot is free; rejects with CancelledError as soon as `signal` aborts, slot or not. */
+  acquire(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new CancelledError());
     if (this.available > 0) {
       this.available--;
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ grant: resolve, refuse: reject });
+      const onAbort = () => {
+        const at = this.waiters.indexOf(waiter);
+        if (at >= 0) this.waiters.splice(at, 1);
+        reject(new CancelledError());
+      };
+      const waiter: Waiter = {
+        grant: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+        refuse: (error) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.waiters.push(waiter);
     });
   }
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConditionSchema, describeRule, evaluateCondition, unsafePatternReason } from "../condition";
+import { ConditionSchema, describeRule, evaluateCondition, patternProblem } from "../condition";
 import { formatValue } from "../template";
 import { defineKind, IN, modelId, shortText, stateKey } from "./common";
 
@@ -55,7 +55,7 @@ export const gateKind = defineKind({
     if (config.mode !== "condition") return [];
     return config.condition.rules.flatMap((rule, i) => {
       if (rule.op !== "matches") return [];
-      const reason = unsafePatternReason(rule.pattern);
+      const reason = patternProblem(rule.pattern);
       return reason ? [{ path: `condition.rules[${i}].pattern`, message: `the pattern ${reason}` }] : [];
     });
   },

@@ -29,14 +29,16 @@ const BLANK_LINE = "\n\n";
  * starting with a markdown heading always begins its own paragraph, whatever the separator.
  */
 export function joinSections(items: ReadonlyArray<unknown>, separator = BLANK_LINE): string {
-  let out = "";
+  // Each text is trimmed, so what is joined so far ends in non-space: only the separator can end a line.
+  const separatorEndsLine = /\n\s*$/.test(separator);
+  const parts: string[] = [];
   for (const item of items) {
     const text = formatValue(item).trim();
     if (!text) continue;
-    if (out) out += /^#{1,6}\s/.test(text) && !/\n\s*$/.test(out + separator) ? `${separator}${BLANK_LINE}` : separator;
-    out += text;
+    if (parts.length) parts.push(/^#{1,6}\s/.test(text) && !separatorEndsLine ? `${separator}${BLANK_LINE}` : separator);
+    parts.push(text);
   }
-  return out;
+  return parts.join("");
 }
 
 /** Combines a list of results: a join with a separator, or an LLM synthesis over all of them. */

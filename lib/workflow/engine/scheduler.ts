@@ -1,0 +1,450 @@
+import type { RunLimits } from "../limits";
+import { findPlaceholder, TemplateError } from "../template";
+import { kindOf, type CompiledWorkflow } from "../validate";
+import { EventChannel } from "./channel";
+import type { Clock } from "./clock";
+import type { NodeResult } from "./context";
+import { CancelledError, LimitError, NodeError } from "./errors";
+import type { RunError, RunEvent, RunEventBody, RunStatus, RunWarning } from "./events";
+import { addUsage, RUN_OVER, utf8Length } from "./model-call";
+import type { ModelPort, TokenUsage } from "./model-port";
+import { NodeRun } from "./node-context";
+import { CallGroup, Semaphore } from "./semaphore";
+
+/**
+ * The dataflow scheduler (docs/architecture.md, "Engine"): each edge of a run is pending, fired
+ * or dead; a node starts as soon as every inbound edge is resolved and one fired, and is skipped
+ * when all died. Loops reset their body when a back-edge fires. Every way a run can end goes
+ * through `finish`, which emits `run-finished` exactly once.
+ */
+
+const PENDING = 0;
+const FIRED = 1;
+const DEAD = 2;
+/** A deferred edge's decision: none yet. */
+const UNDECIDED = 0;
+
+type NodeStatus = "pending" | "running" | "done" | "skipped" | "failed" | "cancelled";
+
+export type SchedulerOptions = {
+  runId: string;
+  inputs: Record<string, unknown>;
+  models: ModelPort;
+  signal?: AbortSignal;
+  limits: RunLimits;
+  clock: Clock;
+  random: () => number;
+  coalesceMs: number;
+};
+
+export class Run {
+  readonly channel: EventChannel<RunEvent>;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly limits: RunLimits;
+  readonly models: ModelPort;
+  readonly coalesceMs: number;
+  readonly semaphore: Semaphore;
+  /** Every model call of the run, aborted together when the run ends. */
+  readonly calls: CallGroup;
+  readonly state: Record<string, unknown> = Object.create(null);
+  /** Deltas held by coalescing windows: sent before the run's last events, so a cancelled run keeps them. */
+  readonly outlets = new Set<{ flush(): void }>();
+  private readonly controller = new AbortController();
+  private readonly runId: string;
+  private startedAt = 0;
+  private seq = 0;
+
+  private readonly status: NodeStatus[];
+  private readonly edgeState: Uint8Array;
+  /** For edges leaving a loop body: the decision held back until every loop they leave has ended. */
+  private readonly deferred: Uint8Array;
+  private readonly unresolved: Int32Array;
+  private readonly firedIn: Int32Array;
+  /** Executions per node in this run: stamps events and tells a stale result from the current one. */
+  private readonly iterations: Int32Array;
+  /** Executions since the node's enclosing loop was last entered from outside (what a loop's bound counts). */
+  private readonly passes: Int32Array;
+  private readonly startedAtNode: Float64Array;
+  private readonly nodeUsage: TokenUsage[];
+  private readonly usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
+  private readonly warnings: RunWarning[] = [];
+  private running = 0;
+  private modelCalls = 0;
+  private loopIterations = 0;
+  private finished = false;
+  private outcome: { status: RunStatus; error?: RunError } | null = null;
+  private detachExternal: (() => void) | null = null;
+  private cancelWallTimer: (() => void) | null = null;
+
+  constructor(
+    readonly workflow: CompiledWorkflow,
+    private readonly options: SchedulerOptions,
+  ) {
+    const n = workflow.nodes.length;
+    this.clock = options.clock;
+    this.random = options.random;
+    this.limits = options.limits;
+    this.models = options.models;
+    this.coalesceMs = options.coalesceMs;
+    this.semaphore = new Semaphore(this.limits.maxConcurrency);
+    this.calls = new CallGroup(this.controller.signal, RUN_OVER);
+    this.runId = options.runId;
+    this.status = new Array<NodeStatus>(n).fill("pending");
+    this.edgeState = new Uint8Array(workflow.edges.length);
+    this.deferred = new Uint8Array(workflow.edges.length);
+    this.unresolved = new Int32Array(n);
+    this.firedIn = new Int32Array(n);
+    this.iterations = new Int32Array(n);
+    this.passes = new Int32Array(n);
+    this.startedAtNode = new Float64Array(n);
+    this.nodeUsage = Array.from({ length: n }, () => ({ inputTokens: 0, outputTokens: 0 }));
+    for (let i = 0; i < n; i++) this.unresolved[i] = workflow.incoming[i].length;
+    this.channel = new EventChannel<RunEvent>(
+      () => this.guard(() => this.start()),
+      () => this.cancel(),
+    );
+  }
+
+  /** Stamps an event in place (bodies are always fresh literals) and queues it. Nothing is sent after `run-finished`. */
+  emit(body: RunEventBody): void {
+    if (this.finished && body.type !== "run-finished" && body.type !== "node-cancelled") return;
+    const event = body as RunEvent;
+    event.seq = this.seq++;
+    event.t = this.elapsedSince(this.startedAt);
+    this.channel.push(event);
+  }
+
+  elapsedSince(from: number): number {
+    return Math.round((this.clock.now() - from) * 1000) / 1000;
+  }
+
+  /**
+   * Runs scheduler work so that nothing it throws escapes as an unhandled rejection: an
+   * unexpected error fails the run with `internal` and a message, and the process lives on.
+   */
+  private guard(work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.fail({ code: "internal", message: `the engine stopped on an unexpected error: ${error instanceof Error ? error.message : String(error)}` });
+    }
+  }
+
+  private start(): void {
+    this.startedAt = this.clock.now();
+    Object.assign(this.state, this.options.inputs);
+    this.emit({ type: "run-started", runId: this.runId, workflow: this.workflow.document.name, inputs: { ...this.options.inputs } });
+    const external = this.options.signal;
+    if (external) {
+      if (external.aborted) return this.cancel();
+      const onAbort = () => this.cancel();
+      external.addEventListener("abort", onAbort, { once: true });
+      this.detachExternal = () => external.removeEventListener("abort", onAbort);
+    }
+    this.cancelWallTimer = this.clock.schedule(this.limits.maxWallTimeMs, () =>
+      this.fail({ code: "limit:wall-time", message: `the run exceeded its wall time limit of ${this.limits.maxWallTimeMs} ms` }),
+    );
+    if (this.workflow.nodes.length === 0) return this.finish();
+    this.startNode(this.workflow.inputIndex);
+  }
+
+  // ── Scheduling ──────────────────────────────────────────────────────────────
+
+  private startNode(n: number): void {
+    const node = this.workflow.nodes[n];
+    const kind = kindOf(node);
+    this.status[n] = "running";
+    this.running++;
+    const iteration = ++this.iterations[n];
+    this.passes[n]++;
+    this.startedAtNode[n] = this.clock.now();
+    this.nodeUsage[n] = { inputTokens: 0, outputTokens: 0 };
+    const model = kind.models(node.config, this.workflow.defaultModel)[0];
+    this.emit({ type: "node-started", nodeId: node.id, iteration, ...(model ? { model } : {}) });
+    let result: Promise<NodeResult>;
+    try {
+      result = kind.execute(new NodeRun(this, n, this.controller.signal));
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    result
+      .then(
+        (value) => this.nodeDone(n, iteration, value),
+        (error: unknown) => this.nodeFailed(n, iteration, error),
+      )
+      .catch((error: unknown) => this.guard(() => this.nodeFailed(n, iteration, error)));
+  }
+
+  private nodeDone(n: number, iteration: number, result: NodeResult): void {
+    if (this.finished || this.status[n] !== "running" || this.iterations[n] !== iteration) return;
+    const node = this.workflow.nodes[n];
+    const kind = kindOf(node);
+    const allowed = kind.writes(node.config);
+    for (const key of Object.keys(result.writes)) {
+      if (!allowed.includes(key)) return this.nodeFailed(n, iteration, new NodeError("internal", `node wrote "${key}", which it does not own`));
+    }
+    for (const [key, value] of Object.entries(result.writes)) {
+      if (this.tooLarge(value)) {
+        return this.nodeFailed(n, iteration, new LimitError("output-size", `"${key}" is larger than the ${this.limits.maxOutputBytes}-byte limit`));
+      }
+      this.state[key] = value;
+      this.checkPlaceholders(node.id, value);
+    }
+    this.status[n] = "done";
+    this.running--;
+    const ports = result.ports ?? kind.outputs(node.config);
+    this.emit({
+      type: "node-finished",
+      nodeId: node.id,
+      output: result.output ?? result.writes,
+      ports,
+      usage: this.nodeUsage[n],
+      ms: this.elapsedSince(this.startedAtNode[n]),
+      iteration,
+    });
+    const { edges, outgoing } = this.workflow;
+    const loops = outgoing[n].filter((e) => edges[e].back && ports.includes(edges[e].sourcePort));
+    if (loops.length) {
+      // The node will run again: its forward edges stay pending until the loop is done.
+      for (const e of loops) {
+        this.loopBack(e);
+        if (this.finished) return;
+      }
+    } else {
+      for (const e of outgoing[n]) {
+        if (edges[e].back) continue;
+        if (ports.includes(edges[e].sourcePort)) this.fireEdge(e);
+        else this.killEdge(e);
+      }
+      this.loopsEndedAt(n);
+    }
+    this.maybeFinish();
+  }
+
+  /** Strings count their UTF-8 bytes; structured values their JSON text. */
+  private tooLarge(value: unknown): boolean {
+    if (value === undefined || value === null) return false;
+    const max = this.limits.maxOutputBytes;
+    if (typeof value === "string") return value.length > max || (value.length * 3 > max && utf8Length(value) > max);
+    if (typeof value !== "object") return false;
+    const json = JSON.stringify(value);
+    return json.length > max || (json.length * 3 > max && utf8Length(json) > max);
+  }
+
+  private fireEdge(e: number): void {
+    this.resolveEdge(e, FIRED);
+  }
+
+  private killEdge(e: number): void {
+    this.resolveEdge(e, DEAD);
+  }
+
+  private resolveEdge(e: number, to: typeof FIRED | typeof DEAD): void {
+    if (this.edgeState[e] !== PENDING) return;
+    const leaves = this.workflow.loopExits.get(e);
+    if (leaves && !leaves.every((loop) => this.loopEnded(loop))) {
+      // Leaving a loop that may still iterate: what is downstream sees only the final pass.
+      this.deferred[e] = to;
+      return;
+    }
+    this.edgeState[e] = to;
+    const t = this.workflow.edges[e].target;
+    if (to === FIRED) this.firedIn[t]++;
+    if (--this.unresolved[t] === 0) this.resolved(t);
+  }
+
+  /** A loop has ended when its closing node finished without looping back, or was skipped. */
+  private loopEnded(backEdge: number): boolean {
+    const status = this.status[this.workflow.edges[backEdge].source];
+    return status === "done" || status === "skipped";
+  }
+
+  /** `n` ended without looping: release the held-back edges of the loops it closes. */
+  private loopsEndedAt(n: number): void {
+    for (const loop of this.workflow.loopsClosedBy[n]) {
+      for (const e of this.workflow.exitsOfLoop.get(loop) ?? []) {
+        const decision = this.deferred[e];
+        if (decision === UNDECIDED) continue;
+        if (!this.workflow.loopExits.get(e)!.every((other) => this.loopEnded(other))) continue;
+        this.deferred[e] = UNDECIDED;
+        this.resolveEdge(e, decision as typeof FIRED | typeof DEAD);
+      }
+    }
+  }
+
+  /** Every inbound edge is resolved: run if one fired, else skip and let the death spread. */
+  private resolved(n: number): void {
+    if (this.status[n] !== "pending" || this.finished) return;
+    if (this.firedIn[n] > 0) return this.startNode(n);
+    this.status[n] = "skipped";
+    this.emit({ type: "node-skipped", nodeId: this.workflow.nodes[n].id });
+    for (const e of this.workflow.outgoing[n]) if (!this.workflow.edges[e].back) this.killEdge(e);
+    this.loopsEndedAt(n);
+  }
+
+  /**
+   * A back-edge fired: every node of the loop body is reset, with every edge they send (inside
+   * the body or out of it, so a branch that died in one pass can fire in the next), and the head
+   * runs again with the new state. Loops nested inside start counting their passes afresh.
+   */
+  private loopBack(e: number): void {
+    const { edges, outgoing, nodes } = this.workflow;
+    if (++this.loopIterations > this.limits.maxTotalLoopIterations) {
+      return this.fail({
+        code: "limit:loop-iterations",
+        message: `the run's loops went round ${this.limits.maxTotalLoopIterations} times in all, its limit`,
+        nodeId: nodes[edges[e].source].id,
+      });
+    }
+    const body = this.workflow.loopBodies.get(e)!;
+    const source = edges[e].source;
+    for (const b of body) {
+      this.status[b] = "pending";
+      if (b !== source && this.workflow.loopsClosedBy[b].length) this.passes[b] = 0;
+      for (const k of outgoing[b]) {
+        if (edges[k].back) continue;
+        this.edgeState[k] = PENDING;
+        this.deferred[k] = UNDECIDED;
+      }
+    }
+    for (const b of body) this.recount(b);
+    // Targets outside the body wait again for the edges the body will send them.
+    for (const b of body) {
+      for (const k of outgoing[b]) {
+        const t = edges[k].target;
+        if (!edges[k].back && this.status[t] === "pending") this.recount(t);
+      }
+    }
+    const head = edges[e].target;
+    this.emit({ type: "loop-iteration", nodeId: nodes[source].id, targetId: nodes[head].id, iteration: this.iterations[source] + 1 });
+    if (this.unresolved[head] === 0) this.resolved(head);
+  }
+
+  private recount(n: number): void {
+    let unresolved = 0;
+    let fired = 0;
+    for (const k of this.workflow.incoming[n]) {
+      if (this.edgeState[k] === PENDING) unresolved++;
+      else if (this.edgeState[k] === FIRED) fired++;
+    }
+    this.unresolved[n] = unresolved;
+    this.firedIn[n] = fired;
+  }
+
+  private nodeFailed(n: number, iteration: number, error: unknown): void {
+    if (this.finished || this.status[n] !== "running" || this.iterations[n] !== iteration) return;
+    const node = this.workflow.nodes[n];
+    this.running--;
+    if (error instanceof CancelledError || this.controller.signal.aborted) {
+      this.status[n] = "cancelled";
+      this.emit({ type: "node-cancelled", nodeId: node.id });
+      return this.maybeFinish();
+    }
+    this.status[n] = "failed";
+    const failure =
+      error instanceof NodeError
+        ? error
+        : error instanceof TemplateError
+          ? new NodeError("template", `the template could not be rendered: ${error.message}`)
+          : new NodeError("internal", error instanceof Error ? error.message : String(error));
+    this.emit({ type: "node-failed", nodeId: node.id, code: failure.code, message: failure.message, retryable: failure.retryable });
+    this.fail({ code: failure.code, message: `node "${node.label || node.id}" failed: ${failure.message}`, nodeId: node.id });
+  }
+
+  checkPlaceholders(nodeId: string, value: unknown, instance?: number): void {
+    // Lists are checked item by item as their instances finish.
+    if (typeof value !== "string") return;
+    const found = findPlaceholder(value);
+    if (found) this.warn({ code: "unfilled-placeholder", message: `the output contains ${found}`, nodeId, ...(instance !== undefined ? { instance } : {}) });
+  }
+
+  warn(warning: RunWarning): void {
+    this.warnings.push(warning);
+    this.emit({ type: "warning", warning });
+  }
+
+  private maybeFinish(): void {
+    if (!this.finished && (this.running === 0 || this.outcome)) this.finish();
+  }
+
+  /** Fails the run: in-flight branches are cancelled at once, partial outputs kept. */
+  private fail(error: RunError): void {
+    if (this.finished || this.outcome) return;
+    this.outcome = { status: "failed", error };
+    this.finish();
+  }
+
+  cancel(): void {
+    if (this.finished || this.outcome) return;
+    this.outcome = { status: "cancelled" };
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    for (const outlet of this.outlets) outlet.flush();
+    this.finished = true;
+    this.controller.abort(RUN_OVER);
+    this.semaphore.refuseAll(RUN_OVER);
+    this.detachExternal?.();
+    this.cancelWallTimer?.();
+    this.workflow.nodes.forEach((node, n) => {
+      if (this.status[n] === "running") {
+        this.status[n] = "cancelled";
+        this.emit({ type: "node-cancelled", nodeId: node.id });
+      }
+    });
+    const status = this.outcome?.status ?? "succeeded";
+    this.emit({
+      type: "run-finished",
+      status,
+      outputs: this.outputs(),
+      state: { ...this.state },
+      usage: { ...this.usage },
+      warnings: [...this.warnings],
+      ...(this.outcome?.error ? { error: this.outcome.error } : {}),
+      ms: this.elapsedSince(this.startedAt),
+    });
+    this.channel.close();
+  }
+
+  private outputs(): Record<string, unknown> {
+    const outputNodes = this.workflow.nodes.filter((node) => node.kind === "output");
+    if (!outputNodes.length) return { ...this.state };
+    const shown: Record<string, unknown> = {};
+    for (const node of outputNodes) {
+      if (node.kind !== "output") continue;
+      for (const key of node.config.keys) if (this.state[key] !== undefined) shown[key] = this.state[key];
+    }
+    return shown;
+  }
+
+  // ── What node contexts, the map pool and model calls use ──────────────────
+
+  loopPorts(n: number): Set<string> {
+    const { edges, outgoing, nodes } = this.workflow;
+    const kind = kindOf(nodes[n]);
+    return new Set(outgoing[n].filter((e) => edges[e].back && kind.loopPorts.includes(edges[e].sourcePort)).map((e) => edges[e].sourcePort));
+  }
+
+  iterationOf(n: number): number {
+    return this.iterations[n];
+  }
+
+  passOf(n: number): number {
+    return this.passes[n];
+  }
+
+  /** Counts a model call against the run's limit; throws when it is reached. */
+  countModelCall(): void {
+    if (++this.modelCalls > this.limits.maxModelCalls) {
+      throw new LimitError("model-calls", `the run reached its limit of ${this.limits.maxModelCalls} model calls`);
+    }
+  }
+
+  addNodeUsage(n: number, usage: TokenUsage): void {
+    addUsage(this.nodeUsage[n], usage);
+    addUsage(this.usage, usage);
+  }
+}
