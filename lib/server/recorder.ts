@@ -3,61 +3,198 @@ import type { RunEvent, RunEventOf } from "@/lib/workflow";
 
 export type RecorderSink = {
   append(events: RunEvent[]): Promise<void>;
-  finish(finished: RunEventOf<"run-finished">): Promise<void>;
+  /** Stores the run's result; `lost` counts the events that could not be stored, so the record can say so. */
+  finish(finished: RunEventOf<"run-finished">, info: { lost: number }): Promise<void>;
 };
+
+/** What `finish()` achieved: `recorded` only when every event and the result were stored. */
+export type RecordResult = { recorded: boolean; lost: number };
+
+export type RecorderOptions = {
+  /** A batch waits at most this long for more events. */
+  maxDelayMs: number;
+  /** A batch is written at once when this many events are waiting, and never holds more. */
+  maxBatch: number;
+  /** While the database is away, at most this many events (or about this many bytes) wait; more are lost and counted. */
+  maxBufferedEvents: number;
+  maxBufferedBytes: number;
+  /** Failed writes are retried with exponential backoff from `retryInitialMs` up to `retryMaxMs` between attempts. */
+  retryInitialMs: number;
+  retryMaxMs: number;
+  /** How long `finish()` may keep retrying before it answers; the result is then retried in the background. */
+  finishTimeoutMs: number;
+  /** Told once per outage (the first failed write), not on every retry. */
+  onError(error: unknown): void;
+};
+
+const DEFAULTS: RecorderOptions = {
+  maxDelayMs: 100,
+  maxBatch: 64,
+  maxBufferedEvents: 10_000,
+  maxBufferedBytes: 32 * 1024 * 1024,
+  retryInitialMs: 100,
+  retryMaxMs: 5_000,
+  finishTimeoutMs: 30_000,
+  onError: (error) => console.error("trellis: run recording is failing, retrying:", error instanceof Error ? error.message : error),
+};
+
+/** Between background attempts to store a result that `finish()` could not. */
+const BACKGROUND_RETRY_MAX_MS = 30_000;
+
+// Every recorder with something unwritten (events, or a result being retried), across Next.js
+// bundles: SIGTERM flushes them all.
+const REGISTRY = Symbol.for("trellis.recorders");
+const active = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= new Set()) as Set<RunRecorder>;
+
+/** Writes what every active recorder holds, retrying until `timeoutMs`; what is still unwritten then is counted as lost. */
+export async function flushAllRecorders({ timeoutMs = 5_000 }: { timeoutMs?: number } = {}): Promise<{ recorders: number; lost: number }> {
+  const recorders = [...active];
+  await Promise.all(recorders.map((recorder) => recorder.flush({ timeoutMs })));
+  return { recorders: recorders.length, lost: recorders.reduce((sum, recorder) => sum + recorder.lost, 0) };
+}
+
+/** A rough size, cheap enough for every delta: the streamed text dominates. */
+function approxBytes(event: RunEvent): number {
+  if (event.type === "node-delta") return 128 + (event.text?.length ?? 0) + (event.json?.length ?? 0) + (event.partial === undefined ? 0 : JSON.stringify(event.partial).length);
+  if (event.type === "node-finished") return 128 + (JSON.stringify(event.output)?.length ?? 0);
+  return 256;
+}
+
+/** Errors no retry can fix: the data itself is refused (PostgreSQL classes 22 and 23). */
+function permanent(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^2[23]/.test(code);
+}
+
+const sleep = (ms: number, { unref = false } = {}) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    if (unref) timer.unref();
+  });
 
 /**
  * Stores a run's events as they happen without slowing the stream: events are buffered and
  * written in batches (every `maxDelayMs`, or at once when `maxBatch` are waiting), one write at a
- * time, in order. A failed write is reported once and stops recording; the run itself goes on.
+ * time, in order. A failed write is retried with backoff, never given up at the first error:
+ * during the run for as long as it lasts (the buffer is bounded; overflow is counted as lost), and
+ * from `finish()` on for `finishTimeoutMs`. The result is always attempted, and if it cannot be
+ * stored by then it keeps being retried in the background, so no record stays `running` while
+ * its process lives. The run itself never waits on the database except in `finish()`.
  */
 export class RunRecorder {
-  private buffer: RunEvent[] = [];
-  private writing: Promise<void> = Promise.resolve();
+  private pending: RunEvent[] = [];
+  private pendingBytes = 0;
+  private pump: Promise<void> | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private broken = false;
-  /** Number of writes issued, for tests and diagnostics. */
+  private deadline = Infinity;
+  private failing = false;
+  private lostEvents = 0;
+  private readonly options: RecorderOptions;
+  /** Write attempts so far, for tests and diagnostics. */
   writes = 0;
 
   constructor(
     private readonly sink: RecorderSink,
-    private readonly options: { maxDelayMs: number; maxBatch: number; onError(error: unknown): void } = {
-      maxDelayMs: 100,
-      maxBatch: 64,
-      onError: (error) => console.error("run recording stopped:", error),
-    },
-  ) {}
+    options: Partial<RecorderOptions> = {},
+  ) {
+    this.options = { ...DEFAULTS, ...options };
+  }
+
+  /** Events that will not be stored (buffer overflow, or still unwritten when time ran out). */
+  get lost(): number {
+    return this.lostEvents;
+  }
 
   push(event: RunEvent) {
-    if (this.broken) return;
-    this.buffer.push(event);
-    if (this.buffer.length >= this.options.maxBatch) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), this.options.maxDelayMs);
+    const bytes = approxBytes(event);
+    // The result always gets in: without it a replay cannot tell how the run ended.
+    const full = this.pending.length >= this.options.maxBufferedEvents || this.pendingBytes + bytes > this.options.maxBufferedBytes;
+    if (full && event.type !== "run-finished") {
+      this.lostEvents++;
+      return;
+    }
+    active.add(this);
+    this.pending.push(event);
+    this.pendingBytes += bytes;
+    if (this.pending.length >= this.options.maxBatch) void this.kick();
+    else this.timer ??= setTimeout(() => void this.kick(), this.options.maxDelayMs);
   }
 
-  /** Writes whatever is buffered; resolves when every write so far is done. */
-  flush(): Promise<void> {
+  /**
+   * Writes whatever is buffered; resolves when every write so far is done (or, past `timeoutMs`,
+   * given up and counted as lost). Never rejects.
+   */
+  async flush({ timeoutMs }: { timeoutMs?: number } = {}): Promise<void> {
+    if (timeoutMs !== undefined) this.deadline = Math.min(this.deadline, Date.now() + timeoutMs);
+    while (this.pending.length || this.pump) await this.kick();
+  }
+
+  /** Flushes and stores the run's result, retrying for at most `finishTimeoutMs`. Never rejects. */
+  async finish(finished: RunEventOf<"run-finished">): Promise<RecordResult> {
+    await this.flush({ timeoutMs: this.options.finishTimeoutMs });
+    const lost = this.lostEvents;
+    const stored = await this.attempt(() => this.sink.finish(finished, { lost }));
+    if (!stored) void this.finishInBackground(finished, lost);
+    return { recorded: stored && lost === 0, lost };
+  }
+
+  private kick(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const batch = this.buffer.splice(0);
-    if (batch.length && !this.broken) {
-      this.writes++;
-      this.writing = this.writing.then(() => (this.broken ? undefined : this.sink.append(batch))).catch((error) => this.fail(error));
+    this.pump ??= this.drain().finally(() => {
+      this.pump = null;
+      if (!this.pending.length) active.delete(this);
+    });
+    return this.pump;
+  }
+
+  private async drain() {
+    while (this.pending.length) {
+      const batch = this.pending.splice(0, this.options.maxBatch);
+      for (const event of batch) this.pendingBytes -= approxBytes(event);
+      if (!(await this.attempt(() => this.sink.append(batch)))) this.lostEvents += batch.length;
     }
-    return this.writing;
   }
 
-  /** Flushes and stores the run's result. */
-  async finish(finished: RunEventOf<"run-finished">): Promise<void> {
-    await this.flush();
-    if (this.broken) return;
-    await this.sink.finish(finished).catch((error) => this.fail(error));
+  /** One write, retried with exponential backoff and jitter until it succeeds, fails for good, or the deadline comes. */
+  private async attempt(write: () => Promise<void>): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      this.writes++;
+      try {
+        await write();
+        this.failing = false;
+        return true;
+      } catch (error) {
+        if (!this.failing) this.options.onError(error);
+        this.failing = true;
+        if (permanent(error)) return false;
+        const delay = this.backoff(attempt, this.options.retryMaxMs);
+        if (Date.now() + delay > this.deadline) return false;
+        await sleep(delay);
+      }
+    }
   }
 
-  private fail(error: unknown) {
-    if (this.broken) return;
-    this.broken = true;
-    this.buffer = [];
-    this.options.onError(error);
+  private backoff(attempt: number, maxMs: number) {
+    const base = Math.min(maxMs, this.options.retryInitialMs * 2 ** Math.min(attempt, 20));
+    return base * (0.8 + Math.random() * 0.4);
+  }
+
+  /** Keeps trying to store the result while the process lives (it stays in the registry until then). */
+  private async finishInBackground(finished: RunEventOf<"run-finished">, lost: number) {
+    active.add(this);
+    for (let attempt = 0; ; attempt++) {
+      await sleep(this.backoff(attempt, BACKGROUND_RETRY_MAX_MS), { unref: true });
+      try {
+        await this.sink.finish(finished, { lost });
+        active.delete(this);
+        return;
+      } catch (error) {
+        if (permanent(error)) {
+          active.delete(this);
+          return;
+        }
+      }
+    }
   }
 }

@@ -5,7 +5,6 @@ import { openDatabase, type Database } from "./db/connect";
 import * as q from "./db/queries";
 import { eq, sql } from "drizzle-orm";
 import { runs } from "./db/schema";
-import { RunRecorder } from "./recorder";
 import { startRun, startSharedRun, type RunContext } from "./runs";
 
 /** The run service: what the streaming server actions and the cancel route call. */
@@ -159,45 +158,5 @@ describe("run service", () => {
     const events = await collect(startRun({ runId: newId(), document: doc, inputs: {} }, context()));
     expect(events.map((e) => e.type)).toEqual(["run-started", "run-finished"]);
     expect(events.at(-1)).toMatchObject({ error: { code: "model-not-configured", message: expect.stringMatching(/not configured/) } });
-  });
-});
-
-describe("run recorder", () => {
-  const event = (seq: number): RunEvent => ({ seq, t: seq, type: "node-delta", nodeId: "a", text: "x" });
-
-  it("writes in order, in batches, one write at a time", async () => {
-    const written: number[][] = [];
-    let inFlight = 0;
-    let maxInFlight = 0;
-    const recorder = new RunRecorder(
-      {
-        append: async (events) => {
-          maxInFlight = Math.max(maxInFlight, ++inFlight);
-          await new Promise((resolve) => setTimeout(resolve, 5));
-          written.push(events.map((e) => e.seq));
-          inFlight--;
-        },
-        finish: async () => {},
-      },
-      { maxDelayMs: 1_000, maxBatch: 100, onError: () => {} },
-    );
-    for (let seq = 0; seq < 250; seq++) recorder.push(event(seq));
-    await recorder.flush();
-    expect(written.map((batch) => batch.length)).toEqual([100, 100, 50]);
-    expect(written.flat()).toEqual([...Array(250).keys()]);
-    expect(maxInFlight).toBe(1);
-  });
-
-  it("stops recording after a failed write, reports it once, and never throws into the run", async () => {
-    const errors: unknown[] = [];
-    let finished = false;
-    const recorder = new RunRecorder(
-      { append: () => Promise.reject(new Error("disk full")), finish: async () => void (finished = true) },
-      { maxDelayMs: 1, maxBatch: 2, onError: (error) => errors.push(error) },
-    );
-    for (let seq = 0; seq < 6; seq++) recorder.push(event(seq));
-    await recorder.finish({ seq: 6, t: 6, type: "run-finished", status: "succeeded", outputs: {}, state: {}, usage: { inputTokens: 0, outputTokens: 0 }, warnings: [], ms: 6 });
-    expect(errors).toHaveLength(1);
-    expect(finished).toBe(false);
   });
 });

@@ -148,10 +148,16 @@ export async function createRun(db: Db, run: NewRun): Promise<boolean> {
   return inserted.length > 0;
 }
 
-/** Stores a batch of events (the recorder batches them so writes never slow the stream). */
+/**
+ * Stores a batch of events (the recorder batches them so writes never slow the stream). Idempotent:
+ * the recorder retries a write whose answer was lost, and it may have been stored already.
+ */
 export async function appendRunEvents(db: Db, { runId, events }: { runId: string; events: ReadonlyArray<RunEvent> }) {
   if (!events.length) return;
-  await db.insert(runEvents).values(events.map((event) => ({ runId, seq: event.seq, event: normaliseJson(event) })));
+  await db
+    .insert(runEvents)
+    .values(events.map((event) => ({ runId, seq: event.seq, event: normaliseJson(event) })))
+    .onConflictDoNothing();
 }
 
 export async function finishRun(db: Db, { runId, finished }: { runId: string; finished: Extract<RunEvent, { type: "run-finished" }> }) {

@@ -1,0 +1,157 @@
+import { describe, expect, it } from "vitest";
+import type { RunEvent, RunEventOf } from "@/lib/workflow";
+import { flushAllRecorders, RunRecorder, type RecorderOptions } from "./recorder";
+
+/** The run recorder against a fake sink: batching, retries, bounded buffering, and the result it reports. */
+
+const event = (seq: number): RunEvent => ({ seq, t: seq, type: "node-delta", nodeId: "a", text: "x" });
+const finished = (seq: number): RunEventOf<"run-finished"> => ({
+  seq,
+  t: seq,
+  type: "run-finished",
+  status: "succeeded",
+  outputs: {},
+  state: {},
+  usage: { inputTokens: 0, outputTokens: 0 },
+  warnings: [],
+  ms: seq,
+});
+
+/** A database that refuses the first `failures` writes of each kind, then stores them. */
+function fakeSink({ appendFailures = 0, finishFailures = 0, error = () => new Error("connection refused") }: { appendFailures?: number; finishFailures?: number; error?: () => Error } = {}) {
+  const stored: number[] = [];
+  const results: Array<{ status: string; lost: number }> = [];
+  const state = { appendFailures, finishFailures, appendCalls: 0, down: false };
+  return {
+    stored,
+    results,
+    state,
+    sink: {
+      append: async (events: RunEvent[]) => {
+        state.appendCalls++;
+        if (state.down || state.appendFailures-- > 0) throw error();
+        stored.push(...events.map((e) => e.seq));
+      },
+      finish: async (result: RunEventOf<"run-finished">, { lost }: { lost: number }) => {
+        if (state.down || state.finishFailures-- > 0) throw error();
+        results.push({ status: result.status, lost });
+      },
+    },
+  };
+}
+
+const quick: Partial<RecorderOptions> = { maxDelayMs: 5, maxBatch: 10, retryInitialMs: 2, retryMaxMs: 10, onError: () => {} };
+
+describe("run recorder", () => {
+  it("writes in order, in batches, one write at a time", async () => {
+    const written: number[][] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const recorder = new RunRecorder(
+      {
+        append: async (events) => {
+          maxInFlight = Math.max(maxInFlight, ++inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          written.push(events.map((e) => e.seq));
+          inFlight--;
+        },
+        finish: async () => {},
+      },
+      { maxDelayMs: 1_000, maxBatch: 100, onError: () => {} },
+    );
+    for (let seq = 0; seq < 250; seq++) recorder.push(event(seq));
+    await recorder.flush();
+    expect(written.map((batch) => batch.length)).toEqual([100, 100, 50]);
+    expect(written.flat()).toEqual([...Array(250).keys()]);
+    expect(maxInFlight).toBe(1);
+  });
+
+  it("retries failed writes with backoff until the database recovers: every event stored once, in order, each outage reported once", async () => {
+    const { sink, stored, results } = fakeSink({ appendFailures: 4, finishFailures: 2 });
+    const errors: unknown[] = [];
+    const recorder = new RunRecorder(sink, { ...quick, onError: (error) => errors.push(error) });
+    for (let seq = 0; seq < 35; seq++) recorder.push(event(seq));
+    expect(await recorder.finish(finished(35))).toEqual({ recorded: true, lost: 0 });
+    expect(stored).toEqual([...Array(35).keys()]);
+    expect(results).toEqual([{ status: "succeeded", lost: 0 }]);
+    // Two outages: the events' (4 failed writes), then the result's (2).
+    expect(errors).toHaveLength(2);
+    expect(recorder.lost).toBe(0);
+  });
+
+  it("keeps a bounded buffer while the database is away: overflow is counted as lost, the result still gets in", async () => {
+    const { sink, stored, results, state } = fakeSink();
+    state.down = true;
+    const recorder = new RunRecorder(sink, { ...quick, maxBufferedEvents: 20 });
+    for (let seq = 0; seq < 50; seq++) recorder.push(event(seq));
+    recorder.push({ ...finished(50) });
+    state.down = false;
+    const result = await recorder.finish(finished(50));
+    // The first batch was in flight (not buffered) while the buffer filled: 10 + 20 kept, 20 lost.
+    expect(result).toEqual({ recorded: false, lost: 20 });
+    expect(stored).toHaveLength(31);
+    expect(stored.at(-1)).toBe(50);
+    expect(results).toEqual([{ status: "succeeded", lost: 20 }]);
+  });
+
+  it("answers within its time bound when the database stays down, and keeps storing the result in the background", async () => {
+    const { sink, stored, results, state } = fakeSink();
+    state.down = true;
+    const recorder = new RunRecorder(sink, { ...quick, finishTimeoutMs: 150 });
+    for (let seq = 0; seq < 5; seq++) recorder.push(event(seq));
+    const started = Date.now();
+    expect(await recorder.finish(finished(5))).toEqual({ recorded: false, lost: 5 });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(stored).toEqual([]);
+    state.down = false;
+    for (let i = 0; i < 100 && !results.length; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    // No record is left `running`: the result arrives once the database is back, saying what was lost.
+    expect(results).toEqual([{ status: "succeeded", lost: 5 }]);
+  });
+
+  it("drops at once a batch the database refuses as data (no retry can fix it), and goes on", async () => {
+    let refused = false;
+    const stored: number[] = [];
+    const recorder = new RunRecorder(
+      {
+        append: async (events) => {
+          if (!refused) {
+            refused = true;
+            throw Object.assign(new Error("invalid input syntax for type json"), { code: "22P02" });
+          }
+          stored.push(...events.map((e) => e.seq));
+        },
+        finish: async () => {},
+      },
+      quick,
+    );
+    for (let seq = 0; seq < 15; seq++) recorder.push(event(seq));
+    expect(await recorder.finish(finished(15))).toEqual({ recorded: false, lost: 10 });
+    expect(stored).toEqual([10, 11, 12, 13, 14]);
+  });
+
+  it("flushes every active recorder on demand (what SIGTERM does), without waiting for the batch delay", async () => {
+    const first = fakeSink();
+    const second = fakeSink();
+    const a = new RunRecorder(first.sink, { ...quick, maxDelayMs: 60_000 });
+    const b = new RunRecorder(second.sink, { ...quick, maxDelayMs: 60_000 });
+    a.push(event(0));
+    b.push(event(0));
+    b.push(event(1));
+    const flushed = await flushAllRecorders({ timeoutMs: 1_000 });
+    expect(flushed.recorders).toBeGreaterThanOrEqual(2);
+    expect(flushed.lost).toBe(0);
+    expect(first.stored).toEqual([0]);
+    expect(second.stored).toEqual([0, 1]);
+  });
+
+  it("gives up what it cannot write by the flush deadline and counts it as lost", async () => {
+    const { sink, state } = fakeSink();
+    state.down = true;
+    const recorder = new RunRecorder(sink, { ...quick, maxDelayMs: 60_000 });
+    for (let seq = 0; seq < 3; seq++) recorder.push(event(seq));
+    const flushed = await flushAllRecorders({ timeoutMs: 100 });
+    expect(flushed.lost).toBeGreaterThanOrEqual(3);
+    expect(recorder.lost).toBe(3);
+  });
+});
