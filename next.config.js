@@ -1,9 +1,21 @@
+/**
+ * A document may be up to MAX_DOCUMENT_BYTES characters (lib/workflow/schema.ts); saving or running
+ * it sends it to a server action, where one character can take up to 3 bytes of UTF-8, plus the
+ * run's inputs. Below this, a document that imports could not be saved or run.
+ * (A plain number here because next.config.js cannot import TypeScript; next-config.test.ts keeps the two in step.)
+ */
+const MAX_DOCUMENT_CHARACTERS = 5_000_000;
+export const SERVER_ACTION_BODY_LIMIT = 3 * MAX_DOCUMENT_CHARACTERS + 1_000_000;
+
 /** @type {import("next").NextConfig} */
 const nextConfig = {
   // PGlite ships WASM that must stay a server-side dependency, not a public static asset.
   serverExternalPackages: ["@electric-sql/pglite"],
   poweredByHeader: false,
   reactStrictMode: true,
+  experimental: {
+    serverActions: { bodySizeLimit: SERVER_ACTION_BODY_LIMIT },
+  },
 };
 
 export default nextConfig;

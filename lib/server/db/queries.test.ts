@@ -169,6 +169,64 @@ describe.each(backends)("query module on %s", (_, open) => {
     expect(await q.recentRuns(database.db, { owner: newOwner(), source: "editor", windowMs: 60_000 })).toEqual({ count: 0, freeInMs: 0 });
   });
 
+  it("admits at most the limit of runs when 60 requests of one identity arrive at once", async () => {
+    const owner = newOwner();
+    const attempts = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        q.createRunWithinRate(database.db, { id: `burst-${owner}-${i}`, owner, source: "editor", windowMs: 60_000, limit: 30, document: template("routing"), inputs: {}, processId: "p" }),
+      ),
+    );
+    expect(attempts.filter((a) => a.ok)).toHaveLength(30);
+    const refused = attempts.filter((a) => !a.ok);
+    expect(refused).toHaveLength(30);
+    for (const attempt of refused) expect(attempt).toMatchObject({ ok: false, code: "rate-limited", freeInMs: expect.any(Number) });
+    expect((await q.recentRuns(database.db, { owner, source: "editor", windowMs: 60_000 })).count).toBe(30);
+    // Each identity and source has its own allowance; a taken id is a duplicate, not a second run.
+    const share = { owner, source: "share" as const, windowMs: 60_000, limit: 1, document: template("routing"), inputs: {}, processId: "p" };
+    expect(await q.createRunWithinRate(database.db, { ...share, id: `share-${owner}` })).toEqual({ ok: true });
+    expect(await q.createRunWithinRate(database.db, { ...share, id: `burst-${owner}-0`, limit: 5 })).toEqual({ ok: false, code: "duplicate" });
+  }, 60_000);
+
+  it("answers not-found for version numbers no database integer holds, instead of failing", async () => {
+    const owner = newOwner();
+    const created = await q.createWorkflow(database.db, { owner, document: template("routing") });
+    if (!created.ok) throw new Error("not created");
+    for (const version of [2 ** 31, 2 ** 53, 1e300, 1.5, 0, -1]) {
+      expect(await q.getWorkflowById(database.db, { owner, id: created.id, version })).toBeNull();
+      expect(await q.latestRunOfVersion(database.db, { owner, workflowId: created.id, version })).toBeNull();
+      expect(await q.createShareLink(database.db, { owner, workflowId: created.id, version })).toBeNull();
+    }
+    expect((await q.getWorkflowById(database.db, { owner, id: created.id, version: 2 ** 31 - 1 }))).toBeNull();
+  });
+
+  it("gives an interrupted run the duration it ran (to its last event), not the time until a restart noticed", async () => {
+    const owner = newOwner();
+    await q.createRun(database.db, { id: `cut-${owner}`, owner, document: template("routing"), inputs: {}, processId: "gone" });
+    await q.createRun(database.db, { id: `empty-${owner}`, owner, document: template("routing"), inputs: {}, processId: "gone" });
+    await q.appendRunEvents(database.db, {
+      runId: `cut-${owner}`,
+      events: [
+        { seq: 0, t: 0, type: "run-started", runId: "r", workflow: "w", inputs: {} },
+        { seq: 1, t: 1_250, type: "node-started", nodeId: "a", iteration: 1 },
+      ],
+    });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await q.markInterruptedRuns(database.db, { processId: "me" });
+    const cut = await q.getRun(database.db, { owner, runId: `cut-${owner}` });
+    expect(cut?.finishedAt!.getTime() - cut!.startedAt.getTime()).toBe(1_250);
+    const empty = await q.getRun(database.db, { owner, runId: `empty-${owner}` });
+    expect(empty?.finishedAt!.getTime()).toBe(empty?.startedAt.getTime());
+  });
+
+  it("stores a batch of events once when a write is retried after it went through", async () => {
+    const owner = newOwner();
+    await q.createRun(database.db, { id: `retry-${owner}`, owner, document: template("routing"), inputs: {}, processId: "p" });
+    const events: RunEvent[] = [{ seq: 0, t: 0, type: "run-started", runId: "r", workflow: "w", inputs: {} }];
+    await q.appendRunEvents(database.db, { runId: `retry-${owner}`, events });
+    await q.appendRunEvents(database.db, { runId: `retry-${owner}`, events });
+    expect(await q.getRunEvents(database.db, { owner, runId: `retry-${owner}` })).toHaveLength(1);
+  });
+
   it("keeps the document that ran, lists runs, and shares one run by an unguessable id", async () => {
     const owner = newOwner();
     const created = await q.createWorkflow(database.db, { owner, document: template("routing") });

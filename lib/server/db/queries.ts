@@ -63,7 +63,11 @@ export async function saveVersion(db: Db, { owner, id, document, baseVersion }: 
   });
 }
 
+/** Versions are PostgreSQL integers: anything else (2^31, 1.5, a huge number from a URL) names no version, rather than failing the query. */
+export const isStoredVersion = (version: number) => Number.isInteger(version) && version >= 1 && version <= 2_147_483_647;
+
 export async function getWorkflowById(db: Db, { owner, id, version }: { owner: string; id: string; version?: number }) {
+  if (version !== undefined && !isStoredVersion(version)) return null;
   const [workflow] = await db.select().from(workflows).where(and(eq(workflows.id, id), eq(workflows.owner, owner)));
   if (!workflow) return null;
   const [row] = await db
@@ -288,6 +292,27 @@ export async function recentRuns(db: Db, { owner, source, windowMs }: { owner: s
   return { count: row?.count ?? 0, freeInMs: Math.max(0, row?.freeInMs ?? 0) };
 }
 
+export type RateLimitedRun = { ok: true } | { ok: false; code: "rate-limited"; freeInMs: number } | { ok: false; code: "duplicate" };
+
+/**
+ * Creates the record of a run that is starting, unless its identity already started `limit` runs
+ * from `source` in the last `windowMs`. Counting and inserting happen in one transaction under a
+ * per-identity advisory lock, so concurrent requests (from any process sharing the database) cannot
+ * all see room for one more.
+ */
+export async function createRunWithinRate(
+  db: Db,
+  { windowMs, limit, ...run }: NewRun & { source: "editor" | "share"; windowMs: number; limit: number },
+): Promise<RateLimitedRun> {
+  return db.transaction(async (tx) => {
+    // The two-key form keeps these locks apart from single-key ones (the migration lock).
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('trellis:run-rate'), hashtext(${run.owner}))`);
+    const recent = await recentRuns(tx, { owner: run.owner, source: run.source, windowMs });
+    if (recent.count >= limit) return { ok: false, code: "rate-limited", freeInMs: recent.freeInMs } as const;
+    return (await createRun(tx, run)) ? ({ ok: true } as const) : ({ ok: false, code: "duplicate" } as const);
+  });
+}
+
 /** This process is alive: its runs are its own. */
 export async function heartbeat(db: Db, { processId }: { processId: string }) {
   await db
@@ -312,9 +337,15 @@ export async function markInterruptedRuns(db: Db, { processId, staleAfterMs = 0 
     .select({ id: processes.id })
     .from(processes)
     .where(gt(processes.heartbeatAt, sql`now() - make_interval(secs => ${staleAfterMs / 1000})`));
+  // It ended when its last recorded event happened, not when a restart noticed (maybe hours later).
+  const lastEventMs = sql`coalesce((SELECT (e.event->>'t')::float8 FROM run_events e WHERE e.run_id = ${runs.id} ORDER BY e.seq DESC LIMIT 1), 0)`;
   const marked = await db
     .update(runs)
-    .set({ status: "interrupted", finishedAt: new Date(), error: { code: "interrupted", message: "the server stopped while this run was in progress" } })
+    .set({
+      status: "interrupted",
+      finishedAt: sql`${runs.startedAt} + make_interval(secs => ${lastEventMs} / 1000)`,
+      error: { code: "interrupted", message: "the server stopped while this run was in progress" },
+    })
     .where(and(eq(runs.status, "running"), ne(runs.processId, processId), staleAfterMs > 0 ? notInArray(runs.processId, alive) : undefined))
     .returning({ id: runs.id });
   return marked.length;
@@ -378,6 +409,7 @@ export async function getSharedVersion(db: Db, { id }: { id: string }): Promise<
  * (a run of unsaved edits is not that version, so it is never shown).
  */
 export async function latestRunOfVersion(db: Db, { owner, workflowId, version }: { owner: string; workflowId: string; version: number }): Promise<RunRecord | null> {
+  if (!isStoredVersion(version)) return null;
   const [row] = await db
     .select()
     .from(runs)

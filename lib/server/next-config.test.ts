@@ -1,0 +1,17 @@
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { describe, expect, it } from "vitest";
+import { MAX_DOCUMENT_BYTES } from "@/lib/workflow";
+
+type ConfigModule = { default: { experimental?: { serverActions?: { bodySizeLimit?: unknown } } }; SERVER_ACTION_BODY_LIMIT: number };
+
+describe("Next.js configuration", () => {
+  it("lets a server action carry the largest document the editor imports, at 3 bytes a character", async () => {
+    // Imported by URL: next.config.js is plain JavaScript without type declarations.
+    const config = (await import(pathToFileURL(join(process.cwd(), "next.config.js")).href)) as ConfigModule;
+    expect(config.default.experimental?.serverActions?.bodySizeLimit).toBe(config.SERVER_ACTION_BODY_LIMIT);
+    expect(config.SERVER_ACTION_BODY_LIMIT).toBeGreaterThanOrEqual(3 * MAX_DOCUMENT_BYTES);
+    // Not without bound either: what a document needs plus room for the run's inputs.
+    expect(config.SERVER_ACTION_BODY_LIMIT).toBeLessThanOrEqual(3 * MAX_DOCUMENT_BYTES + 2_000_000);
+  });
+});
