@@ -1,5 +1,6 @@
 import "server-only";
 import type { RunEvent, RunEventOf } from "@/lib/workflow";
+import { databaseErrorMessage, sqlState } from "./db/errors";
 
 export type RecorderSink = {
   append(events: RunEvent[]): Promise<void>;
@@ -35,7 +36,7 @@ const DEFAULTS: RecorderOptions = {
   retryInitialMs: 100,
   retryMaxMs: 5_000,
   finishTimeoutMs: 30_000,
-  onError: (error) => console.error("trellis: run recording is failing, retrying:", error instanceof Error ? error.message : error),
+  onError: (error) => console.error("trellis: run recording is failing, retrying:", databaseErrorMessage(error)),
 };
 
 /** Between background attempts to store a result that `finish()` could not. */
@@ -61,10 +62,7 @@ function approxBytes(event: RunEvent): number {
 }
 
 /** Errors no retry can fix: the data itself is refused (PostgreSQL classes 22 and 23). */
-function permanent(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && /^2[23]/.test(code);
-}
+const permanent = (error: unknown) => /^2[23]/.test(sqlState(error) ?? "");
 
 const sleep = (ms: number, { unref = false } = {}) =>
   new Promise<void>((resolve) => {

@@ -1,8 +1,8 @@
 import "server-only";
 import { z } from "zod";
 import type { ValidationIssue } from "@/lib/workflow";
-import { getDatabase } from "./db";
-import { PROCESS_ID } from "./db";
+import { getDatabase, PROCESS_ID } from "./db";
+import { DatabaseUnavailableError, databaseErrorMessage, isDatabaseUnavailable } from "./db/errors";
 import {
   copyName,
   createWorkflow,
@@ -32,7 +32,26 @@ export const SaveRequest = z.strictObject({
   resolve: z.enum(["mine", "copy"]).optional(),
 });
 
-export async function saveWorkflow(raw: unknown): Promise<ActionResult<{ id: string; version: number }>> {
+/**
+ * A change while the database is unreachable answers with a typed error the editor shows (its
+ * local draft stays) instead of a bare 500. The change was rolled back; were it committed just
+ * before the connection broke, a retried version save answers `conflict`, never a second version.
+ */
+async function whileAvailable<T>(change: () => Promise<ActionResult<T>>): Promise<ActionResult<T>> {
+  try {
+    return await change();
+  } catch (error) {
+    if (!isDatabaseUnavailable(error)) throw error;
+    console.error("trellis: a change was refused, the database is unavailable:", databaseErrorMessage(error));
+    return { ok: false, error: { code: "database-unavailable", message: new DatabaseUnavailableError().message } };
+  }
+}
+
+export function saveWorkflow(raw: unknown): Promise<ActionResult<{ id: string; version: number }>> {
+  return whileAvailable(() => save(raw));
+}
+
+async function save(raw: unknown): Promise<ActionResult<{ id: string; version: number }>> {
   const request = SaveRequest.safeParse(raw);
   if (!request.success) return { ok: false, error: { code: "invalid-request", message: request.error.issues[0]?.message ?? "invalid request" } };
   const owner = await ensureIdentity();
@@ -67,42 +86,50 @@ const Id = z.string().uuid();
 export const invalid = (error: z.ZodError) =>
   ({ ok: false, error: { code: "invalid-request", message: `${error.issues[0]?.path.join(".") || "request"}: ${error.issues[0]?.message ?? "invalid request"}` } }) as const;
 
-/** The caller's identity and database, for the run service. */
+/** The caller's identity and database, for the run service; DatabaseUnavailableError when the database cannot be reached. */
 export async function runContext(): Promise<RunContext> {
   const owner = await ensureIdentity();
-  const { db } = await getDatabase();
+  const { db } = await getDatabase().catch((error: unknown) => {
+    throw isDatabaseUnavailable(error) ? new DatabaseUnavailableError(error) : error;
+  });
   return { owner, db, processId: PROCESS_ID };
 }
 
 export const RenameRequest = z.strictObject({ id: Id, name: z.string().trim().min(1, "a name cannot be empty").max(120, "a name has at most 120 characters") });
 
 /** Renames one of the caller's workflows (a new version with the new name). */
-export async function renameWorkflow(raw: unknown): Promise<ActionResult<{ id: string; version: number }>> {
-  const request = RenameRequest.safeParse(raw);
-  if (!request.success) return invalid(request.error);
-  const owner = await readIdentity();
-  if (!owner) return { ok: false, error: NOT_YOURS };
-  const { db } = await getDatabase();
-  return saveResult(await renameStoredWorkflow(db, { owner, ...request.data }));
+export function renameWorkflow(raw: unknown): Promise<ActionResult<{ id: string; version: number }>> {
+  return whileAvailable(async () => {
+    const request = RenameRequest.safeParse(raw);
+    if (!request.success) return invalid(request.error);
+    const owner = await readIdentity();
+    if (!owner) return { ok: false, error: NOT_YOURS };
+    const { db } = await getDatabase();
+    return saveResult(await renameStoredWorkflow(db, { owner, ...request.data }));
+  });
 }
 
-export async function duplicateWorkflow(raw: unknown): Promise<ActionResult<{ id: string; version: number }>> {
-  const request = z.strictObject({ id: Id }).safeParse(raw);
-  if (!request.success) return invalid(request.error);
-  const owner = await readIdentity();
-  if (!owner) return { ok: false, error: NOT_YOURS };
-  const { db } = await getDatabase();
-  return saveResult(await duplicateStoredWorkflow(db, { owner, id: request.data.id }));
+export function duplicateWorkflow(raw: unknown): Promise<ActionResult<{ id: string; version: number }>> {
+  return whileAvailable(async () => {
+    const request = z.strictObject({ id: Id }).safeParse(raw);
+    if (!request.success) return invalid(request.error);
+    const owner = await readIdentity();
+    if (!owner) return { ok: false, error: NOT_YOURS };
+    const { db } = await getDatabase();
+    return saveResult(await duplicateStoredWorkflow(db, { owner, id: request.data.id }));
+  });
 }
 
 /** Deletes one of the caller's workflows with its versions, runs and share links. */
-export async function deleteWorkflow(raw: unknown): Promise<ActionResult<{ id: string }>> {
-  const request = z.strictObject({ id: Id }).safeParse(raw);
-  if (!request.success) return invalid(request.error);
-  const owner = await readIdentity();
-  const { db } = await getDatabase();
-  if (!owner || !(await deleteStoredWorkflow(db, { owner, id: request.data.id }))) return { ok: false, error: NOT_YOURS };
-  return { ok: true, data: { id: request.data.id } };
+export function deleteWorkflow(raw: unknown): Promise<ActionResult<{ id: string }>> {
+  return whileAvailable(async () => {
+    const request = z.strictObject({ id: Id }).safeParse(raw);
+    if (!request.success) return invalid(request.error);
+    const owner = await readIdentity();
+    const { db } = await getDatabase();
+    if (!owner || !(await deleteStoredWorkflow(db, { owner, id: request.data.id }))) return { ok: false, error: NOT_YOURS };
+    return { ok: true, data: { id: request.data.id } };
+  });
 }
 
 /** The caller's runs of one of their workflows, newest first; null when it is not theirs. */
