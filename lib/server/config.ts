@@ -23,10 +23,12 @@ export type ServerConfig = {
   dataDir: string;
   /** Runs each identity may start per minute (editor), and per visitor on a shared link. */
   rates: { runsPerMinute: number; sharedRunsPerMinute: number };
+  /** How often a process beats, and how long a PostgreSQL peer may stay silent before its running runs are interrupted. */
+  heartbeat: { everyMs: number; staleAfterMs: number };
 };
 
 /** What the model registry needs from the configuration. */
-export type ModelConfig = Omit<ServerConfig, "databaseUrl" | "dataDir" | "rates">;
+export type ModelConfig = Omit<ServerConfig, "databaseUrl" | "dataDir" | "rates" | "heartbeat">;
 
 const list = (value: string | undefined, fallback: string[]) =>
   value
@@ -90,7 +92,14 @@ export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
       runsPerMinute: number(env, "TRELLIS_RUNS_PER_MINUTE", 30)!,
       sharedRunsPerMinute: number(env, "TRELLIS_SHARED_RUNS_PER_MINUTE", 5)!,
     },
+    heartbeat: {
+      everyMs: number(env, "TRELLIS_HEARTBEAT_MS", 10_000)!,
+      staleAfterMs: number(env, "TRELLIS_PROCESS_STALE_MS", 30_000)!,
+    },
   };
+  // A peer must be able to miss a beat or two before its runs are taken for orphaned.
+  if (config.heartbeat.everyMs < 100) throw new ConfigError("TRELLIS_HEARTBEAT_MS", "must be at least 100");
+  if (config.heartbeat.staleAfterMs < 2 * config.heartbeat.everyMs) throw new ConfigError("TRELLIS_PROCESS_STALE_MS", "must be at least twice TRELLIS_HEARTBEAT_MS");
   if (env.OPENAI_API_KEY) config.openai = { apiKey: env.OPENAI_API_KEY, models: list(env.OPENAI_MODELS, ["gpt-4o-mini", "gpt-4.1-mini", "gpt-4o"]) };
   if (env.ANTHROPIC_API_KEY) {
     config.anthropic = { apiKey: env.ANTHROPIC_API_KEY, models: list(env.ANTHROPIC_MODELS, ["claude-3-5-haiku-latest", "claude-sonnet-4-5"]) };

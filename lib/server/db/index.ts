@@ -6,10 +6,6 @@ import { heartbeat, markInterruptedRuns, pruneProcesses } from "./queries";
 
 export { PROCESS_ID } from "./process";
 
-/** How often a process says it is alive, and how long a PostgreSQL peer may stay silent before its running runs count as orphaned. */
-const BEAT_MS = 10_000;
-const STALE_MS = 30_000;
-
 // One database per process, shared by route handlers, server actions and pages (bundled apart).
 const KEY = Symbol.for("trellis.database");
 type Open = { database: Database; beat: ReturnType<typeof setInterval> };
@@ -20,7 +16,7 @@ async function open(): Promise<Open> {
   const config = readServerConfig();
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : config.dataDir });
   try {
-    const staleAfterMs = database.kind === "postgres" ? STALE_MS : 0;
+    const staleAfterMs = database.kind === "postgres" ? config.heartbeat.staleAfterMs : 0;
     await pruneProcesses(database.db);
     await heartbeat(database.db, { processId: PROCESS_ID });
     await markInterruptedRuns(database.db, { processId: PROCESS_ID, staleAfterMs });
@@ -28,7 +24,7 @@ async function open(): Promise<Open> {
       heartbeat(database.db, { processId: PROCESS_ID })
         .then(() => (staleAfterMs ? markInterruptedRuns(database.db, { processId: PROCESS_ID, staleAfterMs }) : 0))
         .catch((error: Error) => console.error("trellis: heartbeat failed:", error.message));
-    }, BEAT_MS);
+    }, config.heartbeat.everyMs);
     beat.unref();
     return { database, beat };
   } catch (error) {
@@ -41,7 +37,8 @@ async function open(): Promise<Open> {
  * The process's database: opened on first use (migrations applied). At that moment, runs left
  * `running` by a process that is gone are marked `interrupted`: with PGlite every other process is
  * gone (the lock file allows one); with PostgreSQL, processes that have not beaten for 30 s — and
- * since several may share it, each keeps beating and sweeping every 10 s. A failed open is not
+ * since several may share it, each keeps beating and sweeping every 10 s (TRELLIS_HEARTBEAT_MS,
+ * TRELLIS_PROCESS_STALE_MS). A failed open is not
  * remembered: the next call tries again (PostgreSQL may be back).
  */
 export async function getDatabase(): Promise<Database> {
