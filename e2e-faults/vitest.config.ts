@@ -1,0 +1,17 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * The fault suite (`npm run test:faults`): real production servers (`next start` on the build in
+ * TRELLIS_FAULTS_APP_DIR, default the working directory) killed, restarted, refused a disk or a
+ * database. One file at a time: these start several servers each.
+ */
+export default defineConfig({
+  test: {
+    include: ["e2e-faults/**/*.test.ts"],
+    environment: "node",
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    pool: "forks",
+    fileParallelism: false,
+  },
+});
