@@ -1,10 +1,13 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { KINDS } from "../kinds";
 import type { WorkflowDocument } from "../schema";
 import { input, llm, workflow } from "../testing/build";
 import { scriptedModel, type Script } from "../testing/scripted-model";
 import { VirtualClock } from "../testing/virtual-clock";
 import type { RunEvent, RunEventOf } from "./events";
-import { ModelError, type ModelCall } from "./model-port";
+import { CancelledError } from "./errors";
+import { ModelError, type ModelCall, type ModelPort } from "./model-port";
+import { Semaphore } from "./semaphore";
 import { runWorkflow, type RunOptions } from "./run";
 
 function setup(script: (call: ModelCall, index: number) => Script) {
@@ -453,5 +456,255 @@ describe("outputs and warnings", () => {
       })(),
     );
     expect(model.calls[0].aborted).toBe(true);
+  });
+});
+
+describe("loops keep their branches", () => {
+  const gate = (id: string, rule: object) => ({ id, kind: "gate", config: { mode: "condition", condition: { match: "all", rules: [rule] } } }) as const;
+
+  it("a router inside a gate loop: the branch it takes on the last pass runs, even if it died on an earlier pass", async () => {
+    let drafts = 0;
+    const { run } = setup((call) =>
+      call.schema ? { object: { route: call.prompt.includes("long") ? "b" : "a", reason: "by length" } } : { text: idOf(call) === "draft" ? (++drafts >= 2 ? "long enough text" : "short") : `${idOf(call)} text` },
+    );
+    const doc = workflow(
+      [
+        input,
+        llm("draft", "(draft)"),
+        { ...router(["a", "b"]), config: { outputKey: "decision", prompt: "{{draft}}", routes: [{ name: "a", description: "a" }, { name: "b", description: "b" }] } },
+        gate("check", { op: "length_at_least", key: "draft", value: 10 }),
+        llm("afterB", "{{draft}} (afterB)"),
+        { id: "out", kind: "output", config: { keys: ["draft", "decision", "afterB"] } },
+      ],
+      ["in->draft", "draft->route", "route:a->check", "route:b->check", "route:b->afterB", "check:fail->draft", "check:pass->out", "afterB->out"],
+    );
+    const { finished, of } = await run(doc);
+    expect(finished.status).toBe("succeeded");
+    expect(finished.outputs).toEqual({ draft: "long enough text", decision: "b", afterB: "afterB text" });
+    expect(of("node-skipped").map((e) => e.nodeId)).toEqual([]);
+    // What is downstream of a loop sees only its final pass: afterB ran once, after the loop ended.
+    expect(of("node-started").filter((e) => e.nodeId === "afterB")).toHaveLength(1);
+  });
+
+  it("a gate inside an evaluator loop: its fail branch out of the loop runs when the last pass takes it", async () => {
+    let jokes = 0;
+    const { run } = setup((call) =>
+      call.schema ? { object: { grade: "fail", feedback: "again" } } : { text: idOf(call) === "joke" ? (++jokes === 1 ? "Why? Because!" : "A flat statement.") : "flat fixed" },
+    );
+    const doc = workflow(
+      [
+        input,
+        llm("joke", "(joke)"),
+        gate("punchline", { op: "contains", key: "joke", value: "!" }),
+        { id: "grade", kind: "evaluator", config: { key: "joke", gradeKey: "verdict", feedbackKey: "feedback", criteria: "funny", maxIterations: 5 } },
+        llm("flat", "{{joke}} (flat)"),
+        { id: "out", kind: "output", config: { keys: ["joke", "flat"] } },
+      ],
+      ["in->joke", "joke->punchline", "punchline:pass->grade", "punchline:fail->flat", "grade:revise->joke", "grade:pass->out", "flat->out"],
+    );
+    const { finished, of } = await run(doc);
+    expect(finished.status).toBe("succeeded");
+    expect(finished.outputs).toEqual({ joke: "A flat statement.", flat: "flat fixed" });
+    expect(of("node-skipped").map((e) => e.nodeId)).toEqual(["grade"]);
+  });
+
+  it("nested loops: the inner loop's count starts again each time the outer loop re-enters it", async () => {
+    let inner = 0;
+    let outer = 0;
+    const { run, model } = setup((call) => {
+      if (!call.schema) return { text: `${idOf(call)} text` };
+      if (call.prompt.includes("Criteria: inner")) return { object: { grade: ++inner % 2 === 1 ? "fail" : "pass", feedback: "inner" } };
+      return { object: { grade: ++outer === 1 ? "fail" : "pass", feedback: "outer" } };
+    });
+    const evaluator = (id: string, key: string, maxIterations: number) =>
+      ({ id, kind: "evaluator", config: { key, gradeKey: `${id}_grade`, feedbackKey: `${id}_feedback`, criteria: id, maxIterations } }) as const;
+    const doc = workflow(
+      [input, llm("draft", "(draft)"), evaluator("inner", "draft", 2), llm("polish", "{{draft}} (polish)"), evaluator("outer", "polish", 3), { id: "out", kind: "output", config: { keys: ["polish"] } }],
+      ["in->draft", "draft->inner", "inner:revise->draft", "inner:pass->polish", "polish->outer", "outer:revise->draft", "outer:pass->out"],
+    );
+    const { finished } = await run(doc);
+    expect(finished.status).toBe("succeeded");
+    expect(finished.warnings).toEqual([]);
+    expect(model.calls.filter((c) => idOf(c) === "draft")).toHaveLength(4);
+  });
+
+  it("bounds the loop-backs of a whole run, nested loops included, with a named error", async () => {
+    const { run, model } = setup((call) => (call.schema ? { object: { grade: "fail", feedback: "no" } } : { text: "draft" }));
+    const doc = workflow(
+      [input, llm("joke", "(joke)"), { id: "grade", kind: "evaluator", config: { key: "joke", gradeKey: "verdict", feedbackKey: "feedback", criteria: "funny", maxIterations: 10 } }],
+      ["in->joke", "joke->grade", "grade:revise->joke"],
+    );
+    const { finished } = await run(doc, { limits: { maxTotalLoopIterations: 3 } });
+    expect(finished.status).toBe("failed");
+    expect(finished.error).toMatchObject({ code: "limit:loop-iterations", nodeId: "grade" });
+    expect(model.calls.filter((c) => c.schema)).toHaveLength(4);
+  });
+});
+
+describe("no error escapes the run", () => {
+  const unhandled: unknown[] = [];
+  const listen = (reason: unknown) => unhandled.push(reason);
+
+  it("a node kind whose result throws when read ends the run failed with internal, and nothing is left unhandled", async () => {
+    process.on("unhandledRejection", listen);
+    const spy = vi.spyOn(KINDS.aggregate, "execute").mockImplementation(async () => ({
+      get writes(): Record<string, unknown> {
+        throw new Error("the kind broke");
+      },
+    }));
+    try {
+      const { run } = setup(() => ({ text: "x" }));
+      const doc = workflow([input, llm("a", "(a)"), { id: "join", kind: "aggregate", config: { outputKey: "both" } }], ["in->a", "a->join"]);
+      const { finished } = await run(doc);
+      expect(finished.status).toBe("failed");
+      expect(finished.error?.code).toBe("internal");
+      expect(finished.error?.message).toMatch(/the kind broke/);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(unhandled).toEqual([]);
+    } finally {
+      spy.mockRestore();
+      process.off("unhandledRejection", listen);
+    }
+  });
+
+  it.each([
+    ["throws when asked for a stream", (): ModelPort => ({ stream: () => { throw new Error("port exploded"); } })],
+    ["throws from next()", (): ModelPort => ({ stream: () => ({ [Symbol.asyncIterator]: () => ({ next: () => { throw new Error("port exploded"); } }) }) })],
+  ])("a model port that %s fails its node with a code", async (_, make) => {
+    const clock = new VirtualClock();
+    const events: RunEvent[] = [];
+    await clock.drive((async () => {
+      for await (const event of runWorkflow(workflow([input, llm("a", "(a)")], ["in->a"]), { models: make(), clock })) events.push(event);
+    })());
+    const finished = events.at(-1) as RunEventOf<"run-finished">;
+    expect(finished.status).toBe("failed");
+    expect(finished.error).toMatchObject({ code: "unknown", nodeId: "a" });
+    expect(finished.error?.message).toMatch(/port exploded/);
+  });
+});
+
+describe("timeouts and cancel never wait for the provider", () => {
+  /** A provider that neither answers nor honours its abort signal, and whose cleanup never ends. */
+  const deaf = (): ModelPort & { calls: number } => {
+    const port = {
+      calls: 0,
+      stream: () => {
+        port.calls++;
+        return { [Symbol.asyncIterator]: () => ({ next: () => new Promise<never>(() => undefined), return: () => new Promise<never>(() => undefined) }) };
+      },
+    };
+    return port;
+  };
+
+  it("a first-token timeout fires on a provider that ignores its abort signal", async () => {
+    const clock = new VirtualClock();
+    const events: RunEvent[] = [];
+    const models = deaf();
+    await clock.drive((async () => {
+      for await (const event of runWorkflow(workflow([input, llm("a", "(a)")], ["in->a"]), { models, clock, limits: { maxAttempts: 2, firstTokenTimeoutMs: 5_000, backoffBaseMs: 100 } })) events.push(event);
+    })());
+    const finished = events.at(-1) as RunEventOf<"run-finished">;
+    expect(finished.error?.code).toBe("timeout:first-token");
+    expect(models.calls).toBe(2);
+    expect(finished.ms).toBeGreaterThanOrEqual(10_000);
+    expect(finished.ms).toBeLessThan(10_200);
+  });
+
+  it("cancel ends a run whose provider hangs at once, keeping the streamed text and the finished nodes", async () => {
+    const clock = new VirtualClock();
+    const controller = new AbortController();
+    let calls = 0;
+    const models: ModelPort = {
+      stream: () => {
+        const call = ++calls;
+        let sent = false;
+        return {
+          [Symbol.asyncIterator]: () => ({
+            next: () => {
+              if (call === 1) return Promise.resolve(sent ? { done: true as const, value: undefined } : ((sent = true), { done: false as const, value: { type: "finish" as const, finishReason: "stop" } }));
+              if (!sent) return (sent = true), Promise.resolve({ done: false as const, value: { type: "text" as const, delta: "half an" } });
+              return new Promise<never>(() => undefined);
+            },
+            return: () => new Promise<never>(() => undefined),
+          }),
+        };
+      },
+    };
+    const events: RunEvent[] = [];
+    clock.schedule(2_000, () => controller.abort());
+    await clock.drive((async () => {
+      for await (const event of runWorkflow(workflow([input, llm("a", "(a)"), llm("b", "(b)")], ["in->a", "a->b"]), { models, clock, signal: controller.signal, coalesceMs: 30 })) events.push(event);
+    })());
+    const finished = events.at(-1) as RunEventOf<"run-finished">;
+    expect(finished.status).toBe("cancelled");
+    expect(finished.ms).toBe(2_000);
+    expect(finished.state).toMatchObject({ a: "" });
+    expect(events.filter((e) => e.type === "node-delta").map((e) => (e as RunEventOf<"node-delta">).text)).toEqual(["half an"]);
+    expect(events.findIndex((e) => e.type === "node-delta")).toBeLessThan(events.findIndex((e) => e.type === "node-cancelled"));
+  });
+
+  it("a waiting semaphore acquire rejects when its signal aborts, and the slot goes to the next waiter", async () => {
+    const semaphore = new Semaphore(1);
+    await semaphore.acquire();
+    const controller = new AbortController();
+    const first = semaphore.acquire(controller.signal);
+    const second = semaphore.acquire();
+    controller.abort();
+    await expect(first).rejects.toBeInstanceOf(CancelledError);
+    semaphore.release();
+    await expect(second).resolves.toBeUndefined();
+  });
+});
+
+describe("coalescing", () => {
+  it("merges one call's deltas within the window into fewer events with the same text", async () => {
+    const chunks = Array.from({ length: 40 }, (_, i) => `w${i} `);
+    const { run } = setup(() => ({ latency: 400, chunks }));
+    const doc = workflow([input, llm("a", "(a)")], ["in->a"]);
+    const plain = await run(doc);
+    const merged = await run(doc, { coalesceMs: 50 });
+    const text = (events: RunEvent[]) => events.flatMap((e) => (e.type === "node-delta" ? [e.text] : [])).join("");
+    expect(text(merged.events)).toBe(chunks.join(""));
+    expect(text(plain.events)).toBe(chunks.join(""));
+    expect(plain.of("node-delta")).toHaveLength(40);
+    expect(merged.of("node-delta").length).toBeLessThanOrEqual(9);
+    expect(merged.finished.state.a).toBe(chunks.join(""));
+  });
+
+  it("streams structured output as JSON text deltas whose whole is the object", async () => {
+    const object = { route: "joke", reason: "asks for a joke" };
+    const json = JSON.stringify(object);
+    const clock = new VirtualClock();
+    const models: ModelPort = {
+      async *stream() {
+        for (let i = 0; i < json.length; i += 5) yield { type: "text", delta: json.slice(i, i + 5) };
+        yield { type: "finish", finishReason: "stop" };
+      },
+    };
+    const events: RunEvent[] = [];
+    await clock.drive((async () => {
+      for await (const event of runWorkflow(workflow([input, router(["joke"]), llm("joke", "(joke)")], ["in->route", "route:joke->joke"]), { models, clock })) events.push(event);
+    })());
+    const deltas = events.filter((e): e is RunEventOf<"node-delta"> => e.type === "node-delta" && e.nodeId === "route");
+    expect(deltas.map((e) => e.json).join("")).toBe(json);
+    expect(deltas.every((e) => e.partial === undefined && e.text === undefined)).toBe(true);
+    expect((events.at(-1) as RunEventOf<"run-finished">).state.decision).toBe("joke");
+  });
+
+  it("applies the output size limit to structured output", async () => {
+    const clock = new VirtualClock();
+    const models: ModelPort = {
+      async *stream() {
+        yield { type: "text", delta: '{"route":"joke","reason":"' };
+        for (let i = 0; i < 100; i++) yield { type: "text", delta: "x".repeat(100) };
+        yield { type: "text", delta: '"}' };
+        yield { type: "finish", finishReason: "stop" };
+      },
+    };
+    const events: RunEvent[] = [];
+    await clock.drive((async () => {
+      for await (const event of runWorkflow(workflow([input, router(["joke"]), llm("joke", "(joke)")], ["in->route", "route:joke->joke"]), { models, clock, limits: { maxOutputBytes: 5_000 } })) events.push(event);
+    })());
+    expect(events.find((e) => e.type === "node-failed")).toMatchObject({ nodeId: "route", code: "limit:output-size" });
   });
 });
