@@ -1,14 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, readServerConfig } from "./config";
 
+const env = (variables: Record<string, string>) => ({ NODE_ENV: "test", ...variables }) as NodeJS.ProcessEnv;
+
 describe("server configuration: process heartbeats", () => {
   it("beats every 10 s and allows a PostgreSQL peer 30 s of silence by default", () => {
-    expect(readServerConfig({}).heartbeat).toEqual({ everyMs: 10_000, staleAfterMs: 30_000 });
-    expect(readServerConfig({ TRELLIS_HEARTBEAT_MS: "500", TRELLIS_PROCESS_STALE_MS: "2000" }).heartbeat).toEqual({ everyMs: 500, staleAfterMs: 2_000 });
+    expect(readServerConfig(env({})).heartbeat).toEqual({ everyMs: 10_000, staleAfterMs: 30_000 });
+    expect(readServerConfig(env({ TRELLIS_HEARTBEAT_MS: "500", TRELLIS_PROCESS_STALE_MS: "2000" })).heartbeat).toEqual({ everyMs: 500, staleAfterMs: 2_000 });
   });
 
   it("refuses a stale window that a single late beat would exceed", () => {
-    expect(() => readServerConfig({ TRELLIS_HEARTBEAT_MS: "10000", TRELLIS_PROCESS_STALE_MS: "15000" })).toThrow(ConfigError);
-    expect(() => readServerConfig({ TRELLIS_HEARTBEAT_MS: "10" })).toThrow(/TRELLIS_HEARTBEAT_MS must be at least 100/);
+    expect(() => readServerConfig(env({ TRELLIS_HEARTBEAT_MS: "10000", TRELLIS_PROCESS_STALE_MS: "15000" }))).toThrow(ConfigError);
+    expect(() => readServerConfig(env({ TRELLIS_HEARTBEAT_MS: "10" }))).toThrow(/TRELLIS_HEARTBEAT_MS must be at least 100/);
   });
 });

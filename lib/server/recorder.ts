@@ -24,6 +24,8 @@ export type RecorderOptions = {
   retryMaxMs: number;
   /** How long `finish()` may keep retrying before it answers; the result is then retried in the background. */
   finishTimeoutMs: number;
+  /** A write that has not answered by then counts as failed (a silently dropped connection can hang for minutes). */
+  writeTimeoutMs: number;
   /** Told once per outage (the first failed write), not on every retry. */
   onError(error: unknown): void;
 };
@@ -36,6 +38,7 @@ const DEFAULTS: RecorderOptions = {
   retryInitialMs: 100,
   retryMaxMs: 5_000,
   finishTimeoutMs: 30_000,
+  writeTimeoutMs: 10_000,
   onError: (error) => console.error("trellis: run recording is failing, retrying:", databaseErrorMessage(error)),
 };
 
@@ -63,6 +66,22 @@ function approxBytes(event: RunEvent): number {
 
 /** Errors no retry can fix: the data itself is refused (PostgreSQL classes 22 and 23). */
 const permanent = (error: unknown) => /^2[23]/.test(sqlState(error) ?? "");
+
+class WriteTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`the database did not answer a write within ${Math.round(ms)} ms`);
+    this.name = "WriteTimeoutError";
+  }
+}
+
+/** The write, or a failure once `ms` have passed; a write that answers later is harmless (writes are idempotent). */
+function withTimeout(write: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new WriteTimeoutError(ms)), ms);
+  });
+  return Promise.race([write, timeout]).finally(() => clearTimeout(timer));
+}
 
 const sleep = (ms: number, { unref = false } = {}) =>
   new Promise<void>((resolve) => {
@@ -159,7 +178,8 @@ export class RunRecorder {
     for (let attempt = 0; ; attempt++) {
       this.writes++;
       try {
-        await write();
+        // Within the deadline, but never so short that a healthy database could not answer.
+        await withTimeout(write(), Math.min(this.options.writeTimeoutMs, Math.max(1_000, this.deadline - Date.now())));
         this.failing = false;
         return true;
       } catch (error) {
@@ -184,7 +204,7 @@ export class RunRecorder {
     for (let attempt = 0; ; attempt++) {
       await sleep(this.backoff(attempt, BACKGROUND_RETRY_MAX_MS), { unref: true });
       try {
-        await this.sink.finish(finished, { lost });
+        await withTimeout(this.sink.finish(finished, { lost }), this.options.writeTimeoutMs);
         active.delete(this);
         return;
       } catch (error) {

@@ -109,7 +109,7 @@ function readRecord(path: string): LockRecord | null {
 }
 
 /** Whether the process named by a lock is certainly alive, certainly gone, or cannot be examined from here. */
-export function holderState(record: LockRecord): "alive" | "gone" | "unknown" {
+function holderState(record: LockRecord): "alive" | "gone" | "unknown" {
   if (record.host !== hostname() || !record.pidNamespace || record.pidNamespace !== pidNamespace("self")) return "unknown";
   // Same namespace, our own pid, and not in our registry: an earlier incarnation of this process (a container restart).
   if (record.pid === process.pid) return "gone";
@@ -131,7 +131,7 @@ export function holderState(record: LockRecord): "alive" | "gone" | "unknown" {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Removes a stale lock, unless someone replaced it meanwhile; a guard directory makes the check-and-remove atomic among takers. */
-function removeStale(path: string, staleToken: string | null, staleMs: number): boolean {
+function removeStale(path: string, staleToken: string | null, staleMs: number): void {
   const guard = `${path}.takeover`;
   try {
     mkdirSync(guard);
@@ -140,16 +140,13 @@ function removeStale(path: string, staleToken: string | null, staleMs: number): 
     // A taker that died mid-takeover leaves its guard behind.
     const age = Date.now() - (statSafe(guard)?.mtimeMs ?? Date.now());
     if (age > staleMs) rmdirSync(guard);
-    return false;
+    return;
   }
   try {
     const current = readRecord(path);
-    if ((current?.token ?? null) !== staleToken) return false;
-    unlinkSync(path);
-    return true;
+    if ((current?.token ?? null) === staleToken) unlinkSync(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return true;
-    throw error;
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   } finally {
     rmdirSync(guard);
   }
