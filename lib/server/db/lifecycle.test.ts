@@ -1,12 +1,15 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { openDatabase } from "./connect";
 import { closeDatabase, getDatabase } from "./index";
 import { describeDatabase } from "./lifecycle";
 import { checkReadiness } from "./readiness";
 import { DatabaseLockedError } from "./lock";
+import { getRunEvents } from "./queries";
 
 /** Start-up and shutdown of a server process, with real child processes on one PGlite directory. */
 
@@ -19,10 +22,10 @@ afterEach(async () => {
 
 type Exit = { code: number | null; signal: NodeJS.Signals | null; output: string };
 
-function serverProcess(dataDir: string) {
+function serverProcess(dataDir: string, env: Record<string, string> = {}) {
   // One process (node with tsx's loader), not the tsx CLI, which would run the script in a child that a kill -9 leaves behind.
   const child = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", "scripts/faults/hold-database.ts"], {
-    env: { ...process.env, TRELLIS_DATA_DIR: dataDir, DATABASE_URL: "" },
+    env: { ...process.env, TRELLIS_DATA_DIR: dataDir, DATABASE_URL: "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.push(child);
@@ -64,6 +67,22 @@ describe("server process lifecycle", () => {
     await third.exited;
     const fourth = serverProcess(dir);
     await fourth.ready;
+  }, 60_000);
+
+  it("writes the events its recorders still hold on SIGTERM, before the database closes", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "trellis-life-")), "data");
+    const runId = randomUUID();
+    const server = serverProcess(dir, { TRELLIS_FAULT_RUN_ID: runId, TRELLIS_FAULT_BUFFERED_EVENTS: "250" });
+    await server.ready;
+    server.child.kill("SIGTERM");
+    expect((await server.exited).code).toBe(143);
+    const database = await openDatabase({ dataDir: dir });
+    try {
+      const events = await getRunEvents(database.db, { owner: "fault-test", runId });
+      expect(events?.map((e) => e.seq)).toEqual([...Array(250).keys()]);
+    } finally {
+      await database.close();
+    }
   }, 60_000);
 
   it("does not remember a failed first open: the next call opens the database", async () => {
