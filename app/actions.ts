@@ -1,7 +1,7 @@
 "use server";
 
 import type { RunEvent } from "@/lib/workflow";
-import { startSharedRun } from "@/lib/server/runs";
+import { RunRefused, startSharedRun } from "@/lib/server/runs";
 import { fork } from "@/lib/server/sharing";
 import { deleteWorkflow, duplicateWorkflow, renameWorkflow, runContext, type ActionResult } from "@/lib/server/workflows";
 
@@ -26,5 +26,5 @@ export async function forkAction(request: { from: "link" | "run"; id: string }):
 
 /** Runs the stored version behind a share link that allows runs; the request carries no document. */
 export async function runSharedAction(request: { runId: string; shareId: string; inputs: Record<string, string | number | boolean> }): Promise<AsyncIterable<RunEvent>> {
-  return startSharedRun(request, await runContext());
+  return startSharedRun(request, await runContext().catch((error: unknown) => new RunRefused(error)));
 }

@@ -2,7 +2,7 @@
 
 import type { RunEvent } from "@/lib/workflow";
 import { readIdentity } from "@/lib/server/identity";
-import { cancelRun, startRun } from "@/lib/server/runs";
+import { cancelRun, RunRefused, startRun } from "@/lib/server/runs";
 import { createShare, shareLinksOf, shareRunLink, updateShare, type ShareLinkInfo } from "@/lib/server/sharing";
 import { loadWorkflow, runContext, saveWorkflow, workflowHistory, workflowRuns, workflowVersion, type ActionResult } from "@/lib/server/workflows";
 
@@ -14,7 +14,7 @@ export async function runWorkflowAction(request: {
   workflowId?: string;
   baseVersion?: number;
 }): Promise<AsyncIterable<RunEvent>> {
-  return startRun(request, await runContext());
+  return startRun(request, await runContext().catch((error: unknown) => new RunRefused(error)));
 }
 
 export async function cancelRunAction(runId: string): Promise<boolean> {

@@ -18,6 +18,8 @@ export type ServerConfig = {
   compatible?: CompatibleConfig;
   demo: DemoSettings;
   limits: Partial<RunLimits>;
+  /** Deltas of one node arriving within this window are sent and recorded as one event (0 = off). */
+  coalesceMs: number;
   /** PostgreSQL when set; otherwise embedded PGlite in `dataDir`. */
   databaseUrl?: string;
   dataDir: string;
@@ -86,6 +88,7 @@ export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
       faults: faults(env),
     },
     limits: {},
+    coalesceMs: number(env, "TRELLIS_COALESCE_MS", 30)!,
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: env.TRELLIS_DATA_DIR || ".data/pglite",
     rates: {
@@ -129,6 +132,7 @@ export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     ["maxMapItems", "TRELLIS_MAX_MAP_ITEMS"],
     ["maxConcurrency", "TRELLIS_MAX_CONCURRENCY"],
     ["maxLoopIterations", "TRELLIS_MAX_LOOP_ITERATIONS"],
+    ["maxTotalLoopIterations", "TRELLIS_MAX_TOTAL_LOOP_ITERATIONS"],
     ["maxModelCalls", "TRELLIS_MAX_MODEL_CALLS"],
     ["maxWallTimeMs", "TRELLIS_MAX_WALL_TIME_MS"],
     ["firstTokenTimeoutMs", "TRELLIS_FIRST_TOKEN_TIMEOUT_MS"],

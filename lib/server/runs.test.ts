@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { POST } from "@/app/api/runs/cancel/route";
-import { findTemplate, parseDocument, type RunEvent, type WorkflowDocument } from "@/lib/workflow";
+import { findTemplate, parseDocument, type ModelCall, type RunEvent, type WorkflowDocument } from "@/lib/workflow";
+import { createModels } from "./models";
+import type { DemoFault } from "./models/demo";
 import { openDatabase, type Database } from "./db/connect";
 import * as q from "./db/queries";
 import { eq, sql } from "drizzle-orm";
@@ -25,6 +27,23 @@ async function collect(events: AsyncIterable<RunEvent>, onEvent?: (event: RunEve
 }
 
 const newId = () => globalThis.crypto.randomUUID();
+
+/** The run's record once it has ended (the run is recorded apart from the stream, so a consumer that left does not wait for it). */
+async function recordWhenEnded(owner: string, runId: string, withinMs = 5_000) {
+  const started = Date.now();
+  for (;;) {
+    const record = await q.getRunRecord(database.db, { owner, runId });
+    if ((record && record.run.status !== "running") || Date.now() - started > withinMs) return record && { ...record, afterMs: Date.now() - started };
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Demo models with faults, counting the calls that reach them. */
+function faultyModels(faults: DemoFault[]) {
+  const models = createModels({ demo: { firstTokenDelayMs: 0, chunkDelayMs: 1, faults }, limits: { retryAfterCapMs: 60_000 }, coalesceMs: 0 });
+  const counted = { calls: 0 };
+  return { counted, models: { ...models, port: { stream: (call: ModelCall, signal: AbortSignal) => (counted.calls++, models.port.stream(call, signal)) } } };
+}
 let database: Database;
 let owners = 0;
 const context = (extra: Partial<RunContext> = {}): RunContext => ({ owner: `runner-${Date.now()}-${owners++}-abcdefghijklmnopqrstuvwxyz`, db: database.db, processId: "test", ...extra });
@@ -79,10 +98,34 @@ describe("run service", () => {
       seen.push(event);
       if (event.type === "node-delta") break;
     }
-    const record = await q.getRunRecord(database.db, { owner: ctx.owner, runId });
+    const record = await recordWhenEnded(ctx.owner, runId);
     expect(record?.run.status).toBe("cancelled");
     expect(record?.events.slice(0, seen.length)).toEqual(seen);
     expect(record?.events.at(-1)).toMatchObject({ type: "run-finished", status: "cancelled", error: { code: "client-gone" } });
+  });
+
+  it.each([
+    ["a provider call that hangs", { kind: "hang", match: "Write a short joke" } as DemoFault, "node-started"],
+    ["a 20 s Retry-After backoff", { kind: "rate-limit", match: "Write a short joke", retryAfterSeconds: 20 } as DemoFault, "node-retry"],
+  ])("a browser that leaves during %s cancels the run within a second, with no further provider call", async (_, fault, leaveOn) => {
+    const { counted, models } = faultyModels([fault]);
+    const ctx = context({ models });
+    const runId = newId();
+    const iterator = startRun({ runId, document: template("prompt-chaining"), inputs: { topic: "a kite" } }, ctx)[Symbol.asyncIterator]();
+    for (;;) {
+      const { value, done } = await iterator.next();
+      if (done) throw new Error(`the run ended before a ${leaveOn} event of n_joke`);
+      if (value.type === leaveOn && value.nodeId === "n_joke") break;
+    }
+    const callsWhenLeft = counted.calls;
+    // What React does when the request is aborted; it does not wait for the answer.
+    void iterator.throw?.(new Error("aborted"));
+    const record = await recordWhenEnded(ctx.owner, runId, 1_000);
+    expect(record?.run.status).toBe("cancelled");
+    expect(record?.afterMs).toBeLessThan(1_000);
+    expect(record?.events.at(-1)).toMatchObject({ type: "run-finished", status: "cancelled", error: { code: "client-gone" } });
+    expect(record?.events.some((e) => e.type === "node-cancelled" && e.nodeId === "n_joke")).toBe(true);
+    expect(counted.calls).toBe(callsWhenLeft);
   });
 
   it("refuses a run of someone else's workflow, and a reused run id", async () => {

@@ -1,9 +1,11 @@
 import "server-only";
 import { z } from "zod";
-import { parseDocument, runWorkflow, serializeDocument, type RunEvent, type RunEventOf, type WorkflowDocument } from "@/lib/workflow";
+import { parseDocument, runWorkflow, serializeDocument, type RunEvent, type WorkflowDocument } from "@/lib/workflow";
+import { EventChannel } from "@/lib/workflow/engine/channel";
 import { readServerConfig } from "./config";
 import type { Db } from "./db/connect";
-import { appendRunEvents, createRun, finishRun, getSharedVersion, getWorkflowById, recentRuns, type NewRun } from "./db/queries";
+import { databaseErrorMessage, isDatabaseUnavailable } from "./db/errors";
+import { appendRunEvents, createRunWithinRate, finishRun, getSharedVersion, getWorkflowById, type NewRun } from "./db/queries";
 import { createModels, unconfiguredModels } from "./models";
 import { RunRecorder } from "./recorder";
 
@@ -29,7 +31,14 @@ let rates: ReturnType<typeof readServerConfig>["rates"] | undefined;
 const serverRates = () => (rates ??= readServerConfig().rates);
 
 /** Who is asking, where runs are recorded, and how many runs a minute they may start (default: the server's configuration). */
-export type RunContext = { owner: string; db: Db; processId: string; rates?: { runsPerMinute: number; sharedRunsPerMinute: number } };
+export type RunContext = {
+  owner: string;
+  db: Db;
+  processId: string;
+  rates?: { runsPerMinute: number; sharedRunsPerMinute: number };
+  /** The models to call (default: the server's, built once from its configuration). */
+  models?: ReturnType<typeof createModels>;
+};
 
 const MINUTE = 60_000;
 
@@ -59,131 +68,176 @@ function failed(runId: string, workflow: string, code: string, message: string, 
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
+/** The caller's context could not be had (the database is away): the run answers with a failed event. */
+export class RunRefused {
+  constructor(readonly cause: unknown) {}
+}
+
+/**
+ * A run as the transport sees it: an AsyncIterable whose consumer can leave at any moment. The
+ * run itself is pumped apart from the consumer, so leaving (React calls `throw()` on the
+ * iterator when the request is aborted) cancels it at once — every in-flight provider call and
+ * backoff — instead of at the next event, and the record still gets every event up to the
+ * cancellation, partial outputs included.
+ */
+function session(prepare: (session: RunSession) => Promise<void>): AsyncIterable<RunEvent> {
+  const run = new RunSession();
+  run.channel = new EventChannel<RunEvent>(
+    () => void prepare(run).catch((error: unknown) => run.crash(error)).finally(() => run.channel.close()),
+    () => run.clientGone(),
+  );
+  return run.channel;
+}
+
+class RunSession {
+  channel!: EventChannel<RunEvent>;
+  readonly controller = new AbortController();
+  gone = false;
+  private sent: RunEvent | undefined;
+
+  send(event: RunEvent): void {
+    this.sent = event;
+    this.channel.push(event);
+  }
+
+  sendAll(events: RunEvent[]): void {
+    for (const event of events) this.send(event);
+  }
+
+  clientGone(): void {
+    this.gone = true;
+    this.controller.abort();
+  }
+
+  /** Something below threw: the browser still gets a finished run, never a thrown error. */
+  crash(error: unknown): void {
+    const unavailable = isDatabaseUnavailable(error);
+    if (unavailable) console.error(`run refused: ${databaseErrorMessage(error)}`);
+    else console.error("run failed outside the engine:", error);
+    if (this.sent?.type === "run-finished") return;
+    const last = this.sent;
+    this.send({
+      seq: (last?.seq ?? -1) + 1,
+      t: last?.t ?? 0,
+      type: "run-finished",
+      status: "failed",
+      outputs: {},
+      state: {},
+      usage: { inputTokens: 0, outputTokens: 0 },
+      warnings: [],
+      error: unavailable
+        ? { code: "database-unavailable", message: "could not reach the database; your draft is kept, try again in a moment" }
+        : { code: "internal", message: "the server could not finish this run" },
+      ms: last?.t ?? 0,
+    });
+  }
+}
+
 /** Streams the events of one run of the editor's document. Failures arrive as events, never as thrown errors. */
-export async function* startRun(raw: unknown, context: RunContext): AsyncGenerator<RunEvent> {
-  const input = StartRunInput.safeParse(raw);
-  if (!input.success) {
-    yield* failed("invalid", "", "invalid-request", `the run request is not valid: ${input.error.issues[0]?.message ?? "unknown problem"}`);
-    return;
-  }
-  const { runId, inputs, workflowId, baseVersion } = input.data;
-  const parsed = parseDocument(input.data.document);
-  if (!parsed.ok) {
-    yield* failed(runId, "", "invalid-document", "the workflow is not valid", { issues: parsed.issues });
-    return;
-  }
-  const document = parsed.document;
-  let record: Pick<NewRun, "workflowId" | "version" | "edited"> = {};
-  if (workflowId) {
-    // Ownership first: a run names a saved workflow only if it is the caller's.
-    const saved = await getWorkflowById(context.db, { owner: context.owner, id: workflowId, version: baseVersion });
-    if (!saved) {
-      yield* failed(runId, document.name, "not-found", "this workflow does not exist or is not yours");
-      return;
+export function startRun(raw: unknown, context: RunContext | RunRefused): AsyncIterable<RunEvent> {
+  return session(async (run) => {
+    if (context instanceof RunRefused) throw context.cause;
+    const input = StartRunInput.safeParse(raw);
+    if (!input.success) {
+      return run.sendAll(failed("invalid", "", "invalid-request", `the run request is not valid: ${input.error.issues[0]?.message ?? "unknown problem"}`));
     }
-    record = { workflowId, version: saved.version, edited: serializeDocument(saved.document) !== serializeDocument(document) };
-  }
-  yield* execute({ runId, document, inputs, ...record, source: "editor" }, context);
+    const { runId, inputs, workflowId, baseVersion } = input.data;
+    const parsed = parseDocument(input.data.document);
+    if (!parsed.ok) return run.sendAll(failed(runId, "", "invalid-document", "the workflow is not valid", { issues: parsed.issues }));
+    const document = parsed.document;
+    let record: Pick<NewRun, "workflowId" | "version" | "edited"> = {};
+    if (workflowId) {
+      // Ownership first: a run names a saved workflow only if it is the caller's.
+      const saved = await getWorkflowById(context.db, { owner: context.owner, id: workflowId, version: baseVersion });
+      if (!saved) return run.sendAll(failed(runId, document.name, "not-found", "this workflow does not exist or is not yours"));
+      record = { workflowId, version: saved.version, edited: serializeDocument(saved.document) !== serializeDocument(document) };
+    }
+    await execute(run, { runId, document, inputs, ...record, source: "editor" }, context);
+  });
 }
 
 /**
  * A visitor's run from a shared link that allows runs: it executes the stored version only —
  * the request names the link and the inputs, never a document.
  */
-export async function* startSharedRun(raw: unknown, context: RunContext): AsyncGenerator<RunEvent> {
-  const input = StartSharedRunInput.safeParse(raw);
-  if (!input.success) {
-    yield* failed("invalid", "", "invalid-request", `the run request is not valid: ${input.error.issues[0]?.message ?? "unknown problem"}`);
-    return;
-  }
-  const { runId, shareId, inputs } = input.data;
-  const link = await getSharedVersion(context.db, { id: shareId });
-  if (link.status !== "ok") {
-    yield* failed(runId, "", "not-shared", "this link is no longer shared");
-    return;
-  }
-  if (!link.allowRun) {
-    yield* failed(runId, link.document.name, "run-not-allowed", "the owner of this link has not allowed running it");
-    return;
-  }
-  yield* execute(
-    { runId, document: link.document, inputs, workflowId: link.workflowId, version: link.version, source: "share", shareLinkId: link.linkId },
-    context,
-  );
+export function startSharedRun(raw: unknown, context: RunContext | RunRefused): AsyncIterable<RunEvent> {
+  return session(async (run) => {
+    if (context instanceof RunRefused) throw context.cause;
+    const input = StartSharedRunInput.safeParse(raw);
+    if (!input.success) {
+      return run.sendAll(failed("invalid", "", "invalid-request", `the run request is not valid: ${input.error.issues[0]?.message ?? "unknown problem"}`));
+    }
+    const { runId, shareId, inputs } = input.data;
+    const link = await getSharedVersion(context.db, { id: shareId });
+    if (link.status !== "ok") return run.sendAll(failed(runId, "", "not-shared", "this link is no longer shared"));
+    if (!link.allowRun) return run.sendAll(failed(runId, link.document.name, "run-not-allowed", "the owner of this link has not allowed running it"));
+    await execute(
+      run,
+      { runId, document: link.document, inputs, workflowId: link.workflowId, version: link.version, source: "share", shareLinkId: link.linkId },
+      context,
+    );
+  });
 }
 
-async function* execute(
+async function execute(
+  session: RunSession,
   run: Omit<NewRun, "owner" | "processId" | "id"> & { runId: string; document: WorkflowDocument },
   context: RunContext,
-): AsyncGenerator<RunEvent> {
+): Promise<void> {
   const { runId, document, inputs } = run;
-  const { registry, port, limits } = serverModels();
+  const { registry, port, limits, coalesceMs } = context.models ?? serverModels();
   const missing = unconfiguredModels(document, registry);
   if (missing.length) {
     const first = missing[0];
-    yield* failed(runId, document.name, "model-not-configured", `${first.message} (node "${first.nodeId}")`, { nodeId: first.nodeId });
-    return;
+    return session.sendAll(failed(runId, document.name, "model-not-configured", `${first.message} (node "${first.nodeId}")`, { nodeId: first.nodeId }));
   }
   // Per identity and source, counted from the run records (the same for every process).
   const source = run.source ?? "editor";
   const allowed = context.rates ?? serverRates();
   const limit = source === "share" ? allowed.sharedRunsPerMinute : allowed.runsPerMinute;
-  const recent = await recentRuns(context.db, { owner: context.owner, source, windowMs: MINUTE });
-  if (recent.count >= limit) {
-    yield* failed(runId, document.name, "rate-limited", `too many runs from this browser (${limit} a minute): try again in ${seconds(recent.freeInMs)} s`);
-    return;
-  }
+  // A browser that left while the run was being admitted starts nothing.
+  if (session.gone) return;
   const { runId: id, ...rest } = run;
-  if (live.has(runId) || !(await createRun(context.db, { ...rest, id, owner: context.owner, processId: context.processId }))) {
-    yield* failed(runId, document.name, "duplicate-run", "a run with this id already exists");
-    return;
+  // Counted and created under one lock per identity, so processes sharing PostgreSQL agree.
+  const admitted = live.has(runId)
+    ? ({ ok: false, code: "duplicate" } as const)
+    : await createRunWithinRate(context.db, { ...rest, id, source, owner: context.owner, processId: context.processId, windowMs: MINUTE, limit });
+  if (!admitted.ok) {
+    return session.sendAll(
+      admitted.code === "rate-limited"
+        ? failed(runId, document.name, "rate-limited", `too many runs from this browser (${limit} a minute): try again in ${seconds(admitted.freeInMs)} s`)
+        : failed(runId, document.name, "duplicate-run", "a run with this id already exists"),
+    );
   }
   const db = context.db;
   const recorder = new RunRecorder({
     append: (events) => appendRunEvents(db, { runId, events }),
     finish: (finished) => finishRun(db, { runId, finished }),
   });
-  const controller = new AbortController();
+  const { controller } = session;
   live.set(runId, { owner: context.owner, controller });
-  let last: RunEvent | undefined;
   try {
-    for await (const event of runWorkflow(document, { runId, inputs, models: port, signal: controller.signal, limits })) {
+    if (session.gone) controller.abort();
+    for await (const event of runWorkflow(document, { runId, inputs, models: port, signal: controller.signal, limits, coalesceMs })) {
       // The engine counts time from its start; the record also says when that was.
       if (event.type === "run-started") event.at = Date.now();
-      last = event;
+      if (event.type === "run-finished" && session.gone && event.status === "cancelled") {
+        event.error = { code: "client-gone", message: "the browser stopped following this run" };
+      }
       recorder.push(event);
       // The record is complete before the browser learns the run is over, so a share or a
       // replay right after sees all of it.
-      if (event.type === "run-finished") await recorder.finish(event);
-      yield event;
+      if (event.type === "run-finished") {
+        const stored = await recorder.finish(event);
+        if (!stored.recorded) {
+          event.warnings.push({ code: "not-recorded", message: `this run could not be stored completely (${stored.lost} events lost): its replay and history will be incomplete` });
+        }
+      }
+      session.send(event);
     }
   } finally {
-    // Reached when the run ends or the client stops reading; either way nothing keeps running.
-    controller.abort();
     live.delete(runId);
-    if (last?.type !== "run-finished") {
-      const ended = stoppedReading(last);
-      recorder.push(ended);
-      await recorder.finish(ended);
-    }
   }
-}
-
-/** The result recorded for a run whose browser stopped reading before it finished. */
-function stoppedReading(last: RunEvent | undefined): RunEventOf<"run-finished"> {
-  const t = last?.t ?? 0;
-  return {
-    seq: (last?.seq ?? -1) + 1,
-    t,
-    type: "run-finished",
-    status: "cancelled",
-    outputs: {},
-    state: {},
-    usage: { inputTokens: 0, outputTokens: 0 },
-    warnings: [],
-    error: { code: "client-gone", message: "the browser stopped following this run" },
-    ms: t,
-  };
 }
 
 /** Cancels a live run; only the identity that started it may. */

@@ -10,7 +10,7 @@ import { scrub, toModelError } from "./port";
 const INSTANT = { firstTokenDelayMs: 0, chunkDelayMs: 0 };
 
 function models(faults?: DemoFault[], pace = INSTANT) {
-  const config: ModelConfig = { demo: { ...pace, faults }, limits: {} };
+  const config: ModelConfig = { demo: { ...pace, faults }, limits: {}, coalesceMs: 0 };
   return createModels(config);
 }
 

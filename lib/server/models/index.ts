@@ -11,7 +11,7 @@ export type { ModelInfo, ModelRegistry } from "./registry";
 /** The models this server can call, built once from the environment. */
 export function createModels(config: ModelConfig = readServerConfig()) {
   const registry = createModelRegistry(config);
-  return { registry, port: createModelPort(registry), limits: config.limits };
+  return { registry, port: createModelPort(registry), limits: config.limits, coalesceMs: config.coalesceMs };
 }
 
 export type UnconfiguredModel = { nodeId: string; model: string; message: string };

@@ -65,7 +65,7 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 function local() {
-  return createModels({ compatible: { name: "local", baseURL, apiKey: CANARY_KEY, models: ["tiny"] }, demo: { firstTokenDelayMs: 0, chunkDelayMs: 0 }, limits: {} });
+  return createModels({ compatible: { name: "local", baseURL, apiKey: CANARY_KEY, models: ["tiny"] }, demo: { firstTokenDelayMs: 0, chunkDelayMs: 0 }, limits: {}, coalesceMs: 0 });
 }
 
 async function collect(stream: AsyncIterable<ModelChunk>) {

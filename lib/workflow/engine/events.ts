@@ -7,7 +7,7 @@ type Stamp = { seq: number; t: number };
 export type RunStatus = "succeeded" | "failed" | "cancelled";
 
 export type RunWarning = {
-  code: "max-iterations" | "unfilled-placeholder" | "plan-truncated" | "output-truncated" | "limits-lowered";
+  code: "max-iterations" | "unfilled-placeholder" | "plan-truncated" | "output-truncated" | "limits-lowered" | "not-recorded";
   message: string;
   nodeId?: string;
   instance?: number;

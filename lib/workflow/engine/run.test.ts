@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
+import type { ConditionRule } from "../condition";
 import { KINDS } from "../kinds";
 import type { WorkflowDocument } from "../schema";
 import { input, llm, workflow } from "../testing/build";
@@ -460,7 +461,7 @@ describe("outputs and warnings", () => {
 });
 
 describe("loops keep their branches", () => {
-  const gate = (id: string, rule: object) => ({ id, kind: "gate", config: { mode: "condition", condition: { match: "all", rules: [rule] } } }) as const;
+  const gate = (id: string, rule: ConditionRule) => ({ id, kind: "gate" as const, config: { mode: "condition" as const, condition: { match: "all" as const, rules: [rule] } } });
 
   it("a router inside a gate loop: the branch it takes on the last pass runs, even if it died on an earlier pass", async () => {
     let drafts = 0;
