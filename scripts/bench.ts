@@ -26,6 +26,7 @@ import {
   type WorkflowNode,
 } from "@/lib/workflow";
 import type { Db } from "@/lib/server/db/connect";
+import { hostileBudgets, measureHostile, type HostileResult } from "./bench-hostile";
 
 const LIMITS: Partial<RunLimits> = {
   maxNodes: 5_000,
@@ -402,6 +403,7 @@ type Report = {
   results: Array<Record<string, unknown>>;
   streaming: Array<Record<string, unknown>>;
   memory: Array<Record<string, unknown>>;
+  hostile: HostileResult[];
 };
 
 function budgets(report: Report): string[] {
@@ -446,7 +448,7 @@ function printTable(report: Report, previous?: Report) {
     console.log(`\n${"memory".padEnd(44)}${pad("peak RSS MB", 13)}${pad("Δ MB", 8)}`);
     for (const m of report.memory as Array<{ id: string; peakRssMB: number; peakRssDeltaMB: number }>) console.log(`${m.id.padEnd(44)}${pad(m.peakRssMB, 13)}${pad(m.peakRssDeltaMB, 8)}`);
   }
-  const lines = budgets(report);
+  const lines = [...budgets(report), ...hostileBudgets(report.hostile)];
   if (lines.length) console.log(`\nBudgets (DESIGN §10)\n${lines.join("\n")}`);
 }
 
@@ -468,7 +470,7 @@ async function main() {
   if (!(globalThis as { gc?: unknown }).gc) console.warn("(no --expose-gc: runs are not preceded by a GC)");
   const filter = new RegExp(values.filter ?? ".");
   const quick = Boolean(values.quick);
-  const report: Report = { engine: "trellis", node: process.version, at: new Date().toISOString(), gc: fullGc ? "full" : "minor", results: [], streaming: [], memory: [] };
+  const report: Report = { engine: "trellis", node: process.version, at: new Date().toISOString(), gc: fullGc ? "full" : "minor", results: [], streaming: [], memory: [], hostile: [] };
   for (const make of CASES) {
     const c = make();
     if (!filter.test(c.id)) continue;
@@ -484,6 +486,11 @@ async function main() {
     if (!filter.test(`peak-rss:${id}`)) continue;
     process.stderr.write(`peak-rss:${id}…\n`);
     report.memory.push(await measureRss(id));
+  }
+  if (filter.test("hostile")) {
+    process.stderr.write("hostile…\n");
+    gcBetweenCases();
+    report.hostile = await measureHostile();
   }
   // The same stream while the app's recorder writes every event to embedded PGlite. Last: its
   // database stays in this process's memory, and a child started after it would inherit that peak.

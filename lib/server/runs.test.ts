@@ -115,7 +115,7 @@ describe("run service", () => {
     for (;;) {
       const { value, done } = await iterator.next();
       if (done) throw new Error(`the run ended before a ${leaveOn} event of n_joke`);
-      if (value.type === leaveOn && value.nodeId === "n_joke") break;
+      if (value.type === leaveOn && "nodeId" in value && value.nodeId === "n_joke") break;
     }
     const callsWhenLeft = counted.calls;
     // What React does when the request is aborted; it does not wait for the answer.
