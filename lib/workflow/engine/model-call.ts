@@ -95,8 +95,9 @@ async function streamOnce(
 ): Promise<ModelResult> {
   const nodeId = run.workflow.nodes[n].id;
   const limits = run.limits;
-  const callController = group.open();
-  const watchdog = new Watchdog(run.clock, limits, callController);
+  const watchdog = new Watchdog(run.clock, limits);
+  const callController = group.open(watchdog.cancelled);
+  watchdog.watch(callController);
   // Structured output streams as JSON text: each delta is sent as it is, and the reader parses
   // the growing text when it wants a partial object — never the server once per delta.
   const outlet = new DeltaOutlet(run, nodeId, instance, call.schema ? "json" : "text");
@@ -234,20 +235,23 @@ class Watchdog {
   private deadline: number;
   private armedUntil = 0;
   private cancel: () => void = noop;
+  private call: AbortController | undefined;
   private readonly fire = () => this.check();
-  private readonly onAbort = () => this.expire(new CancelledError());
+  /** The call's group aborted it (the run or the map ended): settle as cancelled at once. */
+  readonly cancelled = () => this.expire(new CancelledError());
 
   constructor(
     private readonly clock: Clock,
     private readonly limits: RunLimits,
-    private readonly call: AbortController,
   ) {
     this.expired = new Promise<never>((_, reject) => (this.expire = reject));
     this.expired.catch(noop);
     this.deadline = clock.now() + limits.firstTokenTimeoutMs;
     this.arm(limits.firstTokenTimeoutMs);
-    if (call.signal.aborted) this.onAbort();
-    else call.signal.addEventListener("abort", this.onAbort, { once: true });
+  }
+
+  watch(call: AbortController): void {
+    this.call = call;
   }
 
   private arm(ms: number): void {
@@ -261,9 +265,8 @@ class Watchdog {
     const error = this.first
       ? new NodeError("timeout:first-token", `no answer from the model within ${this.limits.firstTokenTimeoutMs} ms`, true)
       : new NodeError("timeout:idle", `the model stream stalled for ${this.limits.idleTimeoutMs} ms`, true);
-    // Settle as a timeout before the abort below would settle it as a cancellation.
     this.expire(error);
-    this.call.abort(RUN_OVER);
+    this.call?.abort(RUN_OVER);
   }
 
   activity(): void {
@@ -278,6 +281,5 @@ class Watchdog {
 
   stop(): void {
     this.cancel();
-    this.call.signal.removeEventListener("abort", this.onAbort);
   }
 }

@@ -168,12 +168,10 @@ export class Run {
     } catch (error) {
       result = Promise.reject(error);
     }
-    result
-      .then(
-        (value) => this.nodeDone(n, iteration, value),
-        (error: unknown) => this.nodeFailed(n, iteration, error),
-      )
-      .catch((error: unknown) => this.guard(() => this.nodeFailed(n, iteration, error)));
+    result.then(
+      (value) => this.guard(() => this.nodeDone(n, iteration, value)),
+      (error: unknown) => this.guard(() => this.nodeFailed(n, iteration, error)),
+    );
   }
 
   private nodeDone(n: number, iteration: number, result: NodeResult): void {
@@ -242,7 +240,7 @@ export class Run {
 
   private resolveEdge(e: number, to: typeof FIRED | typeof DEAD): void {
     if (this.edgeState[e] !== PENDING) return;
-    const leaves = this.workflow.loopExits.get(e);
+    const leaves = this.workflow.loopExits.size ? this.workflow.loopExits.get(e) : undefined;
     if (leaves && !leaves.every((loop) => this.loopEnded(loop))) {
       // Leaving a loop that may still iterate: what is downstream sees only the final pass.
       this.deferred[e] = to;
@@ -262,6 +260,7 @@ export class Run {
 
   /** `n` ended without looping: release the held-back edges of the loops it closes. */
   private loopsEndedAt(n: number): void {
+    if (!this.workflow.loopExits.size) return;
     for (const loop of this.workflow.loopsClosedBy[n]) {
       for (const e of this.workflow.exitsOfLoop.get(loop) ?? []) {
         const decision = this.deferred[e];
