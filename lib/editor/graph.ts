@@ -1,5 +1,6 @@
 import dagre from "@dagrejs/dagre";
 import {
+  backEdgeIds,
   compileWorkflow,
   KINDS,
   NodeSchema,
@@ -109,35 +110,8 @@ export function connect(doc: WorkflowDocument, connection: Connection): ConnectR
   return { ok: true, document: candidate, edge };
 }
 
-/** Back-edges of the document (evaluator revise / gate fail loops), for drawing them apart. */
-export function backEdgeIds(doc: WorkflowDocument): Set<string> {
-  const ids = new Set<string>();
-  const byId = new Map(doc.nodes.map((n) => [n.id, n]));
-  const forward = new Map<string, string[]>();
-  const candidates: WorkflowEdge[] = [];
-  for (const edge of doc.edges) {
-    const source = byId.get(edge.source);
-    if (source && kindOf(source).loopPorts.includes(edge.sourcePort)) candidates.push(edge);
-    else forward.set(edge.source, [...(forward.get(edge.source) ?? []), edge.target]);
-  }
-  for (const edge of candidates) {
-    const seen = new Set([edge.target]);
-    const stack = [edge.target];
-    while (stack.length) {
-      const at = stack.pop()!;
-      if (at === edge.source) {
-        ids.add(edge.id);
-        break;
-      }
-      for (const next of forward.get(at) ?? []) {
-        if (seen.has(next)) continue;
-        seen.add(next);
-        stack.push(next);
-      }
-    }
-  }
-  return ids;
-}
+/** Back-edges of the document (evaluator revise / gate fail loops), for drawing them apart: the core's rule. */
+export { backEdgeIds };
 
 export function removeElements(doc: WorkflowDocument, nodeIds: Iterable<string>, edgeIds: Iterable<string> = []): WorkflowDocument {
   const nodes = new Set(nodeIds);

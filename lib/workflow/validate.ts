@@ -381,6 +381,18 @@ export function modelsUsed(doc: WorkflowDocument): Array<{ nodeId: string; model
   return doc.nodes.flatMap((node) => kindOf(node).models(node.config, fallback).map((model) => ({ nodeId: node.id, model })));
 }
 
+/** Back-edges of a document (evaluator revise / gate fail loops) by id: the same rule compilation uses. */
+export function backEdgeIds(doc: WorkflowDocument): Set<string> {
+  const index = new Map(doc.nodes.map((node, i) => [node.id, i]));
+  const edges = doc.edges.flatMap((edge) => {
+    const source = index.get(edge.source);
+    const target = index.get(edge.target);
+    return source === undefined || target === undefined ? [] : [{ id: edge.id, source, target, port: edge.sourcePort }];
+  });
+  const back = backEdges(doc.nodes.length, edges, (e) => kindOf(doc.nodes[e.source]).loopPorts.includes(e.port));
+  return new Set(edges.flatMap((edge, i) => (back[i] ? [edge.id] : [])));
+}
+
 /**
  * The state keys a node's templates may use: workflow inputs plus every key written by a node
  * upstream of it (back-edges count, so a generator sees its evaluator's `feedback`).
