@@ -7,6 +7,8 @@ export type RunLimits = {
   /** Loop-backs in one run, all loops together: nested loops multiply, this bounds the product. */
   maxTotalLoopIterations: number;
   maxModelCalls: number;
+  /** Tokens (input + output) the whole run may use; past it the run fails with `budget-exceeded`. */
+  maxTokens: number;
   maxWallTimeMs: number;
   maxOutputBytes: number;
   /** Attempts per model call, including the first (engine-level retries; SDK retries are off). */
@@ -25,6 +27,7 @@ export const DEFAULT_LIMITS: RunLimits = Object.freeze({
   maxLoopIterations: 10,
   maxTotalLoopIterations: 100,
   maxModelCalls: 300,
+  maxTokens: 500_000,
   maxWallTimeMs: 10 * 60_000,
   maxOutputBytes: 1_000_000,
   maxAttempts: 3,
@@ -36,7 +39,7 @@ export const DEFAULT_LIMITS: RunLimits = Object.freeze({
 });
 
 /** The keys a document's `settings.limits` may lower. */
-export const DOCUMENT_LIMIT_KEYS = ["maxConcurrency", "maxMapItems", "maxLoopIterations", "maxModelCalls", "maxWallTimeMs"] as const;
+export const DOCUMENT_LIMIT_KEYS = ["maxConcurrency", "maxMapItems", "maxLoopIterations", "maxModelCalls", "maxTokens", "maxWallTimeMs"] as const;
 export type DocumentLimits = Partial<Pick<RunLimits, (typeof DOCUMENT_LIMIT_KEYS)[number]>>;
 
 /** Operator limits lowered by the document's own settings (a document can never raise them). */

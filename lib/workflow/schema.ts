@@ -65,6 +65,8 @@ export const LimitsSettingsSchema = z.strictObject({
   maxMapItems: z.number().int().min(0).optional(),
   maxLoopIterations: z.number().int().min(1).optional(),
   maxModelCalls: z.number().int().min(1).optional(),
+  /** The run's token budget (input + output tokens of every call); the operator's ceiling still applies. */
+  maxTokens: z.number().int().min(1).optional(),
   maxWallTimeMs: z.number().int().min(1000).optional(),
 });
 

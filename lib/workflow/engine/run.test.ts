@@ -393,6 +393,23 @@ describe("limits", () => {
     expect(finished.state.b).toBe("x");
   });
 
+  it("stops a run that spends more tokens than its budget with budget-exceeded, keeping what finished", async () => {
+    // Each scripted call uses 15 tokens: a, b fit a 40-token budget, c takes the run over it.
+    const { run, model } = setup(() => ({ text: "x" }));
+    const doc = workflow([input, llm("a", "(a)"), llm("b", "(b)"), llm("c", "(c)"), llm("d", "(d)")], ["in->a", "a->b", "b->c", "c->d"]);
+    const { finished, of } = await run(doc, { limits: { maxTokens: 40 } });
+    expect(finished).toMatchObject({ status: "failed", error: { code: "budget-exceeded", nodeId: "c" }, usage: { inputTokens: 30, outputTokens: 15 } });
+    expect(finished.error?.message).toMatch(/used 45 tokens, over its budget of 40/);
+    expect(finished.state).toMatchObject({ a: "x", b: "x" });
+    expect(of("node-failed")).toEqual([expect.objectContaining({ nodeId: "c", code: "budget-exceeded" })]);
+    expect(model.calls.map(idOf)).toEqual(["a", "b", "c"]);
+    // A document's own budget may only lower the operator's.
+    const lowered = await run(doc, { limits: { maxTokens: 100 } });
+    expect(lowered.finished.status).toBe("succeeded");
+    const byDocument = await run({ ...doc, settings: { limits: { maxTokens: 20 } } }, { limits: { maxTokens: 100 } });
+    expect(byDocument.finished.error).toMatchObject({ code: "budget-exceeded", nodeId: "b" });
+  });
+
   it("ends a run that outlives its wall time", async () => {
     const { run } = setup(() => ({ latency: 5_000, text: "x" }));
     const { finished } = await run(workflow([input, llm("a", "(a)")], ["in->a"]), { limits: { maxWallTimeMs: 1_000 } });

@@ -442,8 +442,13 @@ export class Run {
     }
   }
 
+  /** Adds a finished call's tokens; past the run's token budget the call's node fails, and with it the run. */
   addNodeUsage(n: number, usage: TokenUsage): void {
     addUsage(this.nodeUsage[n], usage);
     addUsage(this.usage, usage);
+    const used = this.usage.inputTokens + this.usage.outputTokens;
+    if (used > this.limits.maxTokens) {
+      throw new NodeError("budget-exceeded", `the run used ${used} tokens, over its budget of ${this.limits.maxTokens}`);
+    }
   }
 }
