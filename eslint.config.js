@@ -3,7 +3,7 @@ import tseslint from "typescript-eslint";
 import reactHooks from "eslint-plugin-react-hooks";
 import nextPlugin from "@next/eslint-plugin-next";
 
-/** Layer rules from DESIGN §2 are enforced here and, with cycles, by lib/boundaries.test.ts. */
+/** Layer rules from docs/architecture.md §1 are enforced here and, with cycles, by lib/boundaries.test.ts. */
 const PURE_CORE_FORBIDDEN = ["next", "next/*", "react", "react-dom", "@xyflow/*", "drizzle-orm", "drizzle-orm/*", "ai", "@ai-sdk/*", "node:*", "fs", "path", "@/lib/server/*", "@/components/*", "@/app/*"];
 
 export default tseslint.config(
@@ -33,14 +33,14 @@ export default tseslint.config(
     files: ["lib/workflow/**/*.ts"],
     ignores: ["lib/workflow/**/*.test.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: PURE_CORE_FORBIDDEN, message: "lib/workflow is the pure core: no framework, provider, database or Node I/O imports (DESIGN §2)." }] }],
+      "no-restricted-imports": ["error", { patterns: [{ group: PURE_CORE_FORBIDDEN, message: "lib/workflow is the pure core: no framework, provider, database or Node I/O imports (docs/architecture.md §1)." }] }],
       "no-restricted-globals": ["error", { name: "process", message: "lib/workflow never reads the environment; lib/server/config.ts does." }],
     },
   },
   {
     files: ["components/**/*.{ts,tsx}", "lib/editor/**/*.{ts,tsx}"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["@/lib/server/*", "@/lib/server"], message: "Client code never imports lib/server (DESIGN §2)." }] }],
+      "no-restricted-imports": ["error", { patterns: [{ group: ["@/lib/server/*", "@/lib/server"], message: "Client code never imports lib/server (docs/architecture.md §1)." }] }],
     },
   },
 );

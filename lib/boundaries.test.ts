@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
-/** The layers of DESIGN §2, checked on the real import graph (runtime imports; `import type` is erased). */
+/** The layers of docs/architecture.md §1, checked on the real import graph (runtime imports; `import type` is erased). */
 
 const ROOT = resolve(__dirname, "..");
 

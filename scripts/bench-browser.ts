@@ -1,5 +1,5 @@
 /**
- * Browser benchmark (DESIGN §10), part of `npm run bench`:
+ * Browser benchmark (docs/architecture.md §10.2), part of `npm run bench`:
  *   - delta → card: how long after the model emits a chunk its text is in the node card (p95),
  *     with twenty LLM nodes streaming at once, and the long tasks meanwhile;
  *   - a 300-node workflow: time to open it (navigation → all 300 cards on screen), and the frame
@@ -260,7 +260,7 @@ async function main() {
     for (const [i, r] of [firstPan, ...pans].entries()) {
       console.log(`${`pan 300 nodes, frame interval (${i ? i : "first"})`.padEnd(36)}${`${r.frameIntervalMs.median} ms`.padStart(10)}${`${r.frameIntervalMs.p95} ms`.padStart(10)}${`${r.frameIntervalMs.max} ms`.padStart(10)}${String(r.longTasks).padStart(12)}${`${r.longestTaskMs} ms`.padStart(10)}`);
     }
-    console.log(`\nBudgets (DESIGN §10)`);
+    console.log(`\nBudgets (docs/architecture.md §10.2)`);
     console.log(`${p95 <= 50 ? "PASS" : "FAIL"}  delta → card p95 ${p95} ms with twenty nodes streaming, median run (worst run ${worst(streamRuns.map((r) => r.deltaToCardMs.p95))} ms; budget ≤ 50 ms)`);
     console.log(`${longest < 50 ? "PASS" : "FAIL"}  longest task while twenty nodes stream: ${longest} ms, median run (worst ${worst(streamRuns.map((r) => r.longestTaskMs))} ms; budget < 50 ms)`);
     console.log(`${report.open300Ms.median <= 1500 ? "PASS" : "FAIL"}  a 300-node workflow opens in ${report.open300Ms.median} ms (budget ≤ 1500 ms)`);

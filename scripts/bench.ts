@@ -1,5 +1,5 @@
 /**
- * Engine benchmark (../shared/BENCH-SPEC.md):
+ * Engine benchmark (docs/architecture.md §10):
  *   npm run bench -- [--quick] [--filter REGEX] [--out FILE] [--compare FILE] [--full-gc] [--no-browser]
  * Measures the engine alone with a fake model that waits a given number of milliseconds.
  * `npm run bench` bundles this file with esbuild first, so the engine runs as it ships, without
@@ -449,7 +449,7 @@ function printTable(report: Report, previous?: Report) {
     for (const m of report.memory as Array<{ id: string; peakRssMB: number; peakRssDeltaMB: number }>) console.log(`${m.id.padEnd(44)}${pad(m.peakRssMB, 13)}${pad(m.peakRssDeltaMB, 8)}`);
   }
   const lines = [...budgets(report), ...hostileBudgets(report.hostile)];
-  if (lines.length) console.log(`\nBudgets (DESIGN §10)\n${lines.join("\n")}`);
+  if (lines.length) console.log(`\nBudgets (docs/architecture.md §10)\n${lines.join("\n")}`);
 }
 
 async function main() {

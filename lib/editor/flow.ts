@@ -3,7 +3,7 @@ import type { WorkflowDocument, WorkflowNode } from "@/lib/workflow";
 import { backEdgeIds, type Position, type Size } from "./graph";
 
 /**
- * The one mapping between the document and React Flow (STYLE: the core owns its types).
+ * The one mapping between the document and React Flow (docs/architecture.md §1).
  * Flow nodes carry no data of their own — a card reads its node from the store by id — so run
  * status, callbacks and editor state never end up in the document.
  */

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { cookies } from "next/headers";
 
 /**
- * Identity without accounts (DESIGN §8): a random, httpOnly, SameSite=Lax cookie identifies a
+ * Identity without accounts (docs/architecture.md §8): a random, httpOnly, SameSite=Lax cookie identifies a
  * browser; the creator owns what it creates.
  */
 const COOKIE = "trellis_id";

@@ -20,7 +20,7 @@ import { ensureIdentity, readIdentity } from "./identity";
 import { invalid, type ActionResult } from "./workflows";
 
 /**
- * Share links (DESIGN §8): `/s/<id>` opens a saved version read-only with its latest run
+ * Share links (docs/architecture.md §7.8): `/s/<id>` opens a saved version read-only with its latest run
  * replayed; `/r/<id>` opens one run. What a visitor receives is the document, the run's events
  * and a few labels — never an owner id, a key, a base URL or a cookie.
  */

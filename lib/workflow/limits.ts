@@ -1,4 +1,4 @@
-/** Per-run limits (DESIGN §5). The operator sets the ceiling; a document may only lower them. */
+/** Per-run limits (docs/architecture.md §9). The operator sets the ceiling; a document may only lower them. */
 export type RunLimits = {
   maxNodes: number;
   maxMapItems: number;

@@ -3,7 +3,7 @@ import { formatPath, issue, type ValidationIssue } from "./issues";
 import { KINDS, NODE_KINDS, type NodeConfigs, type NodeKind } from "./kinds";
 import { modelId, stateKey } from "./kinds/common";
 
-/** The document format (DESIGN §3). Strict everywhere: unknown keys are rejected with their path. */
+/** The document format (docs/architecture.md §2). Strict everywhere: unknown keys are rejected with their path. */
 
 export const FORMAT = "trellis.workflow";
 export const CURRENT_VERSION = 1;

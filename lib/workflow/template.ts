@@ -1,7 +1,7 @@
 import Mustache from "mustache";
 
 /**
- * Prompt templates are logic-less Mustache with HTML escaping off (DESIGN §3).
+ * Prompt templates are logic-less Mustache with HTML escaping off (docs/architecture.md §2.5).
  * Values render as prompt text: strings as they are, lists of strings joined by a blank
  * line, anything else as pretty JSON — never `[object Object]`.
  */

@@ -7,7 +7,7 @@ import { adjacencyOf, backEdges, findCycle, loopBody, nodesOnCycles, reach } fro
 import { MAX_SECTION_DEPTH, sectionDepth, templateReferences } from "./template";
 
 /**
- * Graph rules over a parsed document (DESIGN §3–§5) and the compiled form the engine runs:
+ * Graph rules over a parsed document (docs/architecture.md §2.2) and the compiled form the engine runs:
  * back-edges found, loop bodies computed, adjacency by index.
  */
 

@@ -2,7 +2,7 @@ import { desc, eq, sql } from "drizzle-orm";
 import { boolean, foreignKey, index, integer, json, jsonb, pgTable, primaryKey, text, timestamp, unique } from "drizzle-orm/pg-core";
 
 /**
- * The tables behind saving, history, runs and sharing (DESIGN §8): the one source of truth for
+ * The tables behind saving, history, runs and sharing (docs/architecture.md §7): the one source of truth for
  * the database. Migrations are generated from it (`npm run db:generate`, into ./migrations) and
  * committed. Constraint names are PostgreSQL's own defaults (`…_fkey`, `…_pkey`, `…_key`), the
  * names databases created before generated migrations already carry.

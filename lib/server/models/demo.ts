@@ -11,7 +11,7 @@ import {
 import * as content from "./demo-content";
 
 /**
- * The built-in offline model (DESIGN §6): a real AI SDK language model (specification v4)
+ * The built-in offline model (docs/architecture.md §4.14): a real AI SDK language model (specification v4)
  * that streams at a realistic pace, honours structured-output schemas, is deterministic per
  * prompt, and can inject faults when test configuration asks for them.
  */

@@ -9,7 +9,7 @@ export type InstanceItem = { label: string; waitForOthers?: boolean };
 export type InstanceWork<T> = (index: number, instance: InstanceContext, earlier: ReadonlyArray<T | undefined>) => Promise<{ value: T; output: unknown }>;
 
 /**
- * A map node's instances (docs/architecture.md, "Map"): one per item, `concurrency` lanes at a
+ * A map node's instances (docs/architecture.md §4.6): one per item, `concurrency` lanes at a
  * time (and the run's model-call cap), each with its own events. Items that wait for the others
  * run in a second pool after the first. The first failure cancels the siblings; results keep
  * item order.

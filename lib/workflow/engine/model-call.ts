@@ -8,7 +8,7 @@ import type { Run } from "./scheduler";
 import type { CallGroup } from "./semaphore";
 
 /**
- * One model call of a node as the engine makes it (docs/architecture.md, "Model calls"): the
+ * One model call of a node as the engine makes it (docs/architecture.md §4.9–§4.10): the
  * run's concurrency cap, retries with backoff, the first-token and idle watchdog, streaming
  * deltas (coalesced per window), the output size limit and structured output. Cancellation
  * reaches it through the call group's signal and wins over whatever the provider is doing.

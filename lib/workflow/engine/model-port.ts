@@ -1,5 +1,5 @@
 /**
- * The engine reaches models only through this port (DESIGN §2). The server adapts AI SDK
+ * The engine reaches models only through this port (docs/architecture.md §4.14). The server adapts AI SDK
  * providers to it; tests and benchmarks pass fakes. Nothing here knows about keys or URLs.
  */
 

@@ -12,7 +12,7 @@ import { NodeRun } from "./node-context";
 import { CallGroup, Semaphore } from "./semaphore";
 
 /**
- * The dataflow scheduler (docs/architecture.md, "Engine"): each edge of a run is pending, fired
+ * The dataflow scheduler (docs/architecture.md §4.2–§4.5): each edge of a run is pending, fired
  * or dead; a node starts as soon as every inbound edge is resolved and one fired, and is skipped
  * when all died. Loops reset their body when a back-edge fires. Every way a run can end goes
  * through `finish`, which emits `run-finished` exactly once.
