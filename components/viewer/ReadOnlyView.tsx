@@ -36,7 +36,7 @@ export type ReadOnlyViewProps = {
 };
 
 function ReplayPanel({ run }: { run: RecordedRun }) {
-  const replay = useReplay(run.runId, run.events, { interrupted: run.status === "interrupted" });
+  const replay = useReplay(run);
   // The panel takes room from the canvas once the replay shows: keep the whole graph in view.
   const flow = useReactFlow();
   useEffect(() => {

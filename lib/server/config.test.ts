@@ -14,3 +14,11 @@ describe("server configuration: process heartbeats", () => {
     expect(() => readServerConfig(env({ TRELLIS_HEARTBEAT_MS: "10" }))).toThrow(/TRELLIS_HEARTBEAT_MS must be at least 100/);
   });
 });
+
+describe("server configuration: run retention", () => {
+  it("keeps run events for good unless TRELLIS_RUN_RETENTION_DAYS says otherwise", () => {
+    expect(readServerConfig(env({})).runRetentionDays).toBeUndefined();
+    expect(readServerConfig(env({ TRELLIS_RUN_RETENTION_DAYS: "30" })).runRetentionDays).toBe(30);
+    expect(() => readServerConfig(env({ TRELLIS_RUN_RETENTION_DAYS: "a week" }))).toThrow(/TRELLIS_RUN_RETENTION_DAYS must be a non-negative number/);
+  });
+});

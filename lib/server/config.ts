@@ -27,10 +27,12 @@ export type ServerConfig = {
   rates: { runsPerMinute: number; sharedRunsPerMinute: number };
   /** How often a process beats, and how long a PostgreSQL peer may stay silent before its running runs are interrupted. */
   heartbeat: { everyMs: number; staleAfterMs: number };
+  /** Days a finished run keeps its events (its row and result stay for good); undefined keeps them for good. */
+  runRetentionDays?: number;
 };
 
 /** What the model registry needs from the configuration. */
-export type ModelConfig = Omit<ServerConfig, "databaseUrl" | "dataDir" | "rates" | "heartbeat">;
+export type ModelConfig = Omit<ServerConfig, "databaseUrl" | "dataDir" | "rates" | "heartbeat" | "runRetentionDays">;
 
 const list = (value: string | undefined, fallback: string[]) =>
   value
@@ -99,6 +101,7 @@ export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
       everyMs: number(env, "TRELLIS_HEARTBEAT_MS", 10_000)!,
       staleAfterMs: number(env, "TRELLIS_PROCESS_STALE_MS", 30_000)!,
     },
+    runRetentionDays: number(env, "TRELLIS_RUN_RETENTION_DAYS"),
   };
   // A peer must be able to miss a beat or two before its runs are taken for orphaned.
   if (config.heartbeat.everyMs < 100) throw new ConfigError("TRELLIS_HEARTBEAT_MS", "must be at least 100");

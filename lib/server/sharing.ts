@@ -6,6 +6,7 @@ import {
   copyName,
   createShareLink,
   createWorkflow,
+  getRunEventsPage,
   getSharedRun,
   getSharedVersion,
   latestRunOfVersion,
@@ -14,9 +15,12 @@ import {
   setShareLinkAllowRun,
   shareRun,
   unshareRun,
+  type RunAccess,
+  type RunEventsPage,
   type RunRecord,
 } from "./db/queries";
-import { ensureIdentity, readIdentity } from "./identity";
+import { isDatabaseUnavailable } from "./db/errors";
+import { ensureIdentity, identityFromCookieHeader, readIdentity } from "./identity";
 import { invalid, type ActionResult } from "./workflows";
 
 /**
@@ -76,10 +80,28 @@ export async function shareRunLink(raw: unknown): Promise<ActionResult<{ id: str
   return link ? { ok: true, data: link } : { ok: false, error: NOT_YOURS };
 }
 
+/** Through which link a visitor reads a run's remaining events (none: its owner, by cookie). */
+export type ReplayAccess = { runLink: string } | { shareLink: string } | null;
+
+/** Where the events after the first page load from: the run's events route, naming the link that opened it. */
+export function moreEventsUrl(runId: string, access: ReplayAccess): string {
+  const via = access === null ? "" : "runLink" in access ? `run:${access.runLink}` : `link:${access.shareLink}`;
+  return `/api/runs/${runId}/events?via=${encodeURIComponent(via)}`;
+}
+
 /** A recorded run as a visitor sees it: no owner, no ids beyond the run's own. */
-export function replayRecord(record: RunRecord): RecordedRun {
-  const { run, events } = record;
-  return { runId: run.id, status: run.status, startedAt: run.startedAt.toISOString(), version: run.version, edited: run.edited, inputs: run.inputs, events };
+export function replayRecord(record: RunRecord, access: ReplayAccess = null): RecordedRun {
+  const { run, events, more } = record;
+  return {
+    runId: run.id,
+    status: run.status,
+    startedAt: run.startedAt.toISOString(),
+    version: run.version,
+    edited: run.edited,
+    inputs: run.inputs,
+    events,
+    ...(more ? { more: moreEventsUrl(run.id, access) } : {}),
+  };
 }
 
 export type SharedView =
@@ -93,7 +115,7 @@ export async function sharedView(shareId: string): Promise<SharedView> {
   const link = await getSharedVersion(db, { id: shareId });
   if (link.status !== "ok") return link;
   const run = await latestRunOfVersion(db, { owner: link.owner, workflowId: link.workflowId, version: link.version });
-  return { status: "ok", document: link.document, version: link.version, allowRun: link.allowRun, run: run && replayRecord(run) };
+  return { status: "ok", document: link.document, version: link.version, allowRun: link.allowRun, run: run && replayRecord(run, { shareLink: shareId }) };
 }
 
 /** What `/r/<id>` shows: the run and the document it ran. */
@@ -101,7 +123,7 @@ export async function sharedRunView(shareId: string): Promise<{ document: Workfl
   if (!ShareId.safeParse(shareId).success) return null;
   const { db } = await getDatabase();
   const record = await getSharedRun(db, { shareId });
-  return record && { document: record.document, run: replayRecord(record) };
+  return record && { document: record.document, run: replayRecord(record, { runLink: shareId }) };
 }
 
 export const ForkRequest = z.strictObject({ from: z.enum(["link", "run"]), id: ShareId });
@@ -118,4 +140,35 @@ export async function fork(raw: unknown): Promise<ActionResult<{ id: string; ver
   const owner = await ensureIdentity();
   const created = await createWorkflow(db, { owner, document: { ...document, name: copyName(document.name) } });
   return created.ok ? { ok: true, data: { id: created.id, version: created.version } } : { ok: false, error: { code: "invalid-document", message: "the shared workflow could not be copied" } };
+}
+
+const RunId = z.string().uuid();
+const Via = z.union([z.literal(""), z.string().regex(/^(run|link):[A-Za-z0-9_-]{16,64}$/)]);
+
+export type EventsPageAnswer =
+  | { status: "ok"; page: RunEventsPage }
+  | { status: "invalid" | "not-found" }
+  | { status: "unavailable"; message: string };
+
+/** A page of a recorded run's events for the events route: access through the owner's cookie or the link that opened the replay. */
+export async function runEventsPage(request: { runId: string; after: string | null; via: string | null; cookie: string | null }): Promise<EventsPageAnswer> {
+  const after = request.after === null ? -1 : Number(request.after);
+  const via = Via.safeParse(request.via ?? "");
+  if (!RunId.safeParse(request.runId).success || !Number.isInteger(after) || after < -1 || after > 2_147_483_647 || !via.success) return { status: "invalid" };
+  let access: RunAccess;
+  if (via.data.startsWith("run:")) access = { runLink: via.data.slice(4) };
+  else if (via.data.startsWith("link:")) access = { shareLink: via.data.slice(5) };
+  else {
+    const owner = identityFromCookieHeader(request.cookie);
+    if (!owner) return { status: "not-found" };
+    access = { owner };
+  }
+  try {
+    const { db } = await getDatabase();
+    const page = await getRunEventsPage(db, { runId: request.runId, access, after });
+    return page ? { status: "ok", page } : { status: "not-found" };
+  } catch (error) {
+    if (!isDatabaseUnavailable(error)) throw error;
+    return { status: "unavailable", message: "could not reach the database; try again in a moment" };
+  }
 }

@@ -12,5 +12,7 @@ export type RecordedRun = {
   version: number | null;
   edited: boolean;
   inputs: Record<string, unknown>;
+  /** The first page of its events; when more follow, where they load from (`&after=<seq>` appended). */
   events: RunEvent[];
+  more?: string;
 };

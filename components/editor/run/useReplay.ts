@@ -2,7 +2,7 @@
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { advanceReplay, endInterrupted, recordedDuration, startRunState, type RunState } from "@/lib/editor/run-state";
-import type { RunEvent } from "@/lib/workflow";
+import type { RecordedRun, RunEvent } from "@/lib/workflow";
 import { useEditorStore } from "../EditorProvider";
 
 export type Replay = {
@@ -11,31 +11,84 @@ export type Replay = {
   duration: number;
   playing: boolean;
   speed: number;
+  /** False while the rest of a long record is still loading (the replay can already play). */
+  loaded: boolean;
   play(): void;
   pause(): void;
   seek(ms: number): void;
   setSpeed(speed: number): void;
 };
 
+type Page = { ok: true; data: { events: RunEvent[]; more: boolean } } | { ok: false; error: { code: string; message: string } };
+
+/** Failed page loads are retried this often, further apart each time, before the replay settles for what it has. */
+const PAGE_RETRIES = 5;
+
+/**
+ * A recorded run's events: the first page came with the page; the rest load one page at a time
+ * (oldest first) while the replay already shows and plays what has arrived.
+ */
+export function useRecordedEvents(run: Pick<RecordedRun, "events" | "more">): { events: ReadonlyArray<RunEvent>; loaded: boolean } {
+  const [loaded, setLoaded] = useState<{ from: RecordedRun["events"]; events: RunEvent[]; done: boolean }>({ from: run.events, events: run.events, done: !run.more });
+  // A new record (another run opened in place) starts over from its own first page.
+  const current = loaded.from === run.events ? loaded : { from: run.events, events: run.events, done: !run.more };
+  if (current !== loaded) setLoaded(current);
+  useEffect(() => {
+    if (!run.more) return;
+    const more = run.more;
+    const abort = new AbortController();
+    void (async () => {
+      let events = run.events;
+      for (let failures = 0; !abort.signal.aborted; ) {
+        const after = events.at(-1)?.seq ?? -1;
+        const page = await fetch(`${more}&after=${after}`, { signal: abort.signal, credentials: "same-origin" })
+          .then((response) => response.json() as Promise<Page>)
+          .catch((): Page => ({ ok: false, error: { code: "connection", message: "the connection was lost" } }));
+        if (abort.signal.aborted) return;
+        if (!page.ok) {
+          // Not found (unshared meanwhile) does not come back; anything else may.
+          if (page.error.code === "not-found" || ++failures > PAGE_RETRIES) return;
+          await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** failures));
+          continue;
+        }
+        failures = 0;
+        events = [...events, ...page.data.events];
+        const done = !page.data.more;
+        setLoaded({ from: run.events, events, done });
+        if (done) return;
+      }
+    })();
+    return () => abort.abort();
+  }, [run.events, run.more]);
+  return { events: current.events, loaded: current.done };
+}
+
 /**
  * Replays a recorded run on the canvas through the same reducer as a live run: instantly (it
  * opens on the finished run), or at recorded speed — any speed — with a scrubber. Moving forward
- * applies only the new events; moving back rebuilds from the start (a pure fold, cheap).
+ * applies only the new events; moving back rebuilds from the start (a pure fold, cheap). A long
+ * record arrives in pages: until it is all there the replay follows its end (or keeps playing
+ * into what arrives), and only then says how an interrupted run ended.
  */
-export function useReplay(runId: string, events: ReadonlyArray<RunEvent>, { interrupted = false } = {}): Replay {
+export function useReplay(run: Pick<RecordedRun, "runId" | "events" | "more" | "status">): Replay {
+  const { runId } = run;
+  const { events, loaded } = useRecordedEvents(run);
+  const interrupted = run.status === "interrupted" && loaded;
   const store = useEditorStore();
   const duration = useMemo(() => recordedDuration(events), [events]);
   const nodeIds = useMemo(() => store.getState().document.nodes.filter((n) => n.kind !== "note").map((n) => n.id), [store]);
   const [position, setPosition] = useState(duration);
   const [playing, setPlaying] = useState(false);
   const [speed, setSpeed] = useState(1);
+  // Until the viewer plays or seeks, the replay shows the end of what has loaded.
+  const [following, setFollowing] = useState(true);
   const shown = useRef<{ state: RunState; applied: number; at: number } | null>(null);
 
   const show = useCallback(
     (at: number) => {
       const upTo = events.findIndex((event) => event.t > at);
       const to = upTo === -1 ? events.length : upTo;
-      // Forward from what is shown; backwards from the start.
+      // Forward from what is shown (pages only append, so it stays valid); backwards from the start.
       const current = shown.current && shown.current.at <= at && shown.current.applied <= to ? shown.current : { state: startRunState(runId, nodeIds), applied: 0 };
       const state = advanceReplay(current.state, events, current.applied, to, at);
       shown.current = { state, applied: to, at };
@@ -44,10 +97,11 @@ export function useReplay(runId: string, events: ReadonlyArray<RunEvent>, { inte
     [events, nodeIds, runId, store, interrupted],
   );
 
-  // Opens on the finished run: the instant replay.
+  // Opens on the finished run (the instant replay), following the end while pages arrive.
   useEffect(() => {
+    if (!following) return;
     show(duration);
-  }, [show, duration]);
+  }, [show, duration, following]);
 
   useEffect(() => {
     if (!playing) return;
@@ -58,19 +112,23 @@ export function useReplay(runId: string, events: ReadonlyArray<RunEvent>, { inte
       last = now;
       show(next);
       setPosition(next);
-      if (next >= duration) setPlaying(false);
+      // At the end of what has loaded, a replay whose record is still arriving waits for it.
+      if (next >= duration && loaded) setPlaying(false);
       else frame = requestAnimationFrame(tick);
     };
     frame = requestAnimationFrame(tick);
     return () => cancelAnimationFrame(frame);
-  }, [playing, speed, duration, show]);
+  }, [playing, speed, duration, show, loaded]);
 
   return {
-    position,
+    position: following ? duration : position,
     duration,
     playing,
     speed,
+    loaded,
     play: () => {
+      setFollowing(false);
+      setPosition(shown.current?.at ?? duration);
       // Playing from the end starts over.
       if ((shown.current?.at ?? duration) >= duration) {
         show(0);
@@ -81,6 +139,8 @@ export function useReplay(runId: string, events: ReadonlyArray<RunEvent>, { inte
     pause: () => setPlaying(false),
     seek: (ms: number) => {
       const at = Math.max(0, Math.min(duration, ms));
+      // Seeking to the very end goes back to following it.
+      setFollowing(at >= duration);
       show(at);
       setPosition(at);
     },

@@ -2,7 +2,7 @@ import "server-only";
 import { readServerConfig } from "../config";
 import { openDatabase, type Database } from "./connect";
 import { PROCESS_ID } from "./process";
-import { heartbeat, markInterruptedRuns, pruneProcesses } from "./queries";
+import { deleteExpiredRunEvents, heartbeat, markInterruptedRuns, pruneProcesses } from "./queries";
 
 export { PROCESS_ID } from "./process";
 
@@ -20,10 +20,17 @@ async function open(): Promise<Open> {
     await pruneProcesses(database.db);
     await heartbeat(database.db, { processId: PROCESS_ID });
     await markInterruptedRuns(database.db, { processId: PROCESS_ID, staleAfterMs });
+    const retentionDays = config.runRetentionDays;
+    let sweeping = false;
     const beat = setInterval(() => {
+      // A slow database must not pile sweeps up: one at a time.
+      if (sweeping) return;
+      sweeping = true;
       heartbeat(database.db, { processId: PROCESS_ID })
         .then(() => (staleAfterMs ? markInterruptedRuns(database.db, { processId: PROCESS_ID, staleAfterMs }) : 0))
-        .catch((error: Error) => console.error("trellis: heartbeat failed:", error.message));
+        .then(() => (retentionDays === undefined ? 0 : expireRunEvents(database.db, retentionDays)))
+        .catch((error: Error) => console.error("trellis: heartbeat failed:", error.message))
+        .finally(() => (sweeping = false));
     }, config.heartbeat.everyMs);
     beat.unref();
     return { database, beat };
@@ -31,6 +38,20 @@ async function open(): Promise<Open> {
     await database.close().catch(() => undefined);
     throw error;
   }
+}
+
+const RETENTION_BATCH = 2_000;
+/** Per beat at most this many batches of expired events go, so a large backlog drains over several beats without holding the database. */
+const RETENTION_BATCHES_PER_BEAT = 10;
+
+async function expireRunEvents(db: Database["db"], days: number): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < RETENTION_BATCHES_PER_BEAT; i++) {
+    const deleted = await deleteExpiredRunEvents(db, { days, batch: RETENTION_BATCH });
+    total += deleted;
+    if (deleted < RETENTION_BATCH) break;
+  }
+  return total;
 }
 
 /**

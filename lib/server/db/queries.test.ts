@@ -1,10 +1,12 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findTemplate, parseDocument, type RunEvent, type RunEventOf, type WorkflowDocument } from "@/lib/workflow";
 import { DatabaseLockedError, openDatabase, type Database } from "./connect";
 import * as q from "./queries";
+import { runs } from "./schema";
 
 /**
  * One conformance suite for every backend: in-memory PGlite always, PostgreSQL too when
@@ -255,6 +257,85 @@ describe.each(backends)("query module on %s", (_, open) => {
     expect(opened?.run.inputs).toEqual({ q: 1 });
     expect(await q.unshareRun(database.db, { owner, runId: `a-${owner}` })).toBe(true);
     expect(await q.getSharedRun(database.db, { shareId: shared!.id })).toBeNull();
+  });
+
+  it("compacts a run's deltas when it finishes (once), and serves its events in pages to whoever may see them", async () => {
+    const owner = newOwner();
+    const created = await q.createWorkflow(database.db, { owner, document: template("routing") });
+    if (!created.ok) throw new Error("not created");
+    const runId = `paged-${owner}`;
+    await q.createRun(database.db, { id: runId, owner, workflowId: created.id, version: 1, document: template("routing"), inputs: {}, processId: "p" });
+    const events: RunEvent[] = [{ seq: 0, t: 0, type: "run-started", runId, workflow: "Routing", inputs: {} }, { seq: 1, t: 0, type: "node-started", nodeId: "a", iteration: 1 }];
+    // 1 200 deltas 2 ms apart: 2.4 s of streaming, 48 chunks of 50 ms.
+    for (let i = 0; i < 1_200; i++) events.push({ seq: events.length, t: 1 + i * 2, type: "node-delta", nodeId: "a", text: `${i % 10}` });
+    const finished: RunEventOf<"run-finished"> = { seq: events.length, t: 2_500, type: "run-finished", status: "succeeded", outputs: {}, state: {}, usage: { inputTokens: 1, outputTokens: 1 }, warnings: [], ms: 2_500 };
+    events.push(finished);
+    for (let i = 0; i < events.length; i += 64) await q.appendRunEvents(database.db, { runId, events: events.slice(i, i + 64) });
+    await q.finishRun(database.db, { runId, finished });
+    const stored = (await q.getRunEvents(database.db, { owner, runId }))!;
+    expect(stored.length).toBeLessThan(60);
+    expect(stored.flatMap((e) => (e.type === "node-delta" ? [e.text] : [])).join("")).toBe(events.flatMap((e) => (e.type === "node-delta" ? [e.text] : [])).join(""));
+    // A retried finish (its first answer lost) does not merge the chunks again.
+    await q.finishRun(database.db, { runId, finished });
+    expect(await q.getRunEvents(database.db, { owner, runId })).toEqual(stored);
+
+    const firstPage = await q.runEventsPage(database.db, { runId, limit: 20 });
+    expect(firstPage).toMatchObject({ more: true });
+    expect(firstPage.events).toEqual(stored.slice(0, 20));
+    const rest = await q.runEventsPage(database.db, { runId, after: firstPage.events.at(-1)!.seq, limit: 1_000 });
+    expect(rest.more).toBe(false);
+    expect([...firstPage.events, ...rest.events]).toEqual(stored);
+    const record = await q.getRunRecord(database.db, { owner, runId });
+    expect(record).toMatchObject({ more: false, events: stored });
+
+    // Access: the owner, the run's own link, the share link whose replay it is; nobody else.
+    const page = (access: q.RunAccess) => q.getRunEventsPage(database.db, { runId, access, limit: 5 });
+    expect((await page({ owner }))?.events).toHaveLength(5);
+    expect(await page({ owner: newOwner() })).toBeNull();
+    expect(await page({ runLink: "not-a-link-0000000" })).toBeNull();
+    const runLink = await q.shareRun(database.db, { owner, runId });
+    expect((await page({ runLink: runLink!.id }))?.events).toHaveLength(5);
+    const link = await q.createShareLink(database.db, { owner, workflowId: created.id, version: 1 });
+    expect((await page({ shareLink: link!.id }))?.events).toHaveLength(5);
+    // A newer run of the version takes the link's replay over: the older one is no longer reachable through it.
+    await q.createRun(database.db, { id: `newer-${owner}`, owner, workflowId: created.id, version: 1, document: template("routing"), inputs: {}, processId: "p" });
+    await q.finishRun(database.db, { runId: `newer-${owner}`, finished });
+    expect(await page({ shareLink: link!.id })).toBeNull();
+    await q.revokeShareLink(database.db, { owner, id: link!.id });
+    expect(await q.getRunEventsPage(database.db, { runId: `newer-${owner}`, access: { shareLink: link!.id } })).toBeNull();
+  });
+
+  it("deletes the events of runs finished longer ago than the retention, in bounded batches, keeping each run and its result", async () => {
+    const owner = newOwner();
+    const finished: RunEventOf<"run-finished"> = { seq: 3, t: 30, type: "run-finished", status: "succeeded", outputs: { joke: "ha" }, state: {}, usage: { inputTokens: 1, outputTokens: 2 }, warnings: [], ms: 30 };
+    const events = (runId: string): RunEvent[] => [
+      { seq: 0, t: 0, type: "run-started", runId, workflow: "w", inputs: {} },
+      { seq: 1, t: 1, type: "node-started", nodeId: "a", iteration: 1 },
+      { seq: 2, t: 200, type: "node-delta", nodeId: "a", text: "ha" },
+      finished,
+    ];
+    for (const name of ["old", "recent", "running"]) {
+      const runId = `${name}-${owner}`;
+      await q.createRun(database.db, { id: runId, owner, document: template("routing"), inputs: {}, processId: "p" });
+      await q.appendRunEvents(database.db, { runId, events: events(runId) });
+      if (name !== "running") await q.finishRun(database.db, { runId, finished });
+    }
+    // "old" finished 10 days ago; "running" started then but is still running.
+    await database.db.update(runs).set({ startedAt: sql`now() - interval '10 days'`, finishedAt: sql`now() - interval '10 days' + interval '30 milliseconds'` }).where(eq(runs.id, `old-${owner}`));
+    await database.db.update(runs).set({ startedAt: sql`now() - interval '10 days'` }).where(eq(runs.id, `running-${owner}`));
+    let deleted = 0;
+    for (let batch; (batch = await q.deleteExpiredRunEvents(database.db, { days: 7, batch: 3 })) > 0; ) {
+      expect(batch).toBeLessThanOrEqual(3);
+      deleted += batch;
+    }
+    expect(deleted).toBeGreaterThanOrEqual(4);
+    expect(await q.getRunEvents(database.db, { owner, runId: `old-${owner}` })).toEqual([]);
+    expect(await q.getRunEvents(database.db, { owner, runId: `recent-${owner}` })).toHaveLength(4);
+    expect(await q.getRunEvents(database.db, { owner, runId: `running-${owner}` })).toHaveLength(4);
+    // The run and its result stay: its replay is its result.
+    const old = await q.getRunRecord(database.db, { owner, runId: `old-${owner}` });
+    expect(old?.run).toMatchObject({ status: "succeeded", outputs: { joke: "ha" } });
+    expect(old?.events).toEqual([{ seq: 0, t: 30, type: "run-finished", status: "succeeded", outputs: { joke: "ha" }, state: {}, usage: { inputTokens: 1, outputTokens: 2 }, warnings: [], ms: 30 }]);
   });
 });
 

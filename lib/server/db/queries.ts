@@ -1,7 +1,8 @@
 import "server-only";
 import { randomBytes, randomUUID } from "node:crypto";
-import { and, asc, desc, eq, gt, isNull, lt, ne, notInArray, sql } from "drizzle-orm";
-import { CURRENT_VERSION, parseDocument, summariseChanges, type RunEvent, type ValidationIssue, type WorkflowDocument } from "@/lib/workflow";
+import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, notInArray, sql } from "drizzle-orm";
+import { CURRENT_VERSION, parseDocument, summariseChanges, type RunEvent, type RunEventOf, type ValidationIssue, type WorkflowDocument } from "@/lib/workflow";
+import { compactDeltas } from "./compact";
 import type { Db } from "./connect";
 import { processes, runEvents, runs, shareLinks, workflowVersions, workflows } from "./schema";
 import { normaliseJson } from "./text";
@@ -164,25 +165,58 @@ export async function appendRunEvents(db: Db, { runId, events }: { runId: string
     .onConflictDoNothing();
 }
 
+/**
+ * Stores a run's result. The first time (while the record still says `running`) its deltas are
+ * compacted in the same transaction, so a replay or share right after sees the compact record. A
+ * retried finish (its first answer lost) does not compact again.
+ */
 export async function finishRun(db: Db, { runId, finished }: { runId: string; finished: Extract<RunEvent, { type: "run-finished" }> }) {
-  await db
-    .update(runs)
-    .set({
-      status: finished.status,
-      outputs: normaliseJson(finished.outputs),
-      usage: finished.usage,
-      warnings: normaliseJson(finished.warnings),
-      error: finished.error ? normaliseJson(finished.error) : null,
-      finishedAt: new Date(),
-    })
-    .where(eq(runs.id, runId));
+  await db.transaction(async (tx) => {
+    const [row] = await tx.select({ status: runs.status }).from(runs).where(eq(runs.id, runId)).for("update");
+    if (row?.status === "running") await compactRunEvents(tx, { runId });
+    await tx
+      .update(runs)
+      .set({
+        status: finished.status,
+        outputs: normaliseJson(finished.outputs),
+        usage: finished.usage,
+        warnings: normaliseJson(finished.warnings),
+        error: finished.error ? normaliseJson(finished.error) : null,
+        finishedAt: new Date(),
+      })
+      .where(eq(runs.id, runId));
+  });
 }
 
+/**
+ * Merges a run's stored deltas into chunks of at most ~50 ms (see compactDeltas): the rows of
+ * merged deltas are replaced by one row per chunk, at the sequence number of its last delta.
+ * Answers how many rows there were and are.
+ */
+export async function compactRunEvents(db: Db, { runId }: { runId: string }): Promise<{ before: number; after: number }> {
+  const rows = await db.select({ event: runEvents.event }).from(runEvents).where(eq(runEvents.runId, runId)).orderBy(asc(runEvents.seq));
+  const events = rows.map((row) => row.event as RunEvent);
+  const compacted = compactDeltas(events);
+  if (compacted.length === events.length) return { before: events.length, after: events.length };
+  const kept = new Set(compacted);
+  // Rows whose event survives as it is stay; the others (merged deltas) go, and the chunks come in.
+  const gone = events.filter((event) => !kept.has(event)).map((event) => event.seq);
+  const original = new Set(events);
+  const chunks = compacted.filter((event) => !original.has(event));
+  for (let i = 0; i < gone.length; i += 5_000) {
+    await db.delete(runEvents).where(and(eq(runEvents.runId, runId), inArray(runEvents.seq, gone.slice(i, i + 5_000))));
+  }
+  for (let i = 0; i < chunks.length; i += 500) {
+    await db.insert(runEvents).values(chunks.slice(i, i + 500).map((event) => ({ runId, seq: event.seq, event: normaliseJson(event) })));
+  }
+  return { before: events.length, after: compacted.length };
+}
 export async function getRun(db: Db, { owner, runId }: { owner: string; runId: string }) {
   const [run] = await db.select().from(runs).where(and(eq(runs.id, runId), eq(runs.owner, owner)));
   return run ?? null;
 }
 
+/** Every stored event of one of the owner's runs (tests, exports); replays read them in pages. */
 export async function getRunEvents(db: Db, { owner, runId }: { owner: string; runId: string }): Promise<RunEvent[] | null> {
   if (!(await getRun(db, { owner, runId }))) return null;
   return eventsOf(db, runId);
@@ -191,6 +225,40 @@ export async function getRunEvents(db: Db, { owner, runId }: { owner: string; ru
 async function eventsOf(db: Db, runId: string): Promise<RunEvent[]> {
   const rows = await db.select({ event: runEvents.event }).from(runEvents).where(eq(runEvents.runId, runId)).orderBy(asc(runEvents.seq));
   return rows.map((row) => row.event as RunEvent);
+}
+
+/** How many events a replay page holds: a typical compacted run fits in one, a long one arrives in several. */
+export const RUN_EVENTS_PAGE = 500;
+
+export type RunEventsPage = { events: RunEvent[]; more: boolean };
+
+/** One page of a run's events in `seq` order, those after `after` (-1: from the start); `more` when others follow. No ownership check: callers check access first. */
+export async function runEventsPage(db: Db, { runId, after = -1, limit = RUN_EVENTS_PAGE }: { runId: string; after?: number; limit?: number }): Promise<RunEventsPage> {
+  const rows = await db
+    .select({ event: runEvents.event })
+    .from(runEvents)
+    .where(and(eq(runEvents.runId, runId), gt(runEvents.seq, after)))
+    .orderBy(asc(runEvents.seq))
+    .limit(limit + 1);
+  return { events: rows.slice(0, limit).map((row) => row.event as RunEvent), more: rows.length > limit };
+}
+
+/** Who may read a run's events: its owner, anyone with its run link, or anyone with a share link whose replay it is. */
+export type RunAccess = { owner: string } | { runLink: string } | { shareLink: string };
+
+/** A page of a run's events for whoever `access` names; null when that does not open this run (a 404). */
+export async function getRunEventsPage(db: Db, { runId, access, after, limit }: { runId: string; access: RunAccess; after?: number; limit?: number }): Promise<RunEventsPage | null> {
+  let allowed = false;
+  if ("owner" in access) allowed = Boolean(await getRun(db, { owner: access.owner, runId }));
+  else if ("runLink" in access) {
+    const [row] = await db.select({ id: runs.id }).from(runs).where(and(eq(runs.id, runId), eq(runs.sharedAs, access.runLink)));
+    allowed = Boolean(row);
+  } else {
+    const link = await getSharedVersion(db, { id: access.shareLink });
+    // Only the run the link shows: the link owner's newest finished run of exactly that version.
+    if (link.status === "ok") allowed = (await latestRunOfVersionRow(db, { owner: link.owner, workflowId: link.workflowId, version: link.version }))?.id === runId;
+  }
+  return allowed ? runEventsPage(db, { runId, after, limit }) : null;
 }
 
 export type RunSummary = {
@@ -230,11 +298,12 @@ export async function listRuns(db: Db, { owner, workflowId, limit = 50 }: { owne
     .limit(limit);
 }
 
-/** A stored run with everything a replay needs: the document that ran and its events. */
+/** A stored run with everything a replay needs: the document that ran and its first page of events (`more`: the rest load in pages). */
 export type RunRecord = {
   run: RunSummary & { workflowId: string | null; inputs: Record<string, unknown>; outputs: unknown };
   document: WorkflowDocument;
   events: RunEvent[];
+  more: boolean;
 };
 
 async function recordOf(db: Db, row: typeof runs.$inferSelect | undefined): Promise<RunRecord | null> {
@@ -242,11 +311,37 @@ async function recordOf(db: Db, row: typeof runs.$inferSelect | undefined): Prom
   const document = parseDocument(row.document);
   if (!document.ok) return null;
   const { id, status, version, edited, source, startedAt, finishedAt, usage, error, sharedAs, workflowId, inputs, outputs } = row;
+  const page = await runEventsPage(db, { runId: row.id });
   return {
     run: { id, status, version, edited, source, startedAt, finishedAt, usage, error, sharedAs, workflowId, inputs: inputs as Record<string, unknown>, outputs },
     document: document.document,
-    events: await eventsOf(db, row.id),
+    events: page.events.length ? page.events : resultOnly(row),
+    more: page.more,
   };
+}
+
+/**
+ * A finished run whose events were deleted by the retention setting still shows how it ended:
+ * its stored result as the one event of its replay.
+ */
+function resultOnly(row: typeof runs.$inferSelect): RunEvent[] {
+  const status = row.status;
+  if (!row.finishedAt || (status !== "succeeded" && status !== "failed" && status !== "cancelled")) return [];
+  const ms = Math.max(0, row.finishedAt.getTime() - row.startedAt.getTime());
+  return [
+    {
+      seq: 0,
+      t: ms,
+      type: "run-finished",
+      status,
+      outputs: (row.outputs ?? {}) as Record<string, unknown>,
+      state: {},
+      usage: (row.usage ?? { inputTokens: 0, outputTokens: 0 }) as { inputTokens: number; outputTokens: number },
+      warnings: (row.warnings ?? []) as RunEventOf<"run-finished">["warnings"],
+      ...(row.error ? { error: row.error as RunEventOf<"run-finished">["error"] } : {}),
+      ms,
+    },
+  ];
 }
 
 export async function getRunRecord(db: Db, { owner, runId }: { owner: string; runId: string }): Promise<RunRecord | null> {
@@ -409,12 +504,37 @@ export async function getSharedVersion(db: Db, { id }: { id: string }): Promise<
  * (a run of unsaved edits is not that version, so it is never shown).
  */
 export async function latestRunOfVersion(db: Db, { owner, workflowId, version }: { owner: string; workflowId: string; version: number }): Promise<RunRecord | null> {
-  if (!isStoredVersion(version)) return null;
+  return recordOf(db, await latestRunOfVersionRow(db, { owner, workflowId, version }));
+}
+
+async function latestRunOfVersionRow(db: Db, { owner, workflowId, version }: { owner: string; workflowId: string; version: number }) {
+  if (!isStoredVersion(version)) return undefined;
   const [row] = await db
     .select()
     .from(runs)
     .where(and(eq(runs.owner, owner), eq(runs.workflowId, workflowId), eq(runs.version, version), eq(runs.edited, false), eq(runs.source, "editor"), ne(runs.status, "running")))
     .orderBy(desc(runs.startedAt))
     .limit(1);
-  return recordOf(db, row);
+  return row;
+}
+
+// ── Retention ───────────────────────────────────────────────────────────────────
+
+/**
+ * Deletes the events of runs that finished more than `days` days ago, at most `batch` rows per
+ * call (so a sweep never holds the database for long); the runs' rows and results stay. Answers
+ * how many rows went: the caller calls again while that is `batch`.
+ */
+export async function deleteExpiredRunEvents(db: Db, { days, batch = 5_000 }: { days: number; batch?: number }): Promise<number> {
+  const expired = db
+    .select({ runId: runEvents.runId, seq: runEvents.seq })
+    .from(runEvents)
+    .innerJoin(runs, eq(runs.id, runEvents.runId))
+    .where(and(ne(runs.status, "running"), lt(runs.finishedAt, sql`now() - make_interval(secs => ${days * 86_400})`)))
+    .limit(batch);
+  const deleted = await db
+    .delete(runEvents)
+    .where(sql`(${runEvents.runId}, ${runEvents.seq}) IN (${expired})`)
+    .returning({ seq: runEvents.seq });
+  return deleted.length;
 }
