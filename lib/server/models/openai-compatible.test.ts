@@ -64,8 +64,10 @@ beforeAll(async () => {
 
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-function local() {
-  return createModels({ compatible: { name: "local", baseURL, apiKey: CANARY_KEY, models: ["tiny"] }, demo: { firstTokenDelayMs: 0, chunkDelayMs: 0 }, limits: {}, coalesceMs: 0 });
+const MODELS = ["tiny", "router", "rate-limited", "cut"];
+
+function local(settings: { models?: string[]; anyModel?: boolean } = {}) {
+  return createModels({ compatible: { name: "local", baseURL, apiKey: CANARY_KEY, models: MODELS, ...settings }, demo: { firstTokenDelayMs: 0, chunkDelayMs: 0 }, limits: {}, coalesceMs: 0 });
 }
 
 async function collect(stream: AsyncIterable<ModelChunk>) {
@@ -75,11 +77,12 @@ async function collect(stream: AsyncIterable<ModelChunk>) {
 }
 
 describe("an OpenAI-compatible server (Ollama, vLLM, LM Studio)", () => {
-  it("is listed under its configured name and resolves any of its models", () => {
+  it("is listed under its configured name and resolves only the models on its list", () => {
     const { registry } = local();
-    expect(registry.list().map((m) => m.id)).toEqual(["demo:default", "demo:fast", "local:tiny"]);
-    expect(registry.resolve("local:other").ok).toBe(true);
-    expect(registry.resolve("openai:gpt-4o-mini")).toMatchObject({ ok: false, message: expect.stringMatching(/not configured/) });
+    expect(registry.list().map((m) => m.id)).toEqual(["demo:default", "demo:fast", ...MODELS.map((m) => `local:${m}`)]);
+    expect(registry.resolve("local:tiny").ok).toBe(true);
+    expect(registry.resolve("local:other")).toMatchObject({ ok: false, code: "model-not-allowed", message: expect.stringMatching(/not allowed on this server/) });
+    expect(registry.resolve("openai:gpt-4o-mini")).toMatchObject({ ok: false, code: "model-not-configured", message: expect.stringMatching(/not configured/) });
     expect(JSON.stringify(registry.list())).not.toContain(CANARY_KEY);
     expect(JSON.stringify(registry.list())).not.toContain(baseURL);
   });
@@ -101,7 +104,7 @@ describe("an OpenAI-compatible server (Ollama, vLLM, LM Studio)", () => {
     expect(requests.at(-1)!.body.response_format).toMatchObject({ type: "json_schema", json_schema: { name: "route_decision", schema } });
     const json = chunks.flatMap((c) => (c.type === "text" ? [c.delta] : [])).join("");
     expect(JSON.parse(json)).toEqual({ route: "story", reason: "asked for a story" });
-    expect(chunks.at(-1)).toMatchObject({ type: "finish", object: { route: "story", reason: "asked for a story" } });
+    expect(chunks.at(-1)).toMatchObject({ type: "finish", finishReason: "stop" });
   });
 
   it("maps a 429 to a retryable rate-limit error with its Retry-After, and never echoes the key", async () => {
