@@ -1,8 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { findTemplate, parseDocument, serializeDocument, type WorkflowDocument } from "@/lib/workflow";
 import { blankDocument, DEFAULT_NODE_SIZE } from "./graph";
 import { toFlowEdges, toFlowNodes } from "./flow";
-import { createEditorStore, documentIssues } from "./store";
+import { createEditorStore, documentIssues, TYPING_PAUSE_MS } from "./store";
 
 function template(id: string): WorkflowDocument {
   const parsed = parseDocument(findTemplate(id)!.json);
@@ -93,6 +93,48 @@ describe("editor store", () => {
     expect(store.getState().document).toBe(before);
     redo(store);
     expect(store.getState().document.nodes.find((n) => n.id === "n_router")?.position).toEqual({ x: 30, y: 0 });
+  });
+
+  it("makes typing one undo step per pause, not one per keystroke; a pause, another field or an undo starts a new one", () => {
+    vi.useFakeTimers({ now: 0 });
+    try {
+      const store = createEditorStore(template("prompt-chaining"));
+      const type = (text: string, gapMs = 80) => {
+        for (let i = 1; i <= text.length; i++) {
+          vi.advanceTimersByTime(gapMs);
+          store.getState().updateNode("n_joke", { label: text.slice(0, i) });
+        }
+      };
+      const label = () => store.getState().document.nodes.find((n) => n.id === "n_joke")?.label;
+      const steps = () => store.temporal.getState().pastStates.length;
+      type("Punchy");
+      expect(steps()).toBe(1);
+      vi.advanceTimersByTime(TYPING_PAUSE_MS);
+      store.getState().updateNode("n_joke", { label: "Punchy joke" });
+      expect(steps()).toBe(2);
+      // Another target is another step, even without a pause.
+      store.getState().updateWorkflow({ name: "Jokes" });
+      store.getState().updateWorkflow({ name: "Jokes!" });
+      expect(steps()).toBe(3);
+      undo(store);
+      expect(store.getState().document.name).toBe("Prompt chaining");
+      undo(store);
+      expect(label()).toBe("Punchy");
+      undo(store);
+      expect(label()).toBe("Generate joke");
+      // Typing right after an undo does not join the step that was undone.
+      type("X", 10);
+      expect(steps()).toBe(1);
+      undo(store);
+      expect(label()).toBe("Generate joke");
+      // A drag is still one step, and typing right after it is a step of its own.
+      store.getState().onNodesChange([{ type: "position", id: "n_joke", position: { x: 5, y: 5 }, dragging: true }]);
+      store.getState().onNodesChange([{ type: "position", id: "n_joke", position: { x: 9, y: 9 }, dragging: false }]);
+      type("Y", 10);
+      expect(steps()).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("deletes a selection with its edges, undoably", () => {

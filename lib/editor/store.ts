@@ -68,7 +68,36 @@ export type EditorState = {
 
 let noticeIds = 0;
 
+/** Typing into one field (or fields of one node) until a pause this long is one undo step, not one per keystroke. */
+export const TYPING_PAUSE_MS = 500;
+
+/** What zundo hands `handleSet`: the function that records one history entry. */
+type RecordHistory = (pastState: { document: WorkflowDocument }, replace: undefined, currentState: { document: WorkflowDocument }, deltaState?: Partial<{ document: WorkflowDocument }> | null) => void;
+
 export function createEditorStore(initial: WorkflowDocument, saved?: { id: string; version: number }) {
+  // The edit being typed, if the change now being recorded is one: which target, and the history
+  // entry it may join (the document it produced, and when).
+  let typing: string | null = null;
+  let lastTyped: { target: string; at: number; document: WorkflowDocument } | null = null;
+  /** Records one history entry per change, except that typing into the same target joins the entry of its previous keystroke until a pause. */
+  const coalesceTyping =
+    (record: RecordHistory): RecordHistory =>
+    (pastState, replace, currentState, deltaState) => {
+      const now = Date.now();
+      // Joins only when nothing else happened in between (another edit, an undo): the document
+      // before this keystroke is exactly the one the previous keystroke produced.
+      const joins = typing !== null && lastTyped?.target === typing && now - lastTyped.at < TYPING_PAUSE_MS && lastTyped.document === pastState.document;
+      lastTyped = typing === null ? null : { target: typing, at: now, document: currentState.document };
+      if (!joins) record(pastState, replace, currentState, deltaState);
+    };
+  const asTyping = (target: string, change: () => void) => {
+    typing = target;
+    try {
+      change();
+    } finally {
+      typing = null;
+    }
+  };
   return createStore<EditorState>()(
     temporal(
       (set, get) => {
@@ -167,11 +196,11 @@ export function createEditorStore(initial: WorkflowDocument, saved?: { id: strin
           },
 
           updateNode(id, patch) {
-            setDocument(dropDanglingEdges(updateNode(get().document, id, patch)));
+            asTyping(`node:${id}`, () => setDocument(dropDanglingEdges(updateNode(get().document, id, patch))));
           },
 
           updateWorkflow(patch) {
-            setDocument({ ...get().document, ...patch });
+            asTyping(`workflow:${Object.keys(patch).sort().join(",")}`, () => setDocument({ ...get().document, ...patch }));
           },
 
           select(nodes, edges = []) {
@@ -252,6 +281,8 @@ export function createEditorStore(initial: WorkflowDocument, saved?: { id: strin
         // Only the document is history; selection, drags and notices are not undoable.
         partialize: (state) => ({ document: state.document }),
         equality: (a, b) => a.document === b.document,
+        // zundo types the recorder as the store's setState; what it passes is its history recorder.
+        handleSet: (record) => coalesceTyping(record as unknown as RecordHistory) as unknown as typeof record,
         limit: 200,
       },
     ),
