@@ -1,5 +1,5 @@
 import { desc, eq, sql } from "drizzle-orm";
-import { boolean, foreignKey, index, integer, json, jsonb, pgTable, primaryKey, text, timestamp, unique } from "drizzle-orm/pg-core";
+import { bigint, boolean, foreignKey, index, integer, json, jsonb, pgTable, primaryKey, text, timestamp, unique } from "drizzle-orm/pg-core";
 
 /**
  * The tables behind saving, history, runs and sharing (docs/architecture.md §7): the one source of truth for
@@ -80,6 +80,14 @@ export const runs = pgTable(
     shareLinkId: text("share_link_id"),
     /** The unguessable id of the run's own share link (`/r/<id>`), once shared. */
     sharedAs: text("shared_as"),
+    /** Whose daily token budget the run spends: its owner, or for a visitor's run the link's owner. */
+    payer: text("payer"),
+    /** The client address of a visitor's run from a shared link (per-address rate limit). */
+    clientAddress: text("client_address"),
+    /** Tokens the run was admitted with (its share of the payer's daily budget while it runs). */
+    tokenBudget: integer("token_budget"),
+    /** Model calls the run may have in flight: reserved from the server-wide cap while it runs. */
+    modelSlots: integer("model_slots"),
   },
   (t) => [
     foreignKey({ name: "runs_workflow_id_fkey", columns: [t.workflowId], foreignColumns: [workflows.id] }).onDelete("cascade"),
@@ -88,6 +96,8 @@ export const runs = pgTable(
     index("runs_workflow").on(t.workflowId, desc(t.startedAt)),
     index("runs_running").on(t.status).where(eq(t.status, sql`'running'`)),
     index("runs_owner_workflow").on(t.owner, t.workflowId, desc(t.startedAt)),
+    index("runs_payer").on(t.payer, t.source, desc(t.startedAt)),
+    index("runs_client_address").on(t.clientAddress, desc(t.startedAt)).where(sql`${t.clientAddress} IS NOT NULL`),
   ],
 );
 
@@ -112,4 +122,121 @@ export const processes = pgTable("trellis_processes", {
   heartbeatAt: timestamp("heartbeat_at", { withTimezone: true }).notNull().default(sql`now()`),
 });
 
-export const schema = { workflows, workflowVersions, runs, runEvents, shareLinks, processes };
+// ── Accounts (team mode) ─────────────────────────────────────────────────────
+// Better Auth's tables, through its Drizzle adapter: the property names are the fields it expects
+// (user, session, account, verification, rateLimit), the SQL names follow this schema's style.
+
+export const authUsers = pgTable("auth_users", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  email: text("email").notNull().unique("auth_users_email_key"),
+  emailVerified: boolean("email_verified").notNull().default(false),
+  image: text("image"),
+  /** "admin" (the first account; may invite) or "member". */
+  role: text("role").notNull().default("member"),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().default(sql`now()`),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().default(sql`now()`),
+});
+
+export const authSessions = pgTable(
+  "auth_sessions",
+  {
+    id: text("id").primaryKey(),
+    token: text("token").notNull().unique("auth_sessions_token_key"),
+    userId: text("user_id").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    ipAddress: text("ip_address"),
+    userAgent: text("user_agent"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().default(sql`now()`),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().default(sql`now()`),
+  },
+  (t) => [
+    foreignKey({ name: "auth_sessions_user_id_fkey", columns: [t.userId], foreignColumns: [authUsers.id] }).onDelete("cascade"),
+    index("auth_sessions_user").on(t.userId),
+  ],
+);
+
+export const authAccounts = pgTable(
+  "auth_accounts",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id").notNull(),
+    providerId: text("provider_id").notNull(),
+    userId: text("user_id").notNull(),
+    accessToken: text("access_token"),
+    refreshToken: text("refresh_token"),
+    idToken: text("id_token"),
+    accessTokenExpiresAt: timestamp("access_token_expires_at", { withTimezone: true }),
+    refreshTokenExpiresAt: timestamp("refresh_token_expires_at", { withTimezone: true }),
+    scope: text("scope"),
+    /** The library's password hash (scrypt), never the password. */
+    password: text("password"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().default(sql`now()`),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().default(sql`now()`),
+  },
+  (t) => [
+    foreignKey({ name: "auth_accounts_user_id_fkey", columns: [t.userId], foreignColumns: [authUsers.id] }).onDelete("cascade"),
+    index("auth_accounts_user").on(t.userId),
+  ],
+);
+
+export const authVerifications = pgTable(
+  "auth_verifications",
+  {
+    id: text("id").primaryKey(),
+    identifier: text("identifier").notNull(),
+    value: text("value").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().default(sql`now()`),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().default(sql`now()`),
+  },
+  (t) => [index("auth_verifications_identifier").on(t.identifier)],
+);
+
+/** Sign-in and sign-up attempts per client and path, counted in the database so every process agrees. */
+export const authRateLimits = pgTable("auth_rate_limits", {
+  id: text("id").primaryKey(),
+  key: text("key").notNull().unique("auth_rate_limits_key_key"),
+  count: integer("count").notNull(),
+  lastRequest: bigint("last_request", { mode: "number" }).notNull(),
+});
+
+/** Invitations to sign up: the token is shown once; only its hash is stored. */
+export const invites = pgTable(
+  "trellis_invites",
+  {
+    id: text("id").primaryKey(),
+    tokenHash: text("token_hash").notNull().unique("trellis_invites_token_hash_key"),
+    /** When set, only this address may use the invitation (also through GitHub, Google or OIDC). */
+    email: text("email"),
+    createdBy: text("created_by").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().default(sql`now()`),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true }),
+    usedBy: text("used_by"),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  },
+  (t) => [foreignKey({ name: "trellis_invites_created_by_fkey", columns: [t.createdBy], foreignColumns: [authUsers.id] }).onDelete("cascade")],
+);
+
+/** Server-wide values decided once and shared by every process (e.g. the browser-identity signing key). */
+export const serverSettings = pgTable("trellis_settings", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+});
+
+export const schema = {
+  workflows,
+  workflowVersions,
+  runs,
+  runEvents,
+  shareLinks,
+  processes,
+  authUsers,
+  authSessions,
+  authAccounts,
+  authVerifications,
+  authRateLimits,
+  invites,
+  serverSettings,
+};
