@@ -23,6 +23,19 @@ test("saves versions, shows unsaved changes, and reopens the workflow after a re
   await expect(page.getByTestId("my-workflows")).toContainText("My router");
 });
 
+test("two quick Ctrl+S on a new workflow create one workflow, at version 1", async ({ page }) => {
+  const editor = new EditorPage(page);
+  await editor.open("prompt-chaining");
+  await page.getByTestId("workflow-name").fill("Saved twice, stored once");
+  await page.getByTestId("canvas").click({ position: { x: 20, y: 20 } });
+  await page.keyboard.press("ControlOrMeta+s");
+  await page.keyboard.press("ControlOrMeta+s");
+  await expect(page).toHaveURL(SAVED_URL);
+  await expect(page.getByTestId("save-state")).toHaveText("Saved · v1");
+  await page.goto("/");
+  await expect(page.locator('[data-testid="my-workflow"][data-name="Saved twice, stored once"]')).toHaveCount(1);
+});
+
 test("two tabs saving on the same version get the conflict choice, never a silent overwrite", async ({ page, context }) => {
   const first = new EditorPage(page);
   await first.open("parallelization");

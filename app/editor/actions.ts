@@ -21,7 +21,7 @@ export async function cancelRunAction(runId: string): Promise<boolean> {
   return cancelRun(runId, await readIdentity());
 }
 
-export async function saveWorkflowAction(request: { id?: string; baseVersion?: number; document: unknown; resolve?: "mine" | "copy" }): Promise<ActionResult<{ id: string; version: number }>> {
+export async function saveWorkflowAction(request: { id?: string; baseVersion?: number; document: unknown; resolve?: "mine" | "copy"; newId?: string }): Promise<ActionResult<{ id: string; version: number }>> {
   return saveWorkflow(request);
 }
 

@@ -30,6 +30,8 @@ export const SaveRequest = z.strictObject({
   document: z.unknown(),
   /** "mine": save on top of whatever is latest; "copy": save as a new workflow. */
   resolve: z.enum(["mine", "copy"]).optional(),
+  /** The id a new workflow gets, chosen by the editor: a retried first save finds it instead of creating a second workflow. */
+  newId: z.string().uuid().optional(),
 });
 
 /**
@@ -60,7 +62,7 @@ async function save(raw: unknown): Promise<ActionResult<{ id: string; version: n
   let result;
   if (!id || resolve === "copy") {
     const copy = resolve === "copy" && document && typeof document === "object" ? { ...(document as Record<string, unknown>), name: copyName(String((document as { name?: unknown }).name ?? "Workflow")) } : document;
-    result = await createWorkflow(db, { owner, document: copy });
+    result = await createWorkflow(db, { owner, document: copy, id: request.data.newId });
   } else {
     let baseVersion = request.data.baseVersion ?? 0;
     if (resolve === "mine") baseVersion = (await getWorkflowById(db, { owner, id }))?.latestVersion ?? baseVersion;

@@ -42,6 +42,22 @@ describe.each(backends)("query module on %s", (_, open) => {
     expect((await q.listWorkflows(database.db, { owner })).map((w) => w.name)).toEqual(["Routing"]);
   });
 
+  it("creates a workflow under a client-chosen id once: a retried or repeated first save finds it, for its owner only", async () => {
+    const owner = newOwner();
+    const id = globalThis.crypto.randomUUID();
+    expect(await q.createWorkflow(database.db, { owner, document: template("routing"), id })).toEqual({ ok: true, id, version: 1 });
+    // The same request again (its answer was lost): the same workflow, no new version.
+    expect(await q.createWorkflow(database.db, { owner, document: template("routing"), id })).toEqual({ ok: true, id, version: 1 });
+    // Pressed again after more typing: the change lands as a version of that workflow.
+    expect(await q.createWorkflow(database.db, { owner, document: { ...template("routing"), name: "Routing, again" }, id })).toEqual({ ok: true, id, version: 2 });
+    expect(await q.createWorkflow(database.db, { owner: newOwner(), document: template("routing"), id })).toEqual({ ok: false, code: "not-found" });
+    expect((await q.listWorkflows(database.db, { owner })).map((w) => [w.id, w.name])).toEqual([[id, "Routing, again"]]);
+    const other = globalThis.crypto.randomUUID();
+    const twice = await Promise.all([0, 1].map(() => q.createWorkflow(database.db, { owner, document: template("parallelization"), id: other })));
+    expect(twice.map((result) => result.ok && result.version)).toEqual([1, 1]);
+    expect(await q.listWorkflows(database.db, { owner })).toHaveLength(2);
+  });
+
   it("refuses to store a document that does not parse", async () => {
     const result = await q.createWorkflow(database.db, { owner: newOwner(), document: { format: "trellis.workflow", version: 1 } });
     expect(result).toMatchObject({ ok: false, code: "invalid-document" });

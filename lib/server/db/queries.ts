@@ -1,7 +1,7 @@
 import "server-only";
 import { randomBytes, randomUUID } from "node:crypto";
 import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, notInArray, sql } from "drizzle-orm";
-import { CURRENT_VERSION, parseDocument, summariseChanges, type RunEvent, type RunEventOf, type ValidationIssue, type WorkflowDocument } from "@/lib/workflow";
+import { CURRENT_VERSION, parseDocument, serializeDocument, summariseChanges, type RunEvent, type RunEventOf, type ValidationIssue, type WorkflowDocument } from "@/lib/workflow";
 import { compactDeltas } from "./compact";
 import type { Db } from "./connect";
 import { processes, runEvents, runs, shareLinks, workflowVersions, workflows } from "./schema";
@@ -27,15 +27,26 @@ function parsed(document: unknown): { ok: true; document: WorkflowDocument } | {
   return result.ok ? result : { ok: false, code: "invalid-document", issues: result.issues };
 }
 
-export async function createWorkflow(db: Db, { owner, document }: { owner: string; document: unknown }): Promise<SaveResult> {
+/**
+ * Creates a workflow (version 1), under `id` when the caller chose one. Creating an id that
+ * already exists is a retry of the same first save (its answer was lost, or a second press): for
+ * the same owner it answers that workflow — saving the document as a new version on top if it
+ * changed since — and never creates a second one; for anyone else it is `not-found`.
+ */
+export async function createWorkflow(db: Db, { owner, document, id = randomUUID() }: { owner: string; document: unknown; id?: string }): Promise<SaveResult> {
   const doc = parsed(document);
   if (!doc.ok) return doc;
-  const id = randomUUID();
-  await db.transaction(async (tx) => {
-    await tx.insert(workflows).values({ id, owner, name: doc.document.name, latestVersion: 1 });
+  const created = await db.transaction(async (tx) => {
+    const inserted = await tx.insert(workflows).values({ id, owner, name: doc.document.name, latestVersion: 1 }).onConflictDoNothing().returning({ id: workflows.id });
+    if (!inserted.length) return false;
     await tx.insert(workflowVersions).values({ workflowId: id, version: 1, schemaVersion: CURRENT_VERSION, document: doc.document, summary: summariseChanges(null, doc.document) });
+    return true;
   });
-  return { ok: true, id, version: 1 };
+  if (created) return { ok: true, id, version: 1 };
+  const existing = await getWorkflowById(db, { owner, id });
+  if (!existing) return { ok: false, code: "not-found" };
+  if (serializeDocument(existing.document) === serializeDocument(doc.document)) return { ok: true, id, version: existing.version };
+  return saveVersion(db, { owner, id, document: doc.document, baseVersion: existing.version });
 }
 
 /**
