@@ -16,7 +16,7 @@ import {
 import { useCallback, useMemo, useState, useSyncExternalStore, type DragEvent } from "react";
 import { useShallow } from "zustand/react/shallow";
 import { NODE_KINDS, type NodeKind } from "@/lib/workflow";
-import { flowNodeType, kindOfFlowType, toFlowEdges, toFlowNodes } from "@/lib/editor/flow";
+import { createFlowNodeMapper, flowNodeType, kindOfFlowType, toFlowEdges } from "@/lib/editor/flow";
 import { connect } from "@/lib/editor/graph";
 import type { EditorState } from "@/lib/editor/store";
 import { useEditor, useEditorStore, useReadOnly } from "./EditorProvider";
@@ -65,7 +65,9 @@ export function Canvas() {
 
   const selectedNodes = useMemo(() => new Set(selection.nodes), [selection.nodes]);
   const selectedEdges = useMemo(() => new Set(selection.edges), [selection.edges]);
-  const nodes = useMemo(() => toFlowNodes(document, selectedNodes, dragging, measured), [document, selectedNodes, dragging, measured]);
+  // Keeps the object of every unchanged node, so a drag re-renders the dragged card only.
+  const [toFlowNodes] = useState(createFlowNodeMapper);
+  const nodes = useMemo(() => toFlowNodes(document, selectedNodes, dragging, measured), [toFlowNodes, document, selectedNodes, dragging, measured]);
   const edges = useMemo(() => toFlowEdges(document, selectedEdges), [document, selectedEdges]);
 
   const onConnect = useCallback(

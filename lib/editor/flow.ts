@@ -17,21 +17,56 @@ export type FlowEdge = Edge<{ sourcePort: string }>;
 
 const NO_DATA: Record<string, never> = Object.freeze({}) as Record<string, never>;
 
+type CachedFlowNode = { node: WorkflowNode; position: Position; selected: boolean; measured: Size | undefined; flow: FlowNode };
+
+/**
+ * Maps document nodes to React Flow nodes, keeping the previous object of every node whose
+ * inputs did not change: a drag moves one node, so React Flow re-renders one card, not all.
+ * One mapper per canvas (it remembers the last result).
+ */
+export function createFlowNodeMapper() {
+  let cache = new Map<string, CachedFlowNode>();
+  return function toFlowNodes(
+    document: WorkflowDocument,
+    selected: ReadonlySet<string>,
+    dragging: Readonly<Record<string, Position>> | null,
+    measured: Readonly<Record<string, Size>>,
+  ): FlowNode[] {
+    const next = new Map<string, CachedFlowNode>();
+    const nodes = document.nodes.map((node) => {
+      const position = dragging?.[node.id] ?? node.position;
+      const isSelected = selected.has(node.id);
+      const size = measured[node.id];
+      const previous = cache.get(node.id);
+      if (previous && previous.node === node && previous.position === position && previous.selected === isSelected && previous.measured === size) {
+        next.set(node.id, previous);
+        return previous.flow;
+      }
+      const flow: FlowNode = {
+        id: node.id,
+        type: flowNodeType(node.kind),
+        position,
+        data: NO_DATA,
+        selected: isSelected,
+        ...(size ? { measured: size } : {}),
+        ...(node.kind === "note" ? { zIndex: -1 } : {}),
+      };
+      next.set(node.id, { node, position, selected: isSelected, measured: size, flow });
+      return flow;
+    });
+    cache = next;
+    return nodes;
+  };
+}
+
+/** A one-off mapping (no cache), for places that map a document once. */
 export function toFlowNodes(
   document: WorkflowDocument,
   selected: ReadonlySet<string>,
   dragging: Readonly<Record<string, Position>> | null,
   measured: Readonly<Record<string, Size>>,
 ): FlowNode[] {
-  return document.nodes.map((node) => ({
-    id: node.id,
-    type: flowNodeType(node.kind),
-    position: dragging?.[node.id] ?? node.position,
-    data: NO_DATA,
-    selected: selected.has(node.id),
-    ...(measured[node.id] ? { measured: measured[node.id] } : {}),
-    ...(node.kind === "note" ? { zIndex: -1 } : {}),
-  }));
+  return createFlowNodeMapper()(document, selected, dragging, measured);
 }
 
 export function toFlowEdges(document: WorkflowDocument, selected: ReadonlySet<string>): FlowEdge[] {

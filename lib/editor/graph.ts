@@ -1,4 +1,3 @@
-import dagre from "@dagrejs/dagre";
 import {
   backEdgeIds,
   compileWorkflow,
@@ -96,9 +95,26 @@ function explain(found: ValidationIssue): string {
  * decides here, so the canvas never accepts what the engine would refuse.
  */
 export function connect(doc: WorkflowDocument, connection: Connection): ConnectResult {
+  // React Flow asks again on every pointer move over a handle: answer from the document's cache.
+  let cached = connectCache.get(doc);
+  if (!cached) {
+    cached = { before: compileWorkflow(doc), results: new Map() };
+    connectCache.set(doc, cached);
+  }
+  const key = `${connection.source}\u0000${connection.sourcePort}\u0000${connection.target}\u0000${connection.targetPort}`;
+  let result = cached.results.get(key);
+  if (!result) {
+    result = tryConnect(doc, connection, cached.before);
+    cached.results.set(key, result);
+  }
+  return result;
+}
+
+const connectCache = new WeakMap<WorkflowDocument, { before: ReturnType<typeof compileWorkflow>; results: Map<string, ConnectResult> }>();
+
+function tryConnect(doc: WorkflowDocument, connection: Connection, before: ReturnType<typeof compileWorkflow>): ConnectResult {
   const edge: WorkflowEdge = { id: nextEdgeId(doc, connection.source, connection.target), ...connection };
   const candidate = { ...doc, edges: [...doc.edges, edge] };
-  const before = compileWorkflow(doc);
   const after = compileWorkflow(candidate);
   if (!after.ok) {
     const known = new Set(before.ok ? [] : before.issues.map((i) => `${i.code}:${i.message}`));
@@ -190,39 +206,6 @@ export function pasteFragment(doc: WorkflowDocument, text: string, offset: Posit
   return { ok: true, document: next, nodeIds: pasted };
 }
 
-// ── Auto-layout ─────────────────────────────────────────────────────────────────
-
-/**
- * Left-to-right layered layout (dagre) over the forward edges; loops are drawn as back-edges
- * and do not pull nodes backwards. Notes are placed in a row under the graph.
- */
-export function layoutDocument(doc: WorkflowDocument, sizes: ReadonlyMap<string, Size> = new Map()): WorkflowDocument {
-  const graph = new dagre.graphlib.Graph({ multigraph: true });
-  graph.setGraph({ rankdir: "LR", nodesep: 50, ranksep: 90, marginx: 0, marginy: 0 });
-  graph.setDefaultEdgeLabel(() => ({}));
-  const size = (id: string) => sizes.get(id) ?? DEFAULT_NODE_SIZE;
-  const flowNodes = doc.nodes.filter((n) => n.kind !== "note");
-  for (const node of flowNodes) graph.setNode(node.id, { ...size(node.id) });
-  const back = backEdgeIds(doc);
-  for (const edge of doc.edges) if (!back.has(edge.id)) graph.setEdge(edge.source, edge.target, {}, edge.id);
-  dagre.layout(graph);
-  const placed = new Map<string, Position>();
-  let bottom = 0;
-  for (const node of flowNodes) {
-    const laid = graph.node(node.id) as { x: number; y: number; width: number; height: number };
-    const position = { x: Math.round(laid.x - laid.width / 2), y: Math.round(laid.y - laid.height / 2) };
-    placed.set(node.id, position);
-    bottom = Math.max(bottom, position.y + laid.height);
-  }
-  let x = 0;
-  for (const note of doc.nodes.filter((n) => n.kind === "note")) {
-    placed.set(note.id, { x, y: bottom + 60 });
-    x += size(note.id).width + 40;
-  }
-  return { ...doc, nodes: doc.nodes.map((n) => ({ ...n, position: placed.get(n.id) ?? n.position }) as WorkflowNode) };
-}
-
-/** An empty canvas: one declared input (`topic`) for the input node to expose once it is added. */
 export function blankDocument(): WorkflowDocument {
   return {
     format: "trellis.workflow",

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { findTemplate, parseDocument, serializeDocument, type WorkflowDocument } from "@/lib/workflow";
-import { blankDocument, DEFAULT_NODE_SIZE } from "./graph";
-import { toFlowEdges, toFlowNodes } from "./flow";
+import { blankDocument, connect, DEFAULT_NODE_SIZE } from "./graph";
+import { createFlowNodeMapper, toFlowEdges, toFlowNodes } from "./flow";
 import { createEditorStore, documentIssues, TYPING_PAUSE_MS } from "./store";
 
 function template(id: string): WorkflowDocument {
@@ -180,10 +180,10 @@ describe("editor store", () => {
     expect(store.getState().document.edges.some((e) => e.sourcePort === "poem")).toBe(false);
   });
 
-  it("lays out left to right with no overlapping nodes and loops not pulling nodes back", () => {
+  it("lays out left to right with no overlapping nodes and loops not pulling nodes back", async () => {
     const doc = template("evaluator-optimizer");
     const store = createEditorStore({ ...doc, nodes: doc.nodes.map((n) => ({ ...n, position: { x: 0, y: 0 } })) });
-    store.getState().layout();
+    await store.getState().layout();
     const nodes = store.getState().document.nodes;
     for (const [i, a] of nodes.entries()) {
       for (const b of nodes.slice(i + 1)) {
@@ -211,5 +211,28 @@ describe("editor store", () => {
     const issues = documentIssues(store.getState().document);
     expect(issues.some((i) => i.code === "no-input")).toBe(true);
     expect(documentIssues(store.getState().document)).toBe(issues);
+  });
+});
+
+describe("the canvas mapping keeps what did not change", () => {
+  it("returns the same flow node objects for untouched nodes while one node is dragged", () => {
+    const doc = template("parallelization");
+    const map = createFlowNodeMapper();
+    const first = map(doc, new Set(), null, {});
+    const dragged = doc.nodes[1].id;
+    const dragging = { [dragged]: { x: 999, y: 999 } };
+    const during = map(doc, new Set(), dragging, {});
+    expect(during.filter((node, i) => node !== first[i]).map((node) => node.id)).toEqual([dragged]);
+    expect(during[1].position).toEqual({ x: 999, y: 999 });
+    const selected = map(doc, new Set([doc.nodes[2].id]), dragging, {});
+    expect(selected.filter((node, i) => node !== during[i]).map((node) => node.id)).toEqual([doc.nodes[2].id]);
+  });
+
+  it("answers a repeated connection check from the document's cache", () => {
+    const doc = template("prompt-chaining");
+    const connection = { source: doc.nodes[0].id, sourcePort: "out", target: doc.nodes[2].id, targetPort: "in" };
+    const first = connect(doc, connection);
+    expect(connect(doc, connection)).toBe(first);
+    expect(connect({ ...doc }, connection)).not.toBe(first);
   });
 });

@@ -10,7 +10,6 @@ import {
   createNode,
   dropDanglingEdges,
   freePosition,
-  layoutDocument,
   pasteFragment,
   removeElements,
   updateNode,
@@ -54,7 +53,7 @@ export type EditorState = {
   paste(text: string): boolean;
   /** Replaces the whole document (import): one undo step. */
   replaceDocument(document: WorkflowDocument): void;
-  layout(): void;
+  layout(): Promise<void>;
   notify(tone: Notice["tone"], message: string): void;
   dismissNotice(): void;
   markSaved(id: string, version: number, document: WorkflowDocument): void;
@@ -237,7 +236,8 @@ export function createEditorStore(initial: WorkflowDocument, saved?: { id: strin
             setDocument(document, { selection: { nodes: [], edges: [] }, dragging: null });
           },
 
-          layout() {
+          async layout() {
+            const { layoutDocument } = await import("./layout");
             const { document, measured } = get();
             setDocument(layoutDocument(document, new Map(Object.entries(measured))));
           },
