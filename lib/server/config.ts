@@ -8,8 +8,46 @@ import type { DemoFault, DemoSettings } from "./models/demo";
  * registry only; they never reach documents, events, errors or the browser.
  */
 
-export type ProviderConfig = { apiKey: string; models: string[] };
-export type CompatibleConfig = { name: string; baseURL: string; apiKey?: string; models: string[] };
+/**
+ * `models` is the provider's allowlist: only these ids run. `anyModel` (TRELLIS_ALLOW_ANY_MODEL, and
+ * only when the operator set no list) lets any well-formed model name of the provider run.
+ */
+export type ProviderConfig = { apiKey: string; models: string[]; anyModel?: boolean; baseURL?: string };
+export type CompatibleConfig = { name: string; baseURL: string; apiKey?: string; models: string[]; anyModel?: boolean };
+
+/** `local`: loopback only, no sign-in. `team`: sign-in required to create, edit and run. */
+export type TrellisMode = "local" | "team";
+
+export type OAuthClient = { clientId: string; clientSecret: string };
+
+export type SecurityConfig = {
+  mode: TrellisMode;
+  /** The public origin (team mode): what sign-in redirects to and the one Host this server answers. */
+  origin?: string;
+  /** Signs sessions and browser identities; required in team mode. */
+  authSecret?: string;
+  /** Sign-up without an invite for addresses at these domains (lowercase, no "@"). */
+  allowedEmailDomains: string[];
+  /** Reverse proxies (IPs or CIDR ranges) whose X-Forwarded-For entries are believed. */
+  trustedProxies: string[];
+  github?: OAuthClient;
+  google?: OAuthClient;
+  oidc?: OAuthClient & { discoveryUrl: string; name: string };
+};
+
+/** Admission control: enforced in the database, so every process sharing it agrees. */
+export type AdmissionConfig = {
+  /** Runs in progress on the whole server (every process). */
+  maxConcurrentRuns: number;
+  /** Model calls in flight on the whole server: each run reserves its concurrency out of these. */
+  maxConcurrentModelCalls: number;
+  /** Runs in progress per account (team) or browser (local). */
+  maxRunsPerIdentity: number;
+  /** Tokens an account (or browser) may spend a day in its own runs; 0 = no daily budget. */
+  dailyTokens: number;
+  /** Tokens all visitors' runs of one owner's shared links may spend a day; 0 = no daily budget. */
+  sharedDailyTokens: number;
+};
 
 export type ServerConfig = {
   openai?: ProviderConfig;
@@ -29,10 +67,12 @@ export type ServerConfig = {
   heartbeat: { everyMs: number; staleAfterMs: number };
   /** Days a finished run keeps its events (its row and result stay for good); undefined keeps them for good. */
   runRetentionDays?: number;
+  security: SecurityConfig;
+  admission: AdmissionConfig;
 };
 
 /** What the model registry needs from the configuration. */
-export type ModelConfig = Omit<ServerConfig, "databaseUrl" | "dataDir" | "rates" | "heartbeat" | "runRetentionDays">;
+export type ModelConfig = Pick<ServerConfig, "openai" | "anthropic" | "google" | "compatible" | "demo" | "limits" | "coalesceMs">;
 
 const list = (value: string | undefined, fallback: string[]) =>
   value
@@ -80,6 +120,101 @@ function faults(env: NodeJS.ProcessEnv): DemoFault[] | undefined {
   return parsed.data;
 }
 
+function url(env: NodeJS.ProcessEnv, name: string, example: string): string | undefined {
+  const raw = env[name];
+  if (!raw) return undefined;
+  try {
+    new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be a URL such as ${example}`);
+  }
+  return raw;
+}
+
+const flag = (value: string | undefined) => value === "1" || value?.toLowerCase() === "true";
+
+function oauth(env: NodeJS.ProcessEnv, prefix: string): OAuthClient | undefined {
+  const clientId = env[`${prefix}_CLIENT_ID`];
+  const clientSecret = env[`${prefix}_CLIENT_SECRET`];
+  if (!clientId && !clientSecret) return undefined;
+  if (!clientId || !clientSecret) throw new ConfigError(`${prefix}_CLIENT_ID and ${prefix}_CLIENT_SECRET`, "must be set together");
+  return { clientId, clientSecret };
+}
+
+function security(env: NodeJS.ProcessEnv): SecurityConfig {
+  const mode = env.TRELLIS_MODE || "local";
+  if (mode !== "local" && mode !== "team") throw new ConfigError("TRELLIS_MODE", `must be "local" or "team" (got "${mode}")`);
+  let origin: string | undefined;
+  if (env.TRELLIS_ORIGIN) {
+    let parsed: URL;
+    try {
+      parsed = new URL(env.TRELLIS_ORIGIN);
+    } catch {
+      throw new ConfigError("TRELLIS_ORIGIN", "must be the public origin, such as https://trellis.example.com");
+    }
+    if ((parsed.protocol !== "https:" && parsed.protocol !== "http:") || parsed.pathname !== "/" || parsed.search || parsed.username || parsed.password) {
+      throw new ConfigError("TRELLIS_ORIGIN", "must be an origin only (scheme, host and port), such as https://trellis.example.com");
+    }
+    origin = parsed.origin;
+  }
+  const authSecret = env.TRELLIS_AUTH_SECRET || undefined;
+  if (authSecret && authSecret.length < 32) throw new ConfigError("TRELLIS_AUTH_SECRET", "must be at least 32 characters (e.g. `openssl rand -base64 32`)");
+  if (mode === "team") {
+    if (!origin) throw new ConfigError("TRELLIS_ORIGIN", "is required in team mode: the public origin people open, such as https://trellis.example.com");
+    if (!authSecret) throw new ConfigError("TRELLIS_AUTH_SECRET", "is required in team mode (at least 32 random characters, e.g. `openssl rand -base64 32`)");
+  }
+  const oidcUrl = url(env, "OIDC_DISCOVERY_URL", "https://id.example.com/.well-known/openid-configuration");
+  const oidcClient = oauth(env, "OIDC");
+  if (Boolean(oidcUrl) !== Boolean(oidcClient)) throw new ConfigError("OIDC_DISCOVERY_URL, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET", "must be set together");
+  return {
+    mode,
+    origin,
+    authSecret,
+    allowedEmailDomains: list(env.TRELLIS_ALLOWED_EMAIL_DOMAINS, []).map((domain) => domain.replace(/^@/, "").toLowerCase()),
+    trustedProxies: list(env.TRELLIS_TRUSTED_PROXIES, []),
+    github: oauth(env, "GITHUB"),
+    google: oauth(env, "GOOGLE"),
+    oidc: oidcUrl && oidcClient ? { ...oidcClient, discoveryUrl: oidcUrl, name: env.OIDC_NAME || "single sign-on" } : undefined,
+  };
+}
+
+/**
+ * Every configured value that must never leave the server: keys, client secrets, the auth secret,
+ * base URLs (and their hosts and any credentials in them), the database URL. Errors are scrubbed
+ * of all of them before they are stored or sent.
+ */
+export function secretsOf(config: ServerConfig, env: NodeJS.ProcessEnv = process.env): string[] {
+  const urls = [config.openai?.baseURL, config.anthropic?.baseURL, config.google?.baseURL, config.compatible?.baseURL, config.databaseUrl, config.security.oidc?.discoveryUrl];
+  const values = [
+    config.openai?.apiKey,
+    config.anthropic?.apiKey,
+    config.google?.apiKey,
+    config.compatible?.apiKey,
+    config.security.authSecret,
+    config.security.github?.clientSecret,
+    config.security.google?.clientSecret,
+    config.security.oidc?.clientSecret,
+    // Whatever the SDKs might read by themselves.
+    env.OPENAI_API_KEY,
+    env.ANTHROPIC_API_KEY,
+    env.GOOGLE_GENERATIVE_AI_API_KEY,
+  ];
+  for (const raw of urls) {
+    if (!raw) continue;
+    values.push(raw, raw.replace(/\/+$/, ""));
+    try {
+      const parsed = new URL(raw);
+      values.push(parsed.host, parsed.username, parsed.password && decodeURIComponent(parsed.password), parsed.password);
+      // The host alone (an error may say "connect ECONNREFUSED 10.0.0.5:8080" or name it in a URL).
+      if (parsed.hostname.length >= 4) values.push(parsed.hostname);
+    } catch {
+      // Not a URL: the value itself is already listed.
+    }
+  }
+  // Longest first, so a URL is replaced whole before its host is.
+  return [...new Set(values.filter((value): value is string => typeof value === "string" && value.length >= 3))].sort((a, b) => b.length - a.length);
+}
+
 const RESERVED_PROVIDERS = new Set(["openai", "anthropic", "google", "demo"]);
 
 export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -102,16 +237,40 @@ export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
       staleAfterMs: number(env, "TRELLIS_PROCESS_STALE_MS", 30_000)!,
     },
     runRetentionDays: number(env, "TRELLIS_RUN_RETENTION_DAYS"),
+    security: security(env),
+    admission: {
+      maxConcurrentRuns: number(env, "TRELLIS_MAX_CONCURRENT_RUNS", 20)!,
+      maxConcurrentModelCalls: number(env, "TRELLIS_MAX_CONCURRENT_MODEL_CALLS", 64)!,
+      maxRunsPerIdentity: number(env, "TRELLIS_MAX_RUNS_PER_IDENTITY", 4)!,
+      dailyTokens: number(env, "TRELLIS_DAILY_TOKENS", 5_000_000)!,
+      sharedDailyTokens: number(env, "TRELLIS_SHARED_DAILY_TOKENS", 500_000)!,
+    },
   };
   // A peer must be able to miss a beat or two before its runs are taken for orphaned.
   if (config.heartbeat.everyMs < 100) throw new ConfigError("TRELLIS_HEARTBEAT_MS", "must be at least 100");
   if (config.heartbeat.staleAfterMs < 2 * config.heartbeat.everyMs) throw new ConfigError("TRELLIS_PROCESS_STALE_MS", "must be at least twice TRELLIS_HEARTBEAT_MS");
-  if (env.OPENAI_API_KEY) config.openai = { apiKey: env.OPENAI_API_KEY, models: list(env.OPENAI_MODELS, ["gpt-4o-mini", "gpt-4.1-mini", "gpt-4o"]) };
+  // A provider's *_MODELS is its allowlist. Without one, the models offered are a default list and
+  // only those run — unless the operator opts in to any model with TRELLIS_ALLOW_ANY_MODEL.
+  const allowAny = flag(env.TRELLIS_ALLOW_ANY_MODEL);
+  const provider = (apiKey: string, listed: string | undefined, fallback: string[], baseURL?: string): ProviderConfig => ({
+    apiKey,
+    models: list(listed, fallback),
+    ...(allowAny && !listed ? { anyModel: true } : {}),
+    ...(baseURL ? { baseURL } : {}),
+  });
+  if (env.OPENAI_API_KEY) {
+    config.openai = provider(env.OPENAI_API_KEY, env.OPENAI_MODELS, ["gpt-4o-mini", "gpt-4.1-mini", "gpt-4o"], url(env, "OPENAI_BASE_URL", "https://api.openai.com/v1"));
+  }
   if (env.ANTHROPIC_API_KEY) {
-    config.anthropic = { apiKey: env.ANTHROPIC_API_KEY, models: list(env.ANTHROPIC_MODELS, ["claude-3-5-haiku-latest", "claude-sonnet-4-5"]) };
+    config.anthropic = provider(env.ANTHROPIC_API_KEY, env.ANTHROPIC_MODELS, ["claude-3-5-haiku-latest", "claude-sonnet-4-5"], url(env, "ANTHROPIC_BASE_URL", "https://api.anthropic.com/v1"));
   }
   if (env.GOOGLE_GENERATIVE_AI_API_KEY) {
-    config.google = { apiKey: env.GOOGLE_GENERATIVE_AI_API_KEY, models: list(env.GOOGLE_MODELS, ["gemini-2.5-flash", "gemini-2.5-pro"]) };
+    config.google = provider(
+      env.GOOGLE_GENERATIVE_AI_API_KEY,
+      env.GOOGLE_MODELS,
+      ["gemini-2.5-flash", "gemini-2.5-pro"],
+      url(env, "GOOGLE_GENERATIVE_AI_BASE_URL", "https://generativelanguage.googleapis.com/v1beta"),
+    );
   }
   if (env.OPENAI_COMPATIBLE_BASE_URL) {
     const name = env.OPENAI_COMPATIBLE_NAME || "local";
@@ -128,6 +287,7 @@ export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
       baseURL: env.OPENAI_COMPATIBLE_BASE_URL,
       apiKey: env.OPENAI_COMPATIBLE_API_KEY || undefined,
       models: list(env.OPENAI_COMPATIBLE_MODELS, []),
+      ...(allowAny && !env.OPENAI_COMPATIBLE_MODELS ? { anyModel: true } : {}),
     };
   }
   const limitVariables: Array<[keyof RunLimits, string]> = [
@@ -140,6 +300,7 @@ export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     ["maxWallTimeMs", "TRELLIS_MAX_WALL_TIME_MS"],
     ["firstTokenTimeoutMs", "TRELLIS_FIRST_TOKEN_TIMEOUT_MS"],
     ["idleTimeoutMs", "TRELLIS_IDLE_TIMEOUT_MS"],
+    ["maxTokens", "TRELLIS_MAX_RUN_TOKENS"],
   ];
   for (const [key, variable] of limitVariables) {
     const value = number(env, variable);

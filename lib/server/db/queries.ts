@@ -152,6 +152,11 @@ export type NewRun = {
   shareLinkId?: string;
   inputs: Record<string, unknown>;
   processId: string;
+  /** Set by admission (createRunWithinRate): who pays, from where, and what the run may use. */
+  payer?: string;
+  clientAddress?: string | null;
+  tokenBudget?: number;
+  modelSlots?: number;
 };
 
 /** Creates the record of a run that is starting; false when the id is already taken. */
@@ -398,25 +403,128 @@ export async function recentRuns(db: Db, { owner, source, windowMs }: { owner: s
   return { count: row?.count ?? 0, freeInMs: Math.max(0, row?.freeInMs ?? 0) };
 }
 
-export type RateLimitedRun = { ok: true } | { ok: false; code: "rate-limited"; freeInMs: number } | { ok: false; code: "duplicate" };
+export type RateLimitedRun =
+  | { ok: true; modelSlots?: number; tokenBudget?: number }
+  | { ok: false; code: "rate-limited"; freeInMs: number; scope?: "address" | "running"; limit?: number }
+  | { ok: false; code: "busy"; scope: "runs" | "model-calls"; limit: number }
+  | { ok: false; code: "budget-exceeded"; freeInMs: number; used: number; limit: number }
+  | { ok: false; code: "duplicate" };
+
+/**
+ * What a run must fit besides its identity's runs per minute. Runs count as in progress while
+ * `running` and younger than `liveForMs` (the wall-time limit and a margin), so a row a crashed
+ * process left behind stops counting by itself.
+ */
+export type Admission = {
+  liveForMs: number;
+  /** Runs in progress on the whole server, and per identity. */
+  maxRunning: number;
+  maxRunningPerIdentity: number;
+  /** Model calls in flight on the whole server: the run reserves up to `wantedSlots` of them (at least one). */
+  maxModelSlots: number;
+  wantedSlots: number;
+  /** Runs a client address may start from shared links per window. */
+  address?: { value: string; limit: number };
+  /** Whose daily token budget the run spends, how big it is (0: none) and the most one run may take. */
+  budget: { payer: string; dailyTokens: number; runTokens: number };
+};
 
 /**
  * Creates the record of a run that is starting, unless its identity already started `limit` runs
- * from `source` in the last `windowMs`. Counting and inserting happen in one transaction under a
- * per-identity advisory lock, so concurrent requests (from any process sharing the database) cannot
- * all see room for one more.
+ * from `source` in the last `windowMs` — or, with `admission`, unless the server, the identity or
+ * the client address has no room, or the payer's daily token budget is spent. Counting and
+ * inserting happen in one transaction under an advisory lock, so concurrent requests (from any
+ * process sharing the database) cannot all see room for one more.
  */
 export async function createRunWithinRate(
   db: Db,
-  { windowMs, limit, ...run }: NewRun & { source: "editor" | "share"; windowMs: number; limit: number },
+  { windowMs, limit, admission, ...run }: NewRun & { source: "editor" | "share"; windowMs: number; limit: number; admission?: Admission },
 ): Promise<RateLimitedRun> {
   return db.transaction(async (tx) => {
-    // The two-key form keeps these locks apart from single-key ones (the migration lock).
-    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('trellis:run-rate'), hashtext(${run.owner}))`);
+    // The two-key form keeps these locks apart from single-key ones (the migration lock). With
+    // admission, one server-wide lock: the caps are server-wide.
+    if (admission) await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('trellis:admission'), 0)`);
+    else await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('trellis:run-rate'), hashtext(${run.owner}))`);
     const recent = await recentRuns(tx, { owner: run.owner, source: run.source, windowMs });
     if (recent.count >= limit) return { ok: false, code: "rate-limited", freeInMs: recent.freeInMs } as const;
-    return (await createRun(tx, run)) ? ({ ok: true } as const) : ({ ok: false, code: "duplicate" } as const);
+    if (!admission) return (await createRun(tx, run)) ? ({ ok: true } as const) : ({ ok: false, code: "duplicate" } as const);
+    const decided = await admit(tx, { ...admission, owner: run.owner, source: run.source, windowMs });
+    if (!decided.ok) return decided;
+    const { modelSlots, tokenBudget } = decided;
+    const created = await createRun(tx, { ...run, payer: admission.budget.payer, clientAddress: admission.address?.value ?? null, modelSlots, tokenBudget });
+    return created ? ({ ok: true, modelSlots, tokenBudget } as const) : ({ ok: false, code: "duplicate" } as const);
   });
+}
+
+const tokensOf = sql`coalesce((${runs.usage}->>'inputTokens')::bigint, 0) + coalesce((${runs.usage}->>'outputTokens')::bigint, 0)`;
+const MIDNIGHT_UTC = sql`(date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')`;
+
+async function admit(
+  tx: Db,
+  { liveForMs, maxRunning, maxRunningPerIdentity, maxModelSlots, wantedSlots, address, budget, owner, source, windowMs }: Admission & { owner: string; source: "editor" | "share"; windowMs: number },
+): Promise<Exclude<RateLimitedRun, { code: "duplicate" }> & ({ ok: true; modelSlots: number; tokenBudget: number } | { ok: false })> {
+  const live = and(eq(runs.status, "running"), gt(runs.startedAt, sql`now() - make_interval(secs => ${liveForMs / 1000})`));
+  const [running] = await tx
+    .select({
+      all: sql<number>`count(*)::int`,
+      mine: sql<number>`(count(*) FILTER (WHERE ${runs.owner} = ${owner}))::int`,
+      slots: sql<number>`coalesce(sum(coalesce(${runs.modelSlots}, 1)), 0)::int`,
+    })
+    .from(runs)
+    .where(live);
+  if ((running?.all ?? 0) >= maxRunning) return { ok: false, code: "busy", scope: "runs", limit: maxRunning };
+  const freeSlots = maxModelSlots - (running?.slots ?? 0);
+  if (freeSlots < 1) return { ok: false, code: "busy", scope: "model-calls", limit: maxModelSlots };
+  if ((running?.mine ?? 0) >= maxRunningPerIdentity) return { ok: false, code: "rate-limited", scope: "running", limit: maxRunningPerIdentity, freeInMs: 5_000 };
+  if (address) {
+    const window = sql`make_interval(secs => ${windowMs / 1000})`;
+    const [fromAddress] = await tx
+      .select({
+        count: sql<number>`count(*)::int`,
+        freeInMs: sql<number | null>`(extract(epoch from (min(${runs.startedAt}) + ${window} - now())) * 1000)::float8`,
+      })
+      .from(runs)
+      .where(and(eq(runs.clientAddress, address.value), eq(runs.source, "share"), gt(runs.startedAt, sql`now() - ${window}`)));
+    if ((fromAddress?.count ?? 0) >= address.limit) {
+      return { ok: false, code: "rate-limited", scope: "address", limit: address.limit, freeInMs: Math.max(0, fromAddress?.freeInMs ?? 0) };
+    }
+  }
+  let tokenBudget = budget.runTokens;
+  if (budget.dailyTokens > 0) {
+    // Finished runs count what they used; runs in progress count what they may still use.
+    const [spent] = await tx
+      .select({
+        used: sql<number>`coalesce(sum(CASE WHEN ${live} THEN coalesce(${runs.tokenBudget}, 0) ELSE ${tokensOf} END), 0)::float8`,
+        untilMidnightMs: sql<number>`(extract(epoch from (${MIDNIGHT_UTC} + interval '1 day' - now())) * 1000)::float8`,
+      })
+      .from(runs)
+      .where(and(eq(runs.payer, budget.payer), eq(runs.source, source), sql`${runs.startedAt} >= ${MIDNIGHT_UTC}`));
+    const used = Number(spent?.used ?? 0);
+    const left = budget.dailyTokens - used;
+    if (left < 1) return { ok: false, code: "budget-exceeded", used, limit: budget.dailyTokens, freeInMs: Math.max(0, Number(spent?.untilMidnightMs ?? 0)) };
+    tokenBudget = Math.min(tokenBudget, Math.floor(left));
+  }
+  return { ok: true, modelSlots: Math.max(1, Math.min(wantedSlots, freeSlots)), tokenBudget };
+}
+
+/** Tokens a payer's runs used today and this month (UTC), its own and its shared links' visitors' apart. */
+export async function tokenUsage(db: Db, { payer }: { payer: string }) {
+  const month = sql`(date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')`;
+  const [row] = await db
+    .select({
+      today: sql<number>`coalesce(sum(${tokensOf}) FILTER (WHERE ${runs.source} = 'editor' AND ${runs.startedAt} >= ${MIDNIGHT_UTC}), 0)::float8`,
+      month: sql<number>`coalesce(sum(${tokensOf}) FILTER (WHERE ${runs.source} = 'editor'), 0)::float8`,
+      sharedToday: sql<number>`coalesce(sum(${tokensOf}) FILTER (WHERE ${runs.source} = 'share' AND ${runs.startedAt} >= ${MIDNIGHT_UTC}), 0)::float8`,
+      sharedMonth: sql<number>`coalesce(sum(${tokensOf}) FILTER (WHERE ${runs.source} = 'share'), 0)::float8`,
+    })
+    .from(runs)
+    .where(and(eq(runs.payer, payer), sql`${runs.startedAt} >= ${month}`));
+  return {
+    today: Number(row?.today ?? 0),
+    month: Number(row?.month ?? 0),
+    sharedToday: Number(row?.sharedToday ?? 0),
+    sharedMonth: Number(row?.sharedMonth ?? 0),
+  };
 }
 
 /** This process is alive: its runs are its own. */

@@ -2,25 +2,30 @@ import "server-only";
 import { modelsUsed, type WorkflowDocument } from "@/lib/workflow";
 
 export { withModel } from "@/lib/workflow";
-import { readServerConfig, type ModelConfig } from "../config";
+import { readServerConfig, secretsOf, type ModelConfig } from "../config";
 import { createModelPort } from "./port";
 import { createModelRegistry, type ModelRegistry } from "./registry";
 
 export type { ModelInfo, ModelRegistry } from "./registry";
 
-/** The models this server can call, built once from the environment. */
-export function createModels(config: ModelConfig = readServerConfig()) {
-  const registry = createModelRegistry(config);
-  return { registry, port: createModelPort(registry), limits: config.limits, coalesceMs: config.coalesceMs };
+/**
+ * The models this server can call, built from the environment (or from `config`, in tests). Errors
+ * are scrubbed of every secret the server holds, not only the providers' own.
+ */
+export function createModels(config?: ModelConfig) {
+  const server = config ? undefined : readServerConfig();
+  const settings = config ?? server!;
+  const registry = createModelRegistry(settings, server ? secretsOf(server) : []);
+  return { registry, port: createModelPort(registry), limits: settings.limits, coalesceMs: settings.coalesceMs };
 }
 
-export type UnconfiguredModel = { nodeId: string; model: string; message: string };
+export type UnconfiguredModel = { nodeId: string; model: string; code: "model-not-configured" | "model-not-allowed"; message: string };
 
-/** Nodes whose model this server cannot call: checked before any call is made. */
+/** Nodes whose model this server cannot or may not call: checked before any call is made. */
 export function unconfiguredModels(document: WorkflowDocument, registry: ModelRegistry): UnconfiguredModel[] {
   return modelsUsed(document).flatMap(({ nodeId, model }) => {
     const resolved = registry.resolve(model);
-    return resolved.ok ? [] : [{ nodeId, model, message: resolved.message }];
+    return resolved.ok ? [] : [{ nodeId, model, code: resolved.code, message: resolved.message }];
   });
 }
 

@@ -10,27 +10,64 @@ import type { ModelRegistry } from "./registry";
  * and base URLs scrubbed from their messages.
  */
 
-const KEY_PATTERNS = [/sk-[A-Za-z0-9_-]{8,}/g, /AIza[0-9A-Za-z_-]{20,}/g, /(api[_-]?key|authorization|bearer)\s*[:=]?\s*\S+/gi];
+const KEY_PATTERNS = [/sk-[A-Za-z0-9_-]{8,}/g, /sk-ant-[A-Za-z0-9_-]{8,}/g, /AIza[0-9A-Za-z_-]{20,}/g, /(api[_-]?key|authorization|bearer|x-goog-api-key|token|password|secret)\s*["']?\s*[:=]?\s*["']?[^\s"',;]+/gi];
+/** Any URL (with or without credentials) and any address with a port: a provider error names neither. */
+const URL_PATTERN = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>)\]]+/gi;
+const ADDRESS_PATTERN = /(\b\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:]+\]|\blocalhost)(?::\d{1,5})?\b/gi;
+const HOST_PORT_PATTERN = /\b[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+:\d{1,5}\b/gi;
 
+/**
+ * Makes an error text safe to store and show: every configured secret (keys, base URLs and their
+ * hosts, credentials) is replaced, then anything shaped like a key, a URL or a network address.
+ */
 export function scrub(text: string, secrets: ReadonlyArray<string>): string {
   let out = text;
   for (const secret of secrets) if (secret) out = out.split(secret).join("[redacted]");
   for (const pattern of KEY_PATTERNS) out = out.replace(pattern, "[redacted]");
-  return out.length > 500 ? `${out.slice(0, 500)}…` : out;
+  out = out.replace(URL_PATTERN, "[url]").replace(ADDRESS_PATTERN, "[address]").replace(HOST_PORT_PATTERN, "[address]");
+  return out.length > 300 ? `${out.slice(0, 300)}…` : out;
 }
 
 function isAbort(error: unknown): boolean {
   return error instanceof Error && (error.name === "AbortError" || error.name === "ResponseAborted");
 }
 
+/** The system error code of a failed connection (ECONNREFUSED, ENOTFOUND…), never its message, which names the host. */
+function networkCode(error: unknown): string | undefined {
+  for (let current: unknown = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && /^E[A-Z_]+$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+const STATUS_MEANING: Record<string, string> = {
+  auth: "the provider refused this server's credentials",
+  "not-found": "the provider does not know this model or endpoint",
+  "rate-limited": "the provider is rate-limiting this server",
+  overloaded: "the provider is overloaded",
+  "server-error": "the provider failed",
+  "bad-request": "the provider refused the request",
+};
+
+/**
+ * A provider failure as the engine sees it: a code, whether to retry, and a message naming the
+ * HTTP status and what it means (the engine adds the provider and model) — never a URL, a host or
+ * a key. The provider's own explanation is kept only for a bad request (it says what to change),
+ * scrubbed.
+ */
 export function toModelError(error: unknown, secrets: ReadonlyArray<string>): Error {
   if (error instanceof ModelError || isAbort(error)) return error as Error;
   if (APICallError.isInstance(error)) {
     const status = error.statusCode;
-    if (status === undefined) return new ModelError("network", scrub(`could not reach the provider: ${error.message}`, secrets), { retryable: true });
+    if (status === undefined) {
+      const code = networkCode(error);
+      return new ModelError("network", `could not reach the provider${code ? ` (${code})` : ""}`, { retryable: true });
+    }
     const retryAfter = parseRetryAfter(error.responseHeaders?.["retry-after"] ?? error.responseHeaders?.["Retry-After"]);
     const code = codeForStatus(status);
-    return new ModelError(code, scrub(`the provider answered HTTP ${status}: ${error.message}`, secrets), {
+    const detail = code === "bad-request" ? `: ${scrub(error.message, secrets).slice(0, 200)}` : "";
+    return new ModelError(code, `${STATUS_MEANING[code] ?? "the provider failed"} (HTTP ${status})${detail}`, {
       status,
       retryAfterMs: retryAfter,
       // Providers mark overload in-band too (e.g. Anthropic's 529 or an "overloaded_error" body).
@@ -43,8 +80,12 @@ export function toModelError(error: unknown, secrets: ReadonlyArray<string>): Er
     if (mapped instanceof ModelError) return mapped;
   }
   const message = error instanceof Error ? error.message : String(error);
-  if (/overloaded/i.test(message)) return new ModelError("overloaded", scrub(message, secrets), { retryable: true });
-  if (/fetch failed|ECONNRESET|socket hang up|network/i.test(message)) return new ModelError("network", scrub(message, secrets), { retryable: true });
+  if (/overloaded/i.test(message)) return new ModelError("overloaded", "the provider is overloaded", { retryable: true });
+  const code = networkCode(error);
+  if (code || /fetch failed|ECONNRESET|socket hang up|network/i.test(message)) {
+    return new ModelError("network", `could not reach the provider${code ? ` (${code})` : ""}`, { retryable: true });
+  }
+  // A request the runtime refused to build (e.g. a base URL with credentials) names its URL: scrubbed.
   return new ModelError("unknown", scrub(message, secrets), { retryable: false });
 }
 
@@ -53,7 +94,7 @@ export function createModelPort(registry: ModelRegistry): ModelPort {
   return {
     async *stream(call: ModelCall, signal: AbortSignal): AsyncIterable<ModelChunk> {
       const resolved = registry.resolve(call.model);
-      if (!resolved.ok) throw new ModelError("not-found", resolved.message, { retryable: false });
+      if (!resolved.ok) throw new ModelError("not-found", `${resolved.code}: ${resolved.message}`, { retryable: false });
       const result = streamText({
         model: resolved.model,
         system: call.system,
