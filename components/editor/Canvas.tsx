@@ -127,6 +127,10 @@ export function Canvas() {
             if (!result.ok) store.getState().notify("error", result.reason);
           }
         }}
+        onMoveStart={(event) => {
+          // The person's own pan or zoom (programmatic moves have no event) ends following the run.
+          if (event && store.getState().run?.status === "running" && store.getState().followRun) store.getState().setFollowRun(false);
+        }}
         snapToGrid
         snapGrid={SNAP}
         fitView={fitOnOpen}

@@ -7,6 +7,7 @@ import { useCallback, useEffect, useState } from "react";
 import { documentIssues } from "@/lib/editor/store";
 import type { WorkflowDocument } from "@/lib/workflow";
 import { Canvas } from "./Canvas";
+import { FollowRun } from "./run/FollowRun";
 import { ConflictDialog, ImportDialog, QuickAddDialog, ShortcutsDialog } from "./dialogs";
 import { HistoryDialog } from "./HistoryDialog";
 import { RunsDialog, ShareDialog, ShareRunButton } from "./SharingDialogs";
@@ -177,6 +178,7 @@ function EditorLayout() {
         <div className="flex min-w-0 flex-1 flex-col">
           <main className="relative min-h-0 flex-1">
             <Canvas />
+            <FollowRun />
             <NoticeToast />
             {draft.offer && (
               <div
@@ -232,8 +234,9 @@ function EditorLayout() {
           onRun={(inputs) => {
             setDialog(null);
             void runner.start(inputs);
-            // The run panel takes room from the canvas: keep the whole graph in view.
-            setTimeout(() => flow.fitView({ padding: 0.08, maxZoom: 1, duration: 200 }), 50);
+            // The run panel takes room from the canvas: keep the whole graph in view, unless the
+            // view follows the running nodes.
+            if (!store.getState().followRun) setTimeout(() => flow.fitView({ padding: 0.08, maxZoom: 1, duration: 200 }), 50);
           }}
         />
       )}

@@ -38,7 +38,10 @@ export type EditorState = {
   /** Sizes React Flow measured, for layout and for keeping nodes visible across re-renders. */
   measured: Record<string, Size>;
   notice: Notice | null;
+  /** While a run streams, the view frames the running nodes (off once the person pans or zooms). */
+  followRun: boolean;
 
+  setFollowRun(on: boolean): void;
   onNodesChange(changes: NodeChange[]): void;
   onEdgesChange(changes: EdgeChange[]): void;
   connect(connection: Connection): boolean;
@@ -109,6 +112,11 @@ export function createEditorStore(initial: WorkflowDocument, saved?: { id: strin
           dragging: null,
           measured: {},
           notice: null,
+          followRun: true,
+
+          setFollowRun(on) {
+            set({ followRun: on });
+          },
 
           onNodesChange(changes) {
             const state = get();

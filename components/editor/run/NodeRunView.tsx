@@ -1,9 +1,12 @@
 "use client";
 
+import { Maximize2 } from "lucide-react";
 import { useEffect, useMemo, useState } from "react";
+import { createPortal } from "react-dom";
 import { Markdown } from "@/components/Markdown";
 import { formatValue, parsePartialJson } from "@/lib/workflow";
 import type { NodeRun, NodeRunStatus } from "@/lib/editor/run-state";
+import { Dialog } from "../dialogs";
 import { useEditor } from "../EditorProvider";
 import { STATUS_COLOR } from "./RunPanel";
 
@@ -35,8 +38,8 @@ function Elapsed({ from }: { from: number }) {
  */
 function StreamBox({ text, testId, tall }: { text: string; testId: string; tall?: boolean }) {
   return (
-    <div className={`nowheel nodrag flex flex-col-reverse overflow-y-auto rounded bg-zinc-50 px-2 py-1 dark:bg-zinc-950 ${tall ? "max-h-48" : "max-h-20"}`}>
-      <div data-testid={testId} className="whitespace-pre-wrap break-words text-[11px] leading-relaxed text-zinc-800 dark:text-zinc-200">
+    <div className={`nowheel nodrag flex flex-col-reverse overflow-y-auto rounded bg-zinc-50 px-2 py-1 dark:bg-zinc-950 ${tall ? "max-h-56" : "max-h-24"}`}>
+      <div data-testid={testId} className="whitespace-pre-wrap break-words text-xs leading-relaxed text-zinc-800 dark:text-zinc-200">
         {text}
       </div>
     </div>
@@ -68,6 +71,7 @@ export function NodeRunView({ nodeId, kind }: { nodeId: string; kind: string }) 
   const state = useEditor((s) => s.run?.nodes[nodeId]) as NodeRun | undefined;
   const [expanded, setExpanded] = useState<number | null>(null);
   const [tall, setTall] = useState(false);
+  const [large, setLarge] = useState(false);
   // Parsed when shown (at most once per applied batch of events), not once per delta.
   const json = state?.json;
   const partial = useMemo(() => (json !== undefined ? parsePartialJson(json) : state?.partial), [json, state?.partial]);
@@ -88,7 +92,20 @@ export function NodeRunView({ nodeId, kind }: { nodeId: string; kind: string }) 
             iteration {state.iteration}
           </span>
         )}
+        {(shown || state.instances.length > 0) && (
+          <button
+            type="button"
+            className={`nodrag rounded p-0.5 text-zinc-500 hover:bg-zinc-100 hover:text-zinc-800 dark:hover:bg-zinc-800 dark:hover:text-zinc-100 ${state.iteration > 1 ? "" : "ml-auto"}`}
+            title="Open the output large"
+            aria-label="Open the output large"
+            data-testid={`node-open-output-${nodeId}`}
+            onClick={() => setLarge(true)}
+          >
+            <Maximize2 className="h-3 w-3" aria-hidden />
+          </button>
+        )}
       </div>
+      {large && <LiveOutputDialog nodeId={nodeId} kind={kind} onClose={() => setLarge(false)} />}
       {state.retry && <p className="mb-1 text-[11px] text-amber-600">retrying (attempt {state.retry.attempt}): {state.retry.message}</p>}
       {state.error && (
         <p className="mb-1 break-words text-[11px] text-red-600 dark:text-red-400" data-testid={`node-error-${nodeId}`}>
@@ -120,5 +137,29 @@ export function NodeRunView({ nodeId, kind }: { nodeId: string; kind: string }) 
       )}
       {shown && state.instances.length === 0 && <StreamBox text={shown} testId={`node-output-${nodeId}`} tall={tall} />}
     </div>
+  );
+}
+
+/** A node's output at reading size, live while it streams (the card's own text stays where it is). */
+function LiveOutputDialog({ nodeId, kind, onClose }: { nodeId: string; kind: string; onClose: () => void }) {
+  const state = useEditor((s) => s.run?.nodes[nodeId]) as NodeRun | undefined;
+  const label = useEditor((s) => s.document.nodes.find((node) => node.id === nodeId)?.label ?? nodeId);
+  const json = state?.json;
+  const partial = useMemo(() => (json !== undefined ? parsePartialJson(json) : state?.partial), [json, state?.partial]);
+  if (!state) return null;
+  const text =
+    state.instances.length > 0
+      ? state.instances.map((instance) => `## ${instance.label}\n\n${instance.text}`).join("\n\n")
+      : state.text || (partial !== undefined ? structuredText(partial) : "") || (kind !== "input" && kind !== "output" ? structuredText(state.output) : "");
+  // On the page, not in the card: the canvas's zoom would shrink it again.
+  return createPortal(
+    <Dialog title={`${label} — ${STATUS_LABEL[state.status]}`} onClose={onClose} testId={`live-output-${nodeId}`} wide>
+      <div className="flex max-h-[60vh] flex-col-reverse overflow-y-auto rounded bg-zinc-50 p-3 dark:bg-zinc-950">
+        <div className="whitespace-pre-wrap break-words text-sm leading-relaxed text-zinc-800 dark:text-zinc-100" data-testid={`live-output-text-${nodeId}`}>
+          {text || "Nothing yet."}
+        </div>
+      </div>
+    </Dialog>,
+    globalThis.document.body,
   );
 }
