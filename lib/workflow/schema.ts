@@ -2,6 +2,7 @@ import { z } from "zod";
 import { formatPath, issue, type ValidationIssue } from "./issues";
 import { KINDS, NODE_KINDS, type NodeConfigs, type NodeKind } from "./kinds";
 import { modelId, stateKey } from "./kinds/common";
+import { PinSchema, pinProblems, type Pin } from "./pin";
 
 /** The document format (docs/architecture.md §2). Strict everywhere: unknown keys are rejected with their path. */
 
@@ -36,6 +37,7 @@ function nodeSchema<K extends NodeKind>(kind: K) {
     label,
     position: PositionSchema,
     config: KINDS[kind].configSchema as z.ZodType<NodeConfigs[K]>,
+    pinned: PinSchema.optional(),
   });
 }
 
@@ -48,6 +50,8 @@ export type WorkflowNodeOf<K extends NodeKind> = {
   label: string;
   position: { x: number; y: number };
   config: NodeConfigs[K];
+  /** A pinned output: the node answers this instead of running (see pin.ts). */
+  pinned?: Pin;
 };
 export type WorkflowNode = { [K in NodeKind]: WorkflowNodeOf<K> }[NodeKind];
 
@@ -165,6 +169,9 @@ function kindIssues(document: WorkflowDocument): ValidationIssue[] {
     const definition = KINDS[node.kind] as { check?: (config: unknown) => Array<{ path: string; message: string }> };
     for (const problem of definition.check?.(node.config) ?? []) {
       out.push(issue("invalid-config", `nodes[${index}].config.${problem.path}`, problem.message, { nodeId: node.id }));
+    }
+    for (const problem of pinProblems(node as unknown as Parameters<typeof pinProblems>[0])) {
+      out.push(issue("invalid-pin", `nodes[${index}].${problem.path}`, problem.message, { nodeId: node.id }));
     }
   });
   return out;

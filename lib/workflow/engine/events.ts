@@ -24,6 +24,8 @@ export type RunEvent = Stamp &
         inputs: Record<string, unknown>;
         /** Wall-clock start (epoch ms), stamped by the server that runs it; `t` counts from here. */
         at?: number;
+        /** Set when the run started from given nodes of an earlier run, reusing the rest. */
+        reuse?: RunReuseSummary;
       }
     | {
         type: "node-started";
@@ -59,6 +61,10 @@ export type RunEvent = Stamp &
         usage: TokenUsage;
         ms: number;
         iteration: number;
+        /** Not executed: the output was taken from this earlier run (no model call, nothing billed). */
+        reused?: { runId: string };
+        /** Not executed: the document pins this node's output. */
+        pinned?: true;
       }
     | { type: "node-skipped"; nodeId: string }
     | { type: "node-failed"; nodeId: string; instance?: number; code: string; message: string; retryable: boolean }
@@ -76,8 +82,25 @@ export type RunEvent = Stamp &
         warnings: RunWarning[];
         error?: RunError;
         ms: number;
+        /** Model calls the run made (attempts included); absent in runs recorded before it was counted. */
+        calls?: number;
       }
   );
+
+/** What a run from a node says about the run it reused (recorded in its `run-started`). */
+export type RunReuseSummary = {
+  runId: string;
+  /** The nodes the run started from (they and everything downstream re-ran). */
+  from: string[];
+  /** The nodes whose recorded outputs were taken instead of running them. */
+  reused: string[];
+  /** Reused nodes the document had changed since that run (the person chose to reuse them anyway). */
+  stale?: string[];
+  /** State keys the run started with beyond its inputs (what the earlier run had written by then). */
+  state?: Record<string, unknown>;
+  /** Loop pass counters it started with (nodes with none are absent), so a later run from it is exact too. */
+  passes?: Record<string, number>;
+};
 
 export type RunEventType = RunEvent["type"];
 export type RunEventOf<T extends RunEventType> = Extract<RunEvent, { type: T }>;

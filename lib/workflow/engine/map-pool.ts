@@ -34,8 +34,17 @@ export async function runInstances<T>(
   else nodeSignal.addEventListener("abort", onNodeAbort, { once: true });
   const group = new CallGroup(siblings.signal, RUN_OVER);
   const iteration = run.iterationOf(n);
+  const reused = run.takeReusedInstances(n, items.length);
 
   const runOne = async (index: number) => {
+    const recorded = reused?.outputs[index];
+    if (recorded) {
+      // Retry failed instances: one that succeeded before keeps its recorded output, uncalled.
+      results[index] = recorded.output as T;
+      const zero = { inputTokens: 0, outputTokens: 0 };
+      run.emit({ type: "node-finished", nodeId: node.id, instance: index, output: recorded.output, usage: zero, ms: 0, iteration, reused: { runId: reused.runId } });
+      return;
+    }
     const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
     const started = run.clock.now();
     run.emit({ type: "node-started", nodeId: node.id, instance: index, label: items[index].label, instances: items.length, iteration });

@@ -6,6 +6,7 @@ import { compileWorkflow, type CompiledWorkflow } from "../validate";
 import { systemClock, type Clock } from "./clock";
 import type { RunError, RunEvent } from "./events";
 import type { ModelPort } from "./model-port";
+import type { RunReuse } from "./reuse";
 import { Run } from "./scheduler";
 
 /**
@@ -30,6 +31,11 @@ export type RunOptions = {
    * one event. 0 (the default) sends one event per delta.
    */
   coalesceMs?: number;
+  /**
+   * Run from given nodes of an earlier run (see `planReuse`): the nodes it lists answer their
+   * recorded results without running; the rest run as usual.
+   */
+  reuse?: RunReuse;
 };
 
 const ZERO_USAGE = Object.freeze({ inputTokens: 0, outputTokens: 0 });
@@ -82,6 +88,7 @@ export function runCompiled(workflow: CompiledWorkflow, options: RunOptions): As
     clock: options.clock ?? systemClock,
     random: options.random ?? Math.random,
     coalesceMs: options.coalesceMs ?? 0,
+    reuse: options.reuse,
   });
   return run.channel;
 }

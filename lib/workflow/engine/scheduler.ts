@@ -9,6 +9,8 @@ import type { RunError, RunEvent, RunEventBody, RunStatus, RunWarning } from "./
 import { addUsage, RUN_OVER, utf8Length } from "./model-call";
 import type { ModelPort, TokenUsage } from "./model-port";
 import { NodeRun } from "./node-context";
+import { pinnedResult } from "../pin";
+import type { RunReuse, ReusedNode } from "./reuse";
 import { CallGroup, Semaphore } from "./semaphore";
 
 /**
@@ -35,7 +37,13 @@ export type SchedulerOptions = {
   clock: Clock;
   random: () => number;
   coalesceMs: number;
+  /** Start from given nodes of an earlier run: its recorded results stand in for the other nodes. */
+  reuse?: RunReuse;
 };
+
+/** How a node's `node-finished` says it did not execute. */
+type Provenance = { reused?: { runId: string }; pinned?: true };
+const PINNED: Provenance = Object.freeze({ pinned: true as const });
 
 export class Run {
   readonly channel: EventChannel<RunEvent>;
@@ -76,6 +84,9 @@ export class Run {
   private outcome: { status: RunStatus; error?: RunError } | null = null;
   private detachExternal: (() => void) | null = null;
   private cancelWallTimer: (() => void) | null = null;
+  /** Nodes (by index) that answer their recorded result once instead of running; empty without reuse. */
+  private readonly reused = new Map<number, ReusedNode>();
+  private readonly instancesTaken = new Set<number>();
 
   constructor(
     readonly workflow: CompiledWorkflow,
@@ -100,6 +111,7 @@ export class Run {
     this.startedAtNode = new Float64Array(n);
     this.nodeUsage = Array.from({ length: n }, () => ({ inputTokens: 0, outputTokens: 0 }));
     for (let i = 0; i < n; i++) this.unresolved[i] = workflow.incoming[i].length;
+    if (options.reuse) this.seed(options.reuse);
     this.channel = new EventChannel<RunEvent>(
       () => this.guard(() => this.start()),
       () => this.cancel(),
@@ -131,10 +143,28 @@ export class Run {
     }
   }
 
+  /** A run from given nodes: counters where the earlier run had them, and the results it reuses. */
+  private seed(reuse: RunReuse): void {
+    this.workflow.nodes.forEach((node, n) => {
+      this.iterations[n] = reuse.iterations[node.id] ?? 0;
+      this.passes[n] = reuse.summary.passes?.[node.id] ?? 0;
+      const recorded = reuse.nodes[node.id];
+      if (recorded) this.reused.set(n, recorded);
+    });
+  }
+
   private start(): void {
     this.startedAt = this.clock.now();
     Object.assign(this.state, this.options.inputs);
-    this.emit({ type: "run-started", runId: this.runId, workflow: this.workflow.document.name, inputs: { ...this.options.inputs } });
+    const reuse = this.options.reuse;
+    if (reuse?.summary.state) Object.assign(this.state, reuse.summary.state);
+    this.emit({
+      type: "run-started",
+      runId: this.runId,
+      workflow: this.workflow.document.name,
+      inputs: { ...this.options.inputs },
+      ...(reuse ? { reuse: reuse.summary } : {}),
+    });
     const external = this.options.signal;
     if (external) {
       if (external.aborted) return this.cancel();
@@ -152,6 +182,7 @@ export class Run {
   // ── Scheduling ──────────────────────────────────────────────────────────────
 
   private startNode(n: number): void {
+    if (this.reused.size && this.reused.has(n)) return this.reuseNode(n);
     const node = this.workflow.nodes[n];
     const kind = kindOf(node);
     this.status[n] = "running";
@@ -160,6 +191,11 @@ export class Run {
     this.passes[n]++;
     this.startedAtNode[n] = this.clock.now();
     this.nodeUsage[n] = { inputTokens: 0, outputTokens: 0 };
+    if (node.pinned) {
+      // A pinned node answers its pinned value at once: no model is called.
+      this.emit({ type: "node-started", nodeId: node.id, iteration });
+      return this.nodeDone(n, iteration, pinnedResult(node as unknown as Parameters<typeof pinnedResult>[0], new NodeRun(this, n, this.controller.signal)), PINNED);
+    }
     const model = kind.models(node.config, this.workflow.defaultModel)[0];
     this.emit({ type: "node-started", nodeId: node.id, iteration, ...(model ? { model } : {}) });
     let result: Promise<NodeResult>;
@@ -174,7 +210,35 @@ export class Run {
     );
   }
 
-  private nodeDone(n: number, iteration: number, result: NodeResult): void {
+  /**
+   * A reused node answers its recorded result without starting (no `node-started`, no model call,
+   * no usage). Only once: a loop that goes round again runs it for real.
+   */
+  private reuseNode(n: number): void {
+    const recorded = this.reused.get(n)!;
+    this.reused.delete(n);
+    this.status[n] = "running";
+    this.running++;
+    this.iterations[n] = recorded.iteration;
+    this.nodeUsage[n] = { inputTokens: 0, outputTokens: 0 };
+    this.startedAtNode[n] = this.clock.now();
+    this.nodeDone(n, recorded.iteration, { writes: recorded.writes, ports: recorded.ports, output: recorded.output }, { reused: { runId: this.options.reuse!.summary.runId } });
+  }
+
+  /**
+   * A worker re-running only its failed instances: the recorded outputs of its instances (null
+   * where one runs again), for its first execution in this run and only for a list of the same length.
+   */
+  takeReusedInstances(n: number, count: number): { runId: string; outputs: ReadonlyArray<{ output: unknown } | null> } | null {
+    const reuse = this.options.reuse;
+    const nodeId = this.workflow.nodes[n].id;
+    const recorded = reuse?.instances?.[nodeId];
+    if (!recorded || this.instancesTaken.has(n)) return null;
+    this.instancesTaken.add(n);
+    return recorded.length === count ? { runId: reuse.summary.runId, outputs: recorded } : null;
+  }
+
+  private nodeDone(n: number, iteration: number, result: NodeResult, provenance?: Provenance): void {
     if (this.finished || this.status[n] !== "running" || this.iterations[n] !== iteration) return;
     const node = this.workflow.nodes[n];
     const kind = kindOf(node);
@@ -190,7 +254,6 @@ export class Run {
       this.checkPlaceholders(node.id, value);
     }
     this.status[n] = "done";
-    this.running--;
     const ports = result.ports ?? kind.outputs(node.config);
     this.emit({
       type: "node-finished",
@@ -200,6 +263,7 @@ export class Run {
       usage: this.nodeUsage[n],
       ms: this.elapsedSince(this.startedAtNode[n]),
       iteration,
+      ...provenance,
     });
     const { edges, outgoing } = this.workflow;
     const loops = outgoing[n].filter((e) => edges[e].back && ports.includes(edges[e].sourcePort));
@@ -217,6 +281,9 @@ export class Run {
       }
       this.loopsEndedAt(n);
     }
+    // Counted as running until its edges are out: a reused or pinned node downstream finishes
+    // synchronously inside this call, and must not see an idle run and end it early.
+    this.running--;
     this.maybeFinish();
   }
 
@@ -404,6 +471,7 @@ export class Run {
       warnings: [...this.warnings],
       ...(this.outcome?.error ? { error: this.outcome.error } : {}),
       ms: this.elapsedSince(this.startedAt),
+      calls: this.modelCalls,
     });
     this.channel.close();
   }
