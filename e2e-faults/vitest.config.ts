@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 /**
@@ -6,6 +7,8 @@ import { defineConfig } from "vitest/config";
  * database. One file at a time: these start several servers each.
  */
 export default defineConfig({
+  // The tests build workflow documents with the app's own pure core.
+  resolve: { alias: { "@": fileURLToPath(new URL("..", import.meta.url)) } },
   test: {
     include: ["e2e-faults/**/*.test.ts"],
     environment: "node",
