@@ -4,13 +4,15 @@
  *
  *   npm run trellis -- run <file | template> [--input key=value …] [--model id] [--json]
  *   npm run trellis -- validate <file | template>
+ *   npm run trellis -- export <file | template> --to ts [--out workflow.ts]
  *   npm run trellis -- templates
  *
  * Exit codes: 0 success, 1 the run failed or was cancelled, 2 invalid document or usage.
  */
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createModels, unconfiguredModels, withModel } from "@/lib/server/models";
+import { exportTypeScript } from "@/lib/workflow/export/typescript";
 import {
   describeIssues,
   findTemplate,
@@ -29,6 +31,7 @@ import {
 const USAGE = `usage:
   trellis run <file | template> [--input key=value …] [--model provider:model] [--json]
   trellis validate <file | template>
+  trellis export <file | template> --to ts [--out file.ts]
   trellis templates
 
 templates: ${TEMPLATES.map((t) => t.id).join(", ")}`;
@@ -204,11 +207,38 @@ function validate(args: string[]): number {
   return errors.length ? 2 : 0;
 }
 
+/** Writes the workflow as a self-contained TypeScript program (to --out, or stdout). */
+function exportProgram(args: string[]): number {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { to: { type: "string" }, out: { type: "string", short: "o" } } });
+  if (positionals.length !== 1 || values.to !== "ts") {
+    stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const parsed = load(positionals[0]);
+  if (!parsed.ok) {
+    stderr.write(`${describeIssues(parsed.issues)}\n`);
+    return 2;
+  }
+  const result = exportTypeScript(parsed.document);
+  if (!result.ok) {
+    stderr.write(`${result.message}\n`);
+    return 2;
+  }
+  if (!values.out) {
+    stdout.write(result.code);
+    return 0;
+  }
+  writeFileSync(values.out, result.code);
+  stderr.write(`wrote ${values.out}: run it with npx tsx ${values.out}\n`);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === "run") return await run(rest);
     if (command === "validate") return validate(rest);
+    if (command === "export") return exportProgram(rest);
     if (command === "templates") {
       for (const template of TEMPLATES) stdout.write(`${template.id.padEnd(22)}${template.whenToUse}\n`);
       return 0;
