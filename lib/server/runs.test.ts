@@ -7,6 +7,7 @@ import { openDatabase, type Database } from "./db/connect";
 import * as q from "./db/queries";
 import { eq, sql } from "drizzle-orm";
 import { runs } from "./db/schema";
+import { browserIdentityCookie } from "./identity";
 import { startRun, startSharedRun, type RunContext } from "./runs";
 
 /** The run service: what the streaming server actions and the cancel route call. */
@@ -52,6 +53,8 @@ beforeAll(async () => {
   // A quick demo model (read when the first run creates the models): these tests are about records, not pacing.
   vi.stubEnv("TRELLIS_DEMO_FIRST_TOKEN_MS", "20");
   vi.stubEnv("TRELLIS_DEMO_CHUNK_MS", "1");
+  // Browser identities are signed with this key (the cancel route checks the cookie's signature).
+  vi.stubEnv("TRELLIS_AUTH_SECRET", "unit-test-identity-key-0123456789abcdef");
   database = await openDatabase({});
 }, 30_000);
 afterAll(async () => database?.close());
@@ -60,11 +63,14 @@ describe("run service", () => {
   it("streams a run and lets only its owner cancel it through the cancel route", async () => {
     const runId = newId();
     const ctx = context();
-    const cancel = (owner: string) =>
-      POST(new Request("http://local/api/runs/cancel", { method: "POST", body: runId, headers: { cookie: `other=1; trellis_id=${owner}` } })).then((r) => r.json());
+    const cancel = async (owner: string, origin = "http://127.0.0.1:3000") =>
+      POST(new Request("http://127.0.0.1:3000/api/runs/cancel", { method: "POST", body: runId, headers: { origin, cookie: `other=1; ${await browserIdentityCookie(owner)}` } })).then((r) => r.json());
     const events = await collect(startRun({ runId, document: template("parallelization"), inputs: { topic: "kites" } }, ctx), async (event) => {
       if (event.type === "node-started" && event.nodeId === "n_story") {
         expect(await cancel("someone-else-abcdefghijklmnopqrstuvwxyz")).toEqual({ ok: true, data: { cancelled: false } });
+        // A page of another origin (a same-site page of someone else's) cannot cancel it, cookie or not.
+        expect(await cancel(ctx.owner, "http://attacker.example")).toMatchObject({ ok: false, error: { code: "forbidden" } });
+        expect(await cancel(ctx.owner, "null")).toMatchObject({ ok: false, error: { code: "forbidden" } });
         expect(await cancel(ctx.owner)).toEqual({ ok: true, data: { cancelled: true } });
       }
     });
@@ -191,7 +197,7 @@ describe("run service", () => {
     expect(bad.at(-1)).toMatchObject({ type: "run-finished", status: "failed", error: { code: "invalid-request" } });
     const invalid = await collect(startRun({ runId: newId(), document: { format: "trellis.workflow", version: 9 }, inputs: {} }, context()));
     expect(invalid.at(-1)).toMatchObject({ status: "failed", error: { code: "invalid-document", issues: [{ path: "version" }] } });
-    const response = await POST(new Request("http://local/api/runs/cancel", { method: "POST", body: "x" }));
+    const response = await POST(new Request("http://127.0.0.1:3000/api/runs/cancel", { method: "POST", body: "x", headers: { origin: "http://127.0.0.1:3000" } }));
     expect(response.status).toBe(400);
   });
 

@@ -2,11 +2,14 @@ import "server-only";
 import { z } from "zod";
 import { parseDocument, runWorkflow, serializeDocument, type RunEvent, type WorkflowDocument } from "@/lib/workflow";
 import { EventChannel } from "@/lib/workflow/engine/channel";
-import { readServerConfig } from "./config";
+import { effectiveLimits } from "@/lib/workflow/limits";
+import { readServerConfig, secretsOf, type AdmissionConfig } from "./config";
 import type { Db } from "./db/connect";
 import { databaseErrorMessage, isDatabaseUnavailable } from "./db/errors";
-import { appendRunEvents, createRunWithinRate, finishRun, getSharedVersion, getWorkflowById, type NewRun } from "./db/queries";
+import { appendRunEvents, createRunWithinRate, finishRun, getSharedVersion, getWorkflowById, type NewRun, type RateLimitedRun } from "./db/queries";
+import { SignInRequiredError } from "./identity";
 import { createModels, unconfiguredModels } from "./models";
+import { redact } from "./models/port";
 import { RunRecorder } from "./recorder";
 
 /**
@@ -27,8 +30,14 @@ const live = shared.live;
 
 let models: ReturnType<typeof createModels> | undefined;
 const serverModels = () => (models ??= createModels());
-let rates: ReturnType<typeof readServerConfig>["rates"] | undefined;
-const serverRates = () => (rates ??= readServerConfig().rates);
+let server: { rates: ReturnType<typeof readServerConfig>["rates"]; admission: AdmissionConfig; secrets: string[] } | undefined;
+const serverSettings = () => {
+  if (!server) {
+    const config = readServerConfig();
+    server = { rates: config.rates, admission: config.admission, secrets: secretsOf(config) };
+  }
+  return server;
+};
 
 /** Who is asking, where runs are recorded, and how many runs a minute they may start (default: the server's configuration). */
 export type RunContext = {
@@ -38,6 +47,12 @@ export type RunContext = {
   rates?: { runsPerMinute: number; sharedRunsPerMinute: number };
   /** The models to call (default: the server's, built once from its configuration). */
   models?: ReturnType<typeof createModels>;
+  /** Server-wide caps and daily budgets (default: the server's configuration). */
+  admission?: AdmissionConfig;
+  /** Whether the identity is a signed-in account (else a browser); only words the messages. */
+  account?: boolean;
+  /** The client address of a visitor's request, for the per-address limit on shared-link runs. */
+  address?: string | null;
 };
 
 const MINUTE = 60_000;
@@ -112,8 +127,9 @@ class RunSession {
   /** Something below threw: the browser still gets a finished run, never a thrown error. */
   crash(error: unknown): void {
     const unavailable = isDatabaseUnavailable(error);
+    const signIn = error instanceof SignInRequiredError;
     if (unavailable) console.error(`run refused: ${databaseErrorMessage(error)}`);
-    else console.error("run failed outside the engine:", error);
+    else if (!signIn) console.error("run failed outside the engine:", error);
     if (this.sent?.type === "run-finished") return;
     const last = this.sent;
     this.send({
@@ -127,7 +143,9 @@ class RunSession {
       warnings: [],
       error: unavailable
         ? { code: "database-unavailable", message: "could not reach the database; your draft is kept, try again in a moment" }
-        : { code: "internal", message: "the server could not finish this run" },
+        : signIn
+          ? { code: "sign-in-required", message: error.message }
+          : { code: "internal", message: "the server could not finish this run" },
       ms: last?.t ?? 0,
     });
   }
@@ -171,12 +189,59 @@ export function startSharedRun(raw: unknown, context: RunContext | RunRefused): 
     const link = await getSharedVersion(context.db, { id: shareId });
     if (link.status !== "ok") return run.sendAll(failed(runId, "", "not-shared", "this link is no longer shared"));
     if (!link.allowRun) return run.sendAll(failed(runId, link.document.name, "run-not-allowed", "the owner of this link has not allowed running it"));
+    // The link's owner pays for their visitors' runs, out of the budget for shared-link runs.
     await execute(
       run,
-      { runId, document: link.document, inputs, workflowId: link.workflowId, version: link.version, source: "share", shareLinkId: link.linkId },
+      { runId, document: link.document, inputs, workflowId: link.workflowId, version: link.version, source: "share", shareLinkId: link.linkId, payer: link.owner },
       context,
     );
   });
+}
+
+/** A run refused at admission: what the browser is told, and when to try again. */
+function refusal(admitted: Exclude<RateLimitedRun, { ok: true }>, context: RunContext, limit: number, source: "editor" | "share"): { code: string; message: string; retryInMs?: number } {
+  switch (admitted.code) {
+    case "duplicate":
+      return { code: "duplicate-run", message: "a run with this id already exists" };
+    case "busy":
+      return {
+        code: "busy",
+        message:
+          admitted.scope === "runs"
+            ? `the server is busy: ${admitted.limit} runs are in progress, its limit; try again in a few seconds`
+            : `the server is busy: all ${admitted.limit} of its model-call slots are in use; try again in a few seconds`,
+        retryInMs: 5_000,
+      };
+    case "budget-exceeded": {
+      const hours = Math.floor(admitted.freeInMs / 3_600_000);
+      const minutes = Math.max(1, Math.ceil((admitted.freeInMs % 3_600_000) / 60_000));
+      const whose = source === "share" ? "for runs of this workflow's shared links" : context.account ? "of your account" : "of this browser";
+      return {
+        code: "budget-exceeded",
+        message: `the daily token budget ${whose} (${admitted.limit.toLocaleString("en")} tokens) is spent: it renews at midnight UTC, in ${hours ? `${hours} h ` : ""}${minutes} min`,
+        retryInMs: admitted.freeInMs,
+      };
+    }
+    case "rate-limited": {
+      const wait = seconds(admitted.freeInMs);
+      const who = context.account ? "this account" : "this browser";
+      if (admitted.scope === "running") return { code: "rate-limited", message: `${who} already has ${admitted.limit} runs in progress: try again when one finishes`, retryInMs: admitted.freeInMs };
+      if (admitted.scope === "address") return { code: "rate-limited", message: `too many runs from your address (${admitted.limit} a minute): try again in ${wait} s`, retryInMs: admitted.freeInMs };
+      return { code: "rate-limited", message: `too many runs from ${who} (${limit} a minute): try again in ${wait} s`, retryInMs: admitted.freeInMs };
+    }
+  }
+}
+
+/** Error and warning texts leave the server only after every configured secret is replaced. */
+function withoutSecrets(event: RunEvent, secrets: ReadonlyArray<string>): RunEvent {
+  if (!secrets.length) return event;
+  if (event.type === "node-failed" || event.type === "node-retry") event.message = redact(event.message, secrets);
+  else if (event.type === "warning") event.warning.message = redact(event.warning.message, secrets);
+  else if (event.type === "run-finished") {
+    if (event.error) event.error.message = redact(event.error.message, secrets);
+    for (const warning of event.warnings) warning.message = redact(warning.message, secrets);
+  }
+  return event;
 }
 
 async function execute(
@@ -186,28 +251,51 @@ async function execute(
 ): Promise<void> {
   const { runId, document, inputs } = run;
   const { registry, port, limits, coalesceMs } = context.models ?? serverModels();
+  // Refused before any provider call: a model this server does not have, or does not allow.
   const missing = unconfiguredModels(document, registry);
   if (missing.length) {
     const first = missing[0];
-    return session.sendAll(failed(runId, document.name, "model-not-configured", `${first.message} (node "${first.nodeId}")`, { nodeId: first.nodeId }));
+    return session.sendAll(failed(runId, document.name, first.code, `${first.message} (node "${first.nodeId}")`, { nodeId: first.nodeId }));
   }
-  // Per identity and source, counted from the run records (the same for every process).
+  const settings = serverSettings();
   const source = run.source ?? "editor";
-  const allowed = context.rates ?? serverRates();
+  const allowed = context.rates ?? settings.rates;
+  const admission = context.admission ?? settings.admission;
   const limit = source === "share" ? allowed.sharedRunsPerMinute : allowed.runsPerMinute;
+  // What this run would use at most: its concurrency (model-call slots) and its token budget.
+  const wanted = effectiveLimits(limits, document.settings?.limits);
   // A browser that left while the run was being admitted starts nothing.
   if (session.gone) return;
   const { runId: id, ...rest } = run;
-  // Counted and created under one lock per identity, so processes sharing PostgreSQL agree.
+  // Counted and created in one transaction under one lock, so processes sharing PostgreSQL agree.
   const admitted = live.has(runId)
     ? ({ ok: false, code: "duplicate" } as const)
-    : await createRunWithinRate(context.db, { ...rest, id, source, owner: context.owner, processId: context.processId, windowMs: MINUTE, limit });
+    : await createRunWithinRate(context.db, {
+        ...rest,
+        id,
+        source,
+        owner: context.owner,
+        processId: context.processId,
+        windowMs: MINUTE,
+        limit,
+        admission: {
+          // A run cannot outlive its wall time: a row left `running` by a crashed process stops counting after it.
+          liveForMs: wanted.maxWallTimeMs + MINUTE,
+          maxRunning: admission.maxConcurrentRuns,
+          maxRunningPerIdentity: admission.maxRunsPerIdentity,
+          maxModelSlots: admission.maxConcurrentModelCalls,
+          wantedSlots: wanted.maxConcurrency,
+          address: source === "share" && !context.account ? { value: context.address ?? "unknown", limit: allowed.sharedRunsPerMinute } : undefined,
+          budget: {
+            payer: run.payer ?? context.owner,
+            dailyTokens: source === "share" ? admission.sharedDailyTokens : admission.dailyTokens,
+            runTokens: wanted.maxTokens,
+          },
+        },
+      });
   if (!admitted.ok) {
-    return session.sendAll(
-      admitted.code === "rate-limited"
-        ? failed(runId, document.name, "rate-limited", `too many runs from this browser (${limit} a minute): try again in ${seconds(admitted.freeInMs)} s`)
-        : failed(runId, document.name, "duplicate-run", "a run with this id already exists"),
-    );
+    const { code, message, ...extra } = refusal(admitted, context, limit, source);
+    return session.sendAll(failed(runId, document.name, code, message, extra));
   }
   const db = context.db;
   const recorder = new RunRecorder({
@@ -215,10 +303,14 @@ async function execute(
     finish: (finished) => finishRun(db, { runId, finished }),
   });
   const { controller } = session;
+  // The run keeps to what it was admitted with: its share of the server's model-call slots and of the payer's daily budget.
+  const admittedLimits = { ...limits, maxConcurrency: admitted.modelSlots ?? wanted.maxConcurrency, maxTokens: admitted.tokenBudget ?? wanted.maxTokens };
+  const secrets = context.models ? registry.secrets() : settings.secrets;
   live.set(runId, { owner: context.owner, controller });
   try {
     if (session.gone) controller.abort();
-    for await (const event of runWorkflow(document, { runId, inputs, models: port, signal: controller.signal, limits, coalesceMs })) {
+    for await (const engineEvent of runWorkflow(document, { runId, inputs, models: port, signal: controller.signal, limits: admittedLimits, coalesceMs })) {
+      const event = withoutSecrets(engineEvent, secrets);
       // The engine counts time from its start; the record also says when that was.
       if (event.type === "run-started") event.at = Date.now();
       if (event.type === "run-finished" && session.gone && event.status === "cancelled") {

@@ -159,7 +159,7 @@ export async function runEventsPage(request: { runId: string; after: string | nu
   if (via.data.startsWith("run:")) access = { runLink: via.data.slice(4) };
   else if (via.data.startsWith("link:")) access = { shareLink: via.data.slice(5) };
   else {
-    const owner = identityFromCookieHeader(request.cookie);
+    const owner = await identityFromCookieHeader(request.cookie);
     if (!owner) return { status: "not-found" };
     access = { owner };
   }

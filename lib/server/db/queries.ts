@@ -4,7 +4,7 @@ import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, notInArray, sql } from
 import { CURRENT_VERSION, parseDocument, serializeDocument, summariseChanges, type RunEvent, type RunEventOf, type ValidationIssue, type WorkflowDocument } from "@/lib/workflow";
 import { compactDeltas } from "./compact";
 import type { Db } from "./connect";
-import { processes, runEvents, runs, shareLinks, workflowVersions, workflows } from "./schema";
+import { authUsers, invites, processes, runEvents, runs, serverSettings, shareLinks, workflowVersions, workflows } from "./schema";
 import { normaliseJson } from "./text";
 
 /**
@@ -259,6 +259,12 @@ export async function runEventsPage(db: Db, { runId, after = -1, limit = RUN_EVE
   return { events: rows.slice(0, limit).map((row) => row.event as RunEvent), more: rows.length > limit };
 }
 
+/**
+ * A visitor's run of a shared link lives only as long as the link: once the owner revokes it (or
+ * deletes the workflow), the run can no longer be shared and its run link opens nothing.
+ */
+const linkStillShared = sql`(${runs.source} <> 'share' OR EXISTS (SELECT 1 FROM share_links l WHERE l.id = ${runs.shareLinkId} AND l.revoked_at IS NULL))`;
+
 /** Who may read a run's events: its owner, anyone with its run link, or anyone with a share link whose replay it is. */
 export type RunAccess = { owner: string } | { runLink: string } | { shareLink: string };
 
@@ -267,7 +273,7 @@ export async function getRunEventsPage(db: Db, { runId, access, after, limit }: 
   let allowed = false;
   if ("owner" in access) allowed = Boolean(await getRun(db, { owner: access.owner, runId }));
   else if ("runLink" in access) {
-    const [row] = await db.select({ id: runs.id }).from(runs).where(and(eq(runs.id, runId), eq(runs.sharedAs, access.runLink)));
+    const [row] = await db.select({ id: runs.id }).from(runs).where(and(eq(runs.id, runId), eq(runs.sharedAs, access.runLink), linkStillShared));
     allowed = Boolean(row);
   } else {
     const link = await getSharedVersion(db, { id: access.shareLink });
@@ -370,7 +376,7 @@ export async function shareRun(db: Db, { owner, runId }: { owner: string; runId:
   const [shared] = await db
     .update(runs)
     .set({ sharedAs: sql`coalesce(${runs.sharedAs}, ${newShareId()})` })
-    .where(and(eq(runs.id, runId), eq(runs.owner, owner)))
+    .where(and(eq(runs.id, runId), eq(runs.owner, owner), linkStillShared))
     .returning({ id: runs.sharedAs });
   return shared?.id ? { id: shared.id } : null;
 }
@@ -382,7 +388,7 @@ export async function unshareRun(db: Db, { owner, runId }: { owner: string; runI
 
 /** What a run link opens: the run, the document that ran and its events — nothing of its owner. */
 export async function getSharedRun(db: Db, { shareId }: { shareId: string }): Promise<RunRecord | null> {
-  const [row] = await db.select().from(runs).where(eq(runs.sharedAs, shareId));
+  const [row] = await db.select().from(runs).where(and(eq(runs.sharedAs, shareId), linkStillShared));
   return recordOf(db, row);
 }
 
@@ -656,4 +662,89 @@ export async function deleteExpiredRunEvents(db: Db, { days, batch = 5_000 }: { 
     .where(sql`(${runEvents.runId}, ${runEvents.seq}) IN (${expired})`)
     .returning({ seq: runEvents.seq });
   return deleted.length;
+}
+
+// ── Accounts, invitations and claims (team mode) ─────────────────────────────────
+
+/** A server-wide value, decided by the first process to ask and then the same for all. */
+export async function settingOrCreate(db: Db, { key, create }: { key: string; create: () => string }): Promise<string> {
+  await db.insert(serverSettings).values({ key, value: create() }).onConflictDoNothing();
+  const [row] = await db.select({ value: serverSettings.value }).from(serverSettings).where(eq(serverSettings.key, key));
+  if (!row) throw new Error(`setting ${key} could not be stored`);
+  return row.value;
+}
+
+/** Takes a one-time claim (e.g. "the first account is the admin"); true for the one caller that got it. */
+export async function takeClaim(db: Db, { key, value }: { key: string; value: string }): Promise<boolean> {
+  const inserted = await db.insert(serverSettings).values({ key, value }).onConflictDoNothing().returning({ key: serverSettings.key });
+  return inserted.length > 0;
+}
+
+export async function countUsers(db: Db): Promise<number> {
+  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(authUsers);
+  return row?.n ?? 0;
+}
+
+export async function listMembers(db: Db) {
+  return db.select({ id: authUsers.id, name: authUsers.name, email: authUsers.email, role: authUsers.role, createdAt: authUsers.createdAt }).from(authUsers).orderBy(asc(authUsers.createdAt));
+}
+
+export async function createInvite(db: Db, { createdBy, email, tokenHash, expiresAt }: { createdBy: string; email?: string; tokenHash: string; expiresAt: Date }) {
+  const id = randomUUID();
+  await db.insert(invites).values({ id, createdBy, email: email ?? null, tokenHash, expiresAt });
+  return { id };
+}
+
+/**
+ * Uses an invitation, atomically: by its token (when the sign-up carries one), or the open
+ * invitation for exactly this address (GitHub, Google or OIDC sign-ups carry no token). An
+ * invitation bound to an address works only for that address. True when one was used.
+ */
+export async function useInvite(db: Db, { tokenHash, email }: { tokenHash?: string; email: string }): Promise<boolean> {
+  const usable = and(isNull(invites.usedAt), isNull(invites.revokedAt), gt(invites.expiresAt, sql`now()`));
+  const which = tokenHash ? and(eq(invites.tokenHash, tokenHash), sql`(${invites.email} IS NULL OR ${invites.email} = ${email})`) : eq(invites.email, email);
+  const picked = db.select({ id: invites.id }).from(invites).where(and(usable, which)).limit(1).for("update", { skipLocked: true });
+  const used = await db
+    .update(invites)
+    .set({ usedAt: sql`now()`, usedBy: email })
+    .where(and(usable, inArray(invites.id, picked)))
+    .returning({ id: invites.id });
+  return used.length > 0;
+}
+
+export async function listInvites(db: Db) {
+  return db
+    .select({ id: invites.id, email: invites.email, createdAt: invites.createdAt, expiresAt: invites.expiresAt, usedAt: invites.usedAt, usedBy: invites.usedBy, revokedAt: invites.revokedAt })
+    .from(invites)
+    .orderBy(desc(invites.createdAt))
+    .limit(100);
+}
+
+export async function revokeInvite(db: Db, { id }: { id: string }): Promise<boolean> {
+  const revoked = await db
+    .update(invites)
+    .set({ revokedAt: sql`now()` })
+    .where(and(eq(invites.id, id), isNull(invites.usedAt), isNull(invites.revokedAt)))
+    .returning({ id: invites.id });
+  return revoked.length > 0;
+}
+
+/** How many workflows an identity owns (the claim offer after signing in; a legacy browser cookie's proof). */
+export async function countWorkflows(db: Db, { owner }: { owner: string }): Promise<number> {
+  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(workflows).where(eq(workflows.owner, owner));
+  return row?.n ?? 0;
+}
+
+/**
+ * Moves everything a browser identity owns — workflows, their links, its runs — into an account,
+ * in one transaction. Answers how many workflows moved.
+ */
+export async function claimWorkflows(db: Db, { from, to }: { from: string; to: string }): Promise<number> {
+  return db.transaction(async (tx) => {
+    const moved = await tx.update(workflows).set({ owner: to }).where(eq(workflows.owner, from)).returning({ id: workflows.id });
+    await tx.update(shareLinks).set({ owner: to }).where(eq(shareLinks.owner, from));
+    await tx.update(runs).set({ owner: to }).where(eq(runs.owner, from));
+    await tx.update(runs).set({ payer: to }).where(eq(runs.payer, from));
+    return moved.length;
+  });
 }

@@ -10,7 +10,13 @@ import type { ModelRegistry } from "./registry";
  * and base URLs scrubbed from their messages.
  */
 
-const KEY_PATTERNS = [/sk-[A-Za-z0-9_-]{8,}/g, /sk-ant-[A-Za-z0-9_-]{8,}/g, /AIza[0-9A-Za-z_-]{20,}/g, /(api[_-]?key|authorization|bearer|x-goog-api-key|token|password|secret)\s*["']?\s*[:=]?\s*["']?[^\s"',;]+/gi];
+const KEY_PATTERNS = [
+  /sk-[A-Za-z0-9_-]{8,}/g,
+  /AIza[0-9A-Za-z_-]{20,}/g,
+  /\b(?:api[_-]?key|x-goog-api-key|access[_-]?token|refresh[_-]?token|password|secret|authorization)\b["']?\s*[:=]\s*["']?[^\s"',;}]+/gi,
+  /\bbearer\s+[^\s"',;}]+/gi,
+  /\bbasic\s+[A-Za-z0-9+/=]{8,}/gi,
+];
 /** Any URL (with or without credentials) and any address with a port: a provider error names neither. */
 const URL_PATTERN = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>)\]]+/gi;
 const ADDRESS_PATTERN = /(\b\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:]+\]|\blocalhost)(?::\d{1,5})?\b/gi;
@@ -21,11 +27,16 @@ const HOST_PORT_PATTERN = /\b[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z
  * hosts, credentials) is replaced, then anything shaped like a key, a URL or a network address.
  */
 export function scrub(text: string, secrets: ReadonlyArray<string>): string {
-  let out = text;
-  for (const secret of secrets) if (secret) out = out.split(secret).join("[redacted]");
-  for (const pattern of KEY_PATTERNS) out = out.replace(pattern, "[redacted]");
-  out = out.replace(URL_PATTERN, "[url]").replace(ADDRESS_PATTERN, "[address]").replace(HOST_PORT_PATTERN, "[address]");
+  const out = redact(text, secrets).replace(URL_PATTERN, "[url]").replace(ADDRESS_PATTERN, "[address]").replace(HOST_PORT_PATTERN, "[address]");
   return out.length > 300 ? `${out.slice(0, 300)}…` : out;
+}
+
+/** Replaces every configured secret and anything shaped like a key; the rest of the text is kept whole. */
+export function redact(text: string, secrets: ReadonlyArray<string>): string {
+  let out = text;
+  for (const secret of secrets) if (secret && out.includes(secret)) out = out.split(secret).join("[redacted]");
+  for (const pattern of KEY_PATTERNS) out = out.replace(pattern, "[redacted]");
+  return out;
 }
 
 function isAbort(error: unknown): boolean {
