@@ -34,22 +34,22 @@ for (const template of ["prompt-chaining", "parallelization", "routing", "orches
   });
 }
 
-test("panning during a run stops following it; one click turns it back on; a node's output opens large", async ({ page }) => {
+test("zooming during a run stops following it; one click turns it back on; a node's output opens large", async ({ page }) => {
   const run = new RunPage(page);
-  await run.open("prompt-chaining");
+  // Its workers stream for several seconds: time to pan while the run goes on.
+  await run.open("orchestrator-worker");
   await run.run();
-  await expect(run.status("n_joke")).toHaveAttribute("data-status", "running");
+  await expect(run.status("n_write")).toHaveAttribute("data-status", "running", { timeout: 30_000 });
   const pane = page.locator(".react-flow__pane");
   const box = (await pane.boundingBox())!;
-  await page.mouse.move(box.x + 40, box.y + box.height - 40);
-  await page.mouse.down();
-  await page.mouse.move(box.x + 140, box.y + box.height - 90, { steps: 5 });
-  await page.mouse.up();
+  // The person zooms out with the wheel, as one does to look around.
+  await page.mouse.move(box.x + box.width / 2, box.y + 12);
+  await page.mouse.wheel(0, 400);
   await expect(page.getByTestId("follow-run")).toHaveAttribute("aria-pressed", "false");
   await page.getByTestId("follow-run").click();
   await expect(page.getByTestId("follow-run")).toHaveAttribute("aria-pressed", "true");
-  await page.getByTestId("node-open-output-n_joke").click();
-  const large = page.getByTestId("live-output-text-n_joke");
+  await page.getByTestId("node-open-output-n_write").click();
+  const large = page.getByTestId("live-output-text-n_write");
   await expect(large).not.toHaveText("Nothing yet.");
   const size = await large.evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
   expect(size).toBeGreaterThanOrEqual(14);

@@ -2,15 +2,17 @@
  * Browser benchmark (docs/architecture.md §10.2), part of `npm run bench`:
  *   - delta → card: how long after the model emits a chunk its text is in the node card (p95),
  *     with twenty LLM nodes streaming at once, and the long tasks meanwhile;
- *   - a 300-node workflow: time to open it (navigation → all 300 cards on screen), and the frame
- *     intervals and long tasks while the canvas is panned.
+ *   - a 1,000-node workflow: time to open it (navigation → all its cards on screen), and the frame
+ *     intervals and long tasks while the canvas is panned and while one node is dragged;
+ *   - the editor route's JavaScript, gzipped, from the production build.
  * It runs the production build (`next build` first when there is none) with the demo model at its
  * default pace, in Debian's Chromium, on loopback: server and browser share the machine's clock.
  *   npm run bench:browser -- [--quick] [--out FILE]   (also the last part of `npm run bench`)
  * BENCH_DEBUG=1 prints when each long task happened, in ms after Run.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -63,11 +65,14 @@ function twentyWide(): WorkflowDocument {
   return workflowDoc("Twenty at once", [...writers, join], edges, "all");
 }
 
-/** 300 nodes: a chain of 298 LLM steps in rows of 20. */
-function threeHundred(): WorkflowDocument {
-  const steps = Array.from({ length: 298 }, (_, i) => llm(`s${i}`, `Improve: {{${i ? `s${i - 1}` : "topic"}}}`, (i % 20) * 320, Math.floor(i / 20) * 220));
-  const edges = [edge("in", "s0"), ...steps.slice(1).map((s, i) => edge(steps[i].id, s.id)), edge("s297", "out")];
-  return workflowDoc("Three hundred", steps, edges, "s297");
+const LARGE = 1_000;
+
+/** 1,000 nodes: a chain of 998 LLM steps in rows of 25. */
+function thousand(): WorkflowDocument {
+  const steps = Array.from({ length: LARGE - 2 }, (_, i) => llm(`s${i}`, `Improve: {{${i ? `s${i - 1}` : "topic"}}}`, (i % 25) * 320, Math.floor(i / 25) * 220));
+  const last = steps.at(-1)!.id;
+  const edges = [edge("in", "s0"), ...steps.slice(1).map((s, i) => edge(steps[i].id, s.id)), edge(last, "out")];
+  return workflowDoc("One thousand", steps, edges, last);
 }
 
 // ── Server and browser ──────────────────────────────────────────────────────
@@ -88,6 +93,7 @@ async function startServer(): Promise<ChildProcess> {
       TRELLIS_DATA_DIR: join(mkdtempSync(join(tmpdir(), "trellis-bench-")), "pglite"),
       TRELLIS_MAX_CONCURRENCY: "20",
       TRELLIS_RUNS_PER_MINUTE: "1000",
+      TRELLIS_MAX_NODES: String(LARGE),
     },
   });
   for (let i = 0; i < 120; i++) {
@@ -164,17 +170,17 @@ async function streaming(page: Page) {
   return { deltas: latencies.length, deltaToCardMs: stats(latencies), longTasks: longTasks.length, longestTaskMs: Math.round(Math.max(0, ...longTasks.map((t) => t.duration))) };
 }
 
-/** Opens a saved 300-node workflow: navigation → all its cards in the DOM and a frame drawn. */
-async function open300(page: Page, url: string) {
+/** Opens a saved 1,000-node workflow: navigation → all its cards in the DOM and a frame drawn. */
+async function openLarge(page: Page, url: string) {
   const started = Date.now();
   await page.goto(url);
-  await page.waitForFunction(() => document.querySelectorAll(".react-flow__node").length === 300, undefined, { timeout: 30_000 });
+  await page.waitForFunction((n) => document.querySelectorAll(".react-flow__node").length === n, LARGE, { timeout: 60_000 });
   await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
   return Date.now() - started;
 }
 
-/** Pans the 300-node canvas for about a second and a half: frame intervals and long tasks while it moves. */
-async function pan300(page: Page) {
+/** Records frame times from now until `stopFrames` (frame intervals and long tasks while something moves). */
+async function startFrames(page: Page) {
   await page.evaluate(() => {
     const bench = (globalThis as unknown as { __TRELLIS_BENCH__: { frames: number[]; longTasks: unknown[]; panning: boolean } }).__TRELLIS_BENCH__;
     bench.frames = [];
@@ -187,6 +193,21 @@ async function pan300(page: Page) {
     };
     requestAnimationFrame(tick);
   });
+}
+
+async function stopFrames(page: Page) {
+  const { frames, longTasks } = await page.evaluate(() => {
+    const bench = (globalThis as unknown as { __TRELLIS_BENCH__: { frames: number[]; longTasks: Array<{ duration: number }>; panning: boolean } }).__TRELLIS_BENCH__;
+    bench.panning = false;
+    return bench;
+  });
+  const intervals = frames.slice(1).map((t, i) => t - frames[i]);
+  return { frameIntervalMs: stats(intervals), longTasks: longTasks.length, longestTaskMs: Math.round(Math.max(0, ...longTasks.map((t) => t.duration))) };
+}
+
+/** Pans the large canvas for about a second and a half. */
+async function panLarge(page: Page) {
+  await startFrames(page);
   const pane = await page.locator(".react-flow__pane").boundingBox();
   if (!pane) throw new Error("no canvas");
   const x = pane.x + pane.width / 2;
@@ -195,13 +216,46 @@ async function pan300(page: Page) {
   await page.mouse.down();
   for (let i = 1; i <= 90; i++) await page.mouse.move(x - i * 6, y - (i % 30) * 3);
   await page.mouse.up();
-  const { frames, longTasks } = await page.evaluate(() => {
-    const bench = (globalThis as unknown as { __TRELLIS_BENCH__: { frames: number[]; longTasks: Array<{ duration: number }>; panning: boolean } }).__TRELLIS_BENCH__;
-    bench.panning = false;
-    return bench;
-  });
-  const intervals = frames.slice(1).map((t, i) => t - frames[i]);
-  return { frameIntervalMs: stats(intervals), longTasks: longTasks.length, longestTaskMs: Math.round(Math.max(0, ...longTasks.map((t) => t.duration))) };
+  return stopFrames(page);
+}
+
+/** Drags one node of the large canvas around for about a second. */
+async function dragLarge(page: Page) {
+  const card = page.locator(".react-flow__node").nth(Math.floor(LARGE / 2));
+  await card.scrollIntoViewIfNeeded();
+  const box = await card.boundingBox();
+  if (!box) throw new Error("no node to drag");
+  await startFrames(page);
+  const x = box.x + 40;
+  const y = box.y + 12;
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  for (let i = 1; i <= 60; i++) await page.mouse.move(x + i * 4, y + (i % 20) * 3);
+  await page.mouse.up();
+  return stopFrames(page);
+}
+
+/**
+ * The editor route's own JavaScript, gzipped: the chunks its client reference manifest lists,
+ * plus the app's shared ones (what a first visit to /editor downloads).
+ */
+function editorJavaScriptKb(): number | null {
+  const manifestPath = join(".next", "server", "app", "editor", "page_client-reference-manifest.js");
+  if (!existsSync(manifestPath)) return null;
+  const text = readFileSync(manifestPath, "utf8");
+  const files = new Set<string>();
+  for (const match of text.matchAll(/"(static\/chunks\/[^"]+\.js)"/g)) files.add(match[1]);
+  const buildManifest = join(".next", "build-manifest.json");
+  if (existsSync(buildManifest)) {
+    const manifest = JSON.parse(readFileSync(buildManifest, "utf8")) as { rootMainFiles?: string[]; polyfillFiles?: string[] };
+    for (const file of manifest.rootMainFiles ?? []) files.add(file);
+  }
+  let bytes = 0;
+  for (const file of files) {
+    const path = join(".next", file);
+    if (existsSync(path)) bytes += gzipSync(readFileSync(path)).length;
+  }
+  return Math.round(bytes / 1024);
 }
 
 async function main() {
@@ -225,47 +279,57 @@ async function main() {
       streamRuns.push(await streaming(page));
     }
 
-    process.stderr.write("browser:open-300…\n");
-    await importDocument(page, threeHundred());
+    process.stderr.write(`browser:open-${LARGE}…\n`);
+    await importDocument(page, thousand());
     await page.getByTestId("save").click();
-    await page.waitForURL(/\/w\/[0-9a-f-]{36}$/);
+    await page.waitForURL(/\/w\/[0-9a-f-]{36}$/, { timeout: 60_000 });
     const url = page.url();
     const opens: number[] = [];
-    for (let i = 0; i < runs + 2; i++) opens.push(await open300(page, url));
-    process.stderr.write("browser:pan-300…\n");
-    // The first pan rasterises the tiles of 300 cards (CPU raster here: no GPU); reported apart.
-    const firstPan = await pan300(page);
+    for (let i = 0; i < runs + 2; i++) opens.push(await openLarge(page, url));
+    process.stderr.write(`browser:pan-${LARGE}…\n`);
+    // The first pan rasterises the tiles of the cards (CPU raster here: no GPU); reported apart.
+    const firstPan = await panLarge(page);
     const pans = [];
-    for (let i = 0; i < runs; i++) pans.push(await pan300(page));
+    for (let i = 0; i < runs; i++) pans.push(await panLarge(page));
+    process.stderr.write(`browser:drag-${LARGE}…\n`);
+    const drags = [];
+    for (let i = 0; i < runs; i++) drags.push(await dragLarge(page));
+    const editorKb = editorJavaScriptKb();
 
     const report = {
       node: process.version,
       at: new Date().toISOString(),
       streaming: streamRuns,
-      open300Ms: stats(opens.slice(1)),
-      firstPan300: firstPan,
-      pan300: pans,
+      openLargeMs: stats(opens.slice(1)),
+      firstPanLarge: firstPan,
+      panLarge: pans,
+      dragLarge: drags,
+      editorJavaScriptKb: editorKb,
     };
     const worst = (xs: number[]) => Math.max(...xs);
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-    // Judged on the median run (the first run of a fresh page is also the coldest); the worst is shown too.
-    const p95 = median(streamRuns.map((r) => r.deltaToCardMs.p95));
-    const longest = median(streamRuns.map((r) => r.longestTaskMs));
     console.log(`\nTrellis browser benchmark — Chromium, loopback, demo model at its default pace\n`);
-    console.log(`${"case".padEnd(36)}${"median".padStart(10)}${"p95".padStart(10)}${"max".padStart(10)}${"long tasks".padStart(12)}${"longest".padStart(10)}`);
+    console.log(`${"case".padEnd(40)}${"median".padStart(10)}${"p95".padStart(10)}${"max".padStart(10)}${"long tasks".padStart(12)}${"longest".padStart(10)}`);
     for (const [i, r] of streamRuns.entries()) {
-      console.log(`${`delta → card, 20 streaming (run ${i + 1})`.padEnd(36)}${`${r.deltaToCardMs.median} ms`.padStart(10)}${`${r.deltaToCardMs.p95} ms`.padStart(10)}${`${r.deltaToCardMs.max} ms`.padStart(10)}${String(r.longTasks).padStart(12)}${`${r.longestTaskMs} ms`.padStart(10)}`);
+      console.log(`${`delta → card, 20 streaming (run ${i + 1})`.padEnd(40)}${`${r.deltaToCardMs.median} ms`.padStart(10)}${`${r.deltaToCardMs.p95} ms`.padStart(10)}${`${r.deltaToCardMs.max} ms`.padStart(10)}${String(r.longTasks).padStart(12)}${`${r.longestTaskMs} ms`.padStart(10)}`);
     }
-    console.log(`${"open a 300-node workflow".padEnd(36)}${`${report.open300Ms.median} ms`.padStart(10)}${"".padStart(10)}${`${report.open300Ms.max} ms`.padStart(10)}`);
+    console.log(`${`open a ${LARGE}-node workflow`.padEnd(40)}${`${report.openLargeMs.median} ms`.padStart(10)}${"".padStart(10)}${`${report.openLargeMs.max} ms`.padStart(10)}`);
     for (const [i, r] of [firstPan, ...pans].entries()) {
-      console.log(`${`pan 300 nodes, frame interval (${i ? i : "first"})`.padEnd(36)}${`${r.frameIntervalMs.median} ms`.padStart(10)}${`${r.frameIntervalMs.p95} ms`.padStart(10)}${`${r.frameIntervalMs.max} ms`.padStart(10)}${String(r.longTasks).padStart(12)}${`${r.longestTaskMs} ms`.padStart(10)}`);
+      console.log(`${`pan ${LARGE} nodes, frame interval (${i ? i : "first"})`.padEnd(40)}${`${r.frameIntervalMs.median} ms`.padStart(10)}${`${r.frameIntervalMs.p95} ms`.padStart(10)}${`${r.frameIntervalMs.max} ms`.padStart(10)}${String(r.longTasks).padStart(12)}${`${r.longestTaskMs} ms`.padStart(10)}`);
+    }
+    for (const [i, r] of drags.entries()) {
+      console.log(`${`drag 1 of ${LARGE} nodes, frame interval (${i + 1})`.padEnd(40)}${`${r.frameIntervalMs.median} ms`.padStart(10)}${`${r.frameIntervalMs.p95} ms`.padStart(10)}${`${r.frameIntervalMs.max} ms`.padStart(10)}${String(r.longTasks).padStart(12)}${`${r.longestTaskMs} ms`.padStart(10)}`);
     }
     console.log(`\nBudgets (docs/architecture.md §10.2)`);
-    console.log(`${p95 <= 50 ? "PASS" : "FAIL"}  delta → card p95 ${p95} ms with twenty nodes streaming, median run (worst run ${worst(streamRuns.map((r) => r.deltaToCardMs.p95))} ms; budget ≤ 50 ms)`);
-    console.log(`${longest < 50 ? "PASS" : "FAIL"}  longest task while twenty nodes stream: ${longest} ms, median run (worst ${worst(streamRuns.map((r) => r.longestTaskMs))} ms; budget < 50 ms)`);
-    console.log(`${report.open300Ms.median <= 1500 ? "PASS" : "FAIL"}  a 300-node workflow opens in ${report.open300Ms.median} ms (budget ≤ 1500 ms)`);
+    const worstP95 = worst(streamRuns.map((r) => r.deltaToCardMs.p95));
+    const worstTask = worst(streamRuns.map((r) => r.longestTaskMs));
+    console.log(`${worstP95 <= 50 ? "PASS" : "FAIL"}  delta → card p95 with twenty nodes streaming, every run including the first: worst ${worstP95} ms (budget ≤ 50 ms)`);
+    console.log(`${worstTask <= 50 ? "PASS" : "FAIL"}  longest task while twenty nodes stream, every run including the first: ${worstTask} ms (budget ≤ 50 ms)`);
+    console.log(`${report.openLargeMs.median <= 2000 ? "PASS" : "FAIL"}  a ${LARGE}-node workflow opens in ${report.openLargeMs.median} ms (budget ≤ 2000 ms)`);
     const panP95 = worst(pans.map((r) => r.frameIntervalMs.p95));
-    console.log(`${panP95 <= 50 ? "PASS" : "FAIL"}  panning 300 nodes: p95 frame interval ${panP95} ms, longest task ${worst(pans.map((r) => r.longestTaskMs))} ms (smooth: p95 ≤ 50 ms)`);
+    console.log(`${panP95 <= 20 ? "PASS" : "FAIL"}  panning ${LARGE} nodes: p95 frame interval ${panP95} ms after the first pan (first: ${firstPan.frameIntervalMs.p95} ms; budget ≤ 20 ms)`);
+    const dragP95 = worst(drags.map((r) => r.frameIntervalMs.p95));
+    console.log(`${dragP95 <= 20 ? "PASS" : "FAIL"}  dragging one of ${LARGE} nodes: p95 frame interval ${dragP95} ms (budget ≤ 20 ms)`);
+    if (editorKb !== null) console.log(`${editorKb <= 300 ? "PASS" : "FAIL"}  editor route JavaScript: ${editorKb} kB gzipped (budget ≤ 300 kB)`);
     if (values.out) {
       writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
       console.log(`\nwrote ${values.out}`);
