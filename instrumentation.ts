@@ -1,9 +1,17 @@
 /**
- * Start-up: open the database (migrations, interrupted-run recovery) before the first request, or
+ * Start-up: refuse a local-mode server reachable beyond loopback, and a configuration that does
+ * not hold (exit 1 with what to set); open the database (migrations, interrupted-run recovery) before the first request, or
  * exit non-zero with the reason; on SIGTERM/SIGINT write what the run recorders hold, then release the database.
  */
 export async function register() {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
+  const { assertSafeBind } = await import("./lib/server/auth/bind");
+  try {
+    assertSafeBind();
+  } catch (error) {
+    console.error(`trellis: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
   const [{ startServerProcess }, { flushAllRecorders }] = await Promise.all([import("./lib/server/db/lifecycle"), import("./lib/server/recorder")]);
   await startServerProcess({ beforeClose: () => flushAllRecorders() });
 }

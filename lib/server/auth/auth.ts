@@ -80,6 +80,8 @@ export function createAuth(db: Db, security: SecurityConfig) {
       cookiePrefix: "trellis",
       // Secure cookies whenever the public origin is HTTPS (TLS at a reverse proxy).
       useSecureCookies: security.origin.startsWith("https:"),
+      // Checked in every environment (the library skips it under NODE_ENV=test by default).
+      disableOriginCheck: false,
       ipAddress: { trustedProxies: security.trustedProxies },
     },
     socialProviders: {
