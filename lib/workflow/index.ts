@@ -18,3 +18,4 @@ export { sleep, systemClock, type Clock } from "./engine/clock";
 export { summariseChanges } from "./diff";
 export { parsePartialJson } from "./partial-json";
 export type { RecordedRun } from "./record";
+export * from "./topology";

@@ -9,6 +9,7 @@ import {
   type LanguageModelV4Usage,
 } from "@ai-sdk/provider";
 import * as content from "./demo-content";
+import { demoPlanObject, demoStep } from "./demo-plan";
 
 /**
  * The built-in offline model (docs/architecture.md §4.14): a real AI SDK language model (specification v4)
@@ -65,6 +66,8 @@ function quoted(user: string): string {
 
 /** Free text for a prompt, by what it asks for. */
 export function demoText(system: string, user: string): string {
+  const step = demoStep(user);
+  if (step !== undefined) return demoText(system, step);
   const rng = content.mulberry32(content.hashText(`${system}\n${user}`));
   const topic = cleanTopic(content.topicOf(user));
   const asks = (pattern: RegExp) => pattern.test(system) || pattern.test(user);
@@ -110,6 +113,8 @@ function fillFromSchema(schema: JsonSchemaObject | undefined, topic: string, nam
 
 /** A structured answer for a schema: routes, plans, grades and judgements get pattern-appropriate values. */
 export function demoObject(system: string, user: string, schema: JsonSchemaObject): unknown {
+  const planned = demoPlanObject(user, schema);
+  if (planned !== undefined) return planned;
   const rng = content.mulberry32(content.hashText(`${system}\n${user}\n${JSON.stringify(schema)}`));
   const props = schema.properties ?? {};
   const input = user.replace(/^Input:\s*/i, "");
