@@ -19,7 +19,7 @@ const SCHEMA = { type: "object", properties: { title: { type: "string" }, tags: 
 
 type Path = { id: string; run(): Promise<number> };
 
-const rawStream: Path = {
+export const rawStream: Path = {
   id: "doStream (provider floor)",
   async run() {
     const { stream } = await model.doStream({ prompt: [{ role: "user", content: [{ type: "text", text: PROMPT }] }] });
@@ -34,7 +34,7 @@ const rawStream: Path = {
   },
 };
 
-const sdkStream: Path = {
+export const sdkStream: Path = {
   id: "streamText",
   async run() {
     let tokens = 0;
@@ -79,7 +79,7 @@ function engineRun(template: string, coalesceMs: number): Path {
   };
 }
 
-async function measure(path: Path, seconds = 1.5) {
+export async function measure(path: Path, seconds = 1.5) {
   for (let i = 0; i < 3; i++) await path.run();
   const cpu = process.cpuUsage();
   const started = performance.now();
@@ -103,4 +103,5 @@ async function main() {
   }
 }
 
-void main();
+// Run as a script; imported by scripts/bench-server.ts for its floors.
+if (process.argv[1]?.endsWith("bench-tokens.ts")) void main();

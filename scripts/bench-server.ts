@@ -1,0 +1,163 @@
+/**
+ * Server cost per streamed token, end to end (docs/architecture.md §10.2), part of `npm run bench`:
+ * the production server (`next start`, PGlite, every event recorded) driven through the real run
+ * server action over HTTP — React's stream serialisation included — with the demo model.
+ *   - sequential and concurrent runs of the orchestrator-worker and parallelization templates on
+ *     `demo:fast`: output tokens per server CPU-second (the server process's own CPU time), events
+ *     per run, time to the first event;
+ *   - 100 concurrent runs on `demo:default`: time to the first event, p50/p95;
+ *   - the floors in this process: the provider's raw stream and the AI SDK's streamText.
+ *   npm run bench:server -- [--quick]
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { findTemplate, parseDocument, withModel, type WorkflowDocument } from "@/lib/workflow";
+import { measure, rawStream, sdkStream } from "./bench-tokens";
+
+const PORT = Number(process.env.BENCH_SERVER_PORT ?? 3310);
+const BASE = `http://127.0.0.1:${PORT}`;
+
+function template(id: string, model: string): WorkflowDocument {
+  const parsed = parseDocument(findTemplate(id)!.json);
+  if (!parsed.ok) throw new Error(`invalid template ${id}`);
+  return withModel(parsed.document, model);
+}
+
+function runAction(): string {
+  const manifest = JSON.parse(readFileSync(".next/server/server-reference-manifest.json", "utf8")) as { node: Record<string, { exportedName?: string }> };
+  const found = Object.entries(manifest.node).find(([, entry]) => entry.exportedName === "runWorkflowAction");
+  if (!found) throw new Error("runWorkflowAction is not in the build's server reference manifest");
+  return found[0];
+}
+
+async function startServer(): Promise<ChildProcess> {
+  if (!existsSync(".next/BUILD_ID")) {
+    console.error("no production build: running next build…");
+    const built = spawnSync("npx", ["next", "build"], { stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
+    if (built.status !== 0) throw new Error("next build failed");
+  }
+  // Node itself, not npx: its pid is the process whose CPU time is measured.
+  const server = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "--hostname", "127.0.0.1", "--port", String(PORT)], {
+    stdio: ["ignore", "ignore", "inherit"],
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      NEXT_TELEMETRY_DISABLED: "1",
+      DATABASE_URL: "",
+      TRELLIS_DATA_DIR: join(mkdtempSync(join(tmpdir(), "trellis-bench-server-")), "pglite"),
+      TRELLIS_RUNS_PER_MINUTE: "100000",
+      TRELLIS_MAX_CONCURRENT_RUNS: "1000",
+      TRELLIS_MAX_CONCURRENCY: "64",
+    },
+  });
+  for (let i = 0; i < 120; i++) {
+    if (await fetch(`${BASE}/api/health`).then((r) => r.ok, () => false)) return server;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`the server did not start on ${BASE}`);
+}
+
+/** The server process's CPU time so far (user + system), in ms. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / 100;
+}
+
+type RunResult = { firstEventMs: number; totalMs: number; events: number; outputTokens: number; status: string };
+
+/** One run through the server action, read as the browser reads it (React's Flight stream). */
+async function runOnce(action: string, cookie: string, document: WorkflowDocument): Promise<RunResult> {
+  const started = performance.now();
+  const response = await fetch(`${BASE}/editor`, {
+    method: "POST",
+    headers: { "Next-Action": action, "Content-Type": "text/plain;charset=UTF-8", Accept: "text/x-component", Origin: BASE, Cookie: cookie },
+    body: JSON.stringify([{ runId: globalThis.crypto.randomUUID(), document, inputs: {} }]),
+  });
+  if (!response.ok || !response.body) throw new Error(`the run action answered ${response.status}`);
+  const decoder = new TextDecoder();
+  let text = "";
+  let firstEventMs = -1;
+  let events = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const piece = decoder.decode(value, { stream: true });
+    events += piece.match(/"type":"(run|node|loop|warning)[a-z-]*"/g)?.length ?? 0;
+    if (firstEventMs < 0 && piece.includes('"type":"run-started"')) firstEventMs = performance.now() - started;
+    text += piece.length < 4096 || piece.includes("run-finished") ? piece : "";
+  }
+  const finished = /"type":"run-finished","status":"(\w+)".*?"usage":\{"inputTokens":\d+,"outputTokens":(\d+)\}/s.exec(text);
+  return { firstEventMs, totalMs: performance.now() - started, events, outputTokens: Number(finished?.[2] ?? 0), status: finished?.[1] ?? "unknown" };
+}
+
+const percentile = (values: number[], q: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] * 10) / 10;
+};
+
+async function batch(label: string, server: ChildProcess, action: string, cookie: string, document: WorkflowDocument, count: number, concurrent: boolean) {
+  const cpuBefore = cpuMs(server.pid!);
+  const results: RunResult[] = [];
+  if (concurrent) results.push(...(await Promise.all(Array.from({ length: count }, () => runOnce(action, cookie, document)))));
+  else for (let i = 0; i < count; i++) results.push(await runOnce(action, cookie, document));
+  const cpu = cpuMs(server.pid!) - cpuBefore;
+  const tokens = results.reduce((sum, r) => sum + r.outputTokens, 0);
+  const failed = results.filter((r) => r.status !== "succeeded").length;
+  return {
+    label,
+    runs: count,
+    failed,
+    outputTokens: tokens,
+    eventsPerRun: Math.round(results.reduce((sum, r) => sum + r.events, 0) / count),
+    serverCpuMs: Math.round(cpu),
+    tokensPerCpuSecond: Math.round(tokens / (cpu / 1000)),
+    firstEventP50: percentile(results.map((r) => r.firstEventMs), 0.5),
+    firstEventP95: percentile(results.map((r) => r.firstEventMs), 0.95),
+  };
+}
+
+async function main() {
+  const { values } = parseArgs({ options: { quick: { type: "boolean" } } });
+  const n = values.quick ? 10 : 20;
+  const floors = [await measure(rawStream), await measure(sdkStream)];
+  const server = await startServer();
+  try {
+    const action = runAction();
+    const identity = await fetch(`${BASE}/editor`);
+    const cookie = (identity.headers.getSetCookie?.() ?? []).map((c) => c.split(";")[0]).join("; ");
+    const orchestrator = template("orchestrator-worker", "demo:fast");
+    const parallel = template("parallelization", "demo:fast");
+    // Warm the server's code paths (the first runs compile and load everything).
+    for (let i = 0; i < 3; i++) await runOnce(action, cookie, orchestrator);
+    const rows = [
+      await batch(`orchestrator-worker × ${n} sequential`, server, action, cookie, orchestrator, n, false),
+      await batch(`parallelization × ${n} sequential`, server, action, cookie, parallel, n, false),
+      await batch(`orchestrator-worker × ${n} concurrent`, server, action, cookie, orchestrator, n, true),
+      await batch(`parallelization × ${n} concurrent`, server, action, cookie, parallel, n, true),
+      await batch("demo:default × 100 concurrent", server, action, cookie, template("orchestrator-worker", "demo:default"), 100, true),
+    ];
+    console.log(`\nTrellis server benchmark — production server, run action over HTTP, PGlite recording every run\n`);
+    console.log(`${"case".padEnd(40)}${"runs".padStart(6)}${"failed".padStart(8)}${"tokens".padStart(9)}${"events/run".padStart(12)}${"CPU ms".padStart(9)}${"tokens/CPU-s".padStart(14)}${"1st event p50".padStart(15)}${"p95".padStart(9)}`);
+    for (const r of rows) {
+      console.log(`${r.label.padEnd(40)}${String(r.runs).padStart(6)}${String(r.failed).padStart(8)}${String(r.outputTokens).padStart(9)}${String(r.eventsPerRun).padStart(12)}${String(r.serverCpuMs).padStart(9)}${String(r.tokensPerCpuSecond).padStart(14)}${`${r.firstEventP50} ms`.padStart(15)}${`${r.firstEventP95} ms`.padStart(9)}`);
+    }
+    console.log(`\nFloors in this process (no server): ${floors.map((f) => `${f.id} ${f.usPerToken.toFixed(1)} µs/token (${f.tokensPerCpuSecond} tokens/CPU-s)`).join("; ")}`);
+    console.log(`\nBudgets (docs/architecture.md §10.2)`);
+    const endToEnd = Math.min(...rows.slice(0, 4).map((r) => r.tokensPerCpuSecond));
+    console.log(`${endToEnd >= 50_000 ? "PASS" : "FAIL"}  output tokens per server CPU-second, end to end: ${endToEnd} in the slowest case (budget ≥ 50,000)`);
+    const hundred = rows[4];
+    console.log(`${hundred.firstEventP95 <= 500 && hundred.failed === 0 ? "PASS" : "FAIL"}  100 concurrent demo:default runs: first event p95 ${hundred.firstEventP95} ms, ${hundred.failed} not succeeded (budget ≤ 500 ms)`);
+  } finally {
+    server.kill("SIGTERM");
+  }
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});
