@@ -87,8 +87,10 @@ describe("the aggregate's agreement check", () => {
   });
 
   it("is optional: without it the aggregate writes only its combined text", async () => {
-    const plain = { ...doc, nodes: doc.nodes.map((n) => (n.id === "j" ? { ...n, config: { outputKey: "combined" } } : n)), edges: doc.edges.filter((e) => e.target !== "v") };
-    plain.nodes = plain.nodes.filter((n) => n.id !== "v");
+    const plain = workflow(
+      [input, llm("a", "A about {{topic}}"), llm("b", "B about {{topic}}"), { id: "j", kind: "aggregate", config: { outputKey: "combined" } }],
+      ["in->a", "in->b", "a->j", "b->j"],
+    );
     const { finished } = await run(plain, () => ({ text: "x" }));
     expect(finished.status).toBe("succeeded");
     expect(finished.state.agreement).toBeUndefined();
