@@ -2,6 +2,7 @@
 
 import type { RunEvent } from "@/lib/workflow";
 import { readIdentity } from "@/lib/server/identity";
+import { previewRunFrom, storedRun, type RunFromPreview, type StoredRun } from "@/lib/server/reuse";
 import { cancelRun, RunRefused, startRun } from "@/lib/server/runs";
 import { createShare, shareLinksOf, shareRunLink, updateShare, type ShareLinkInfo } from "@/lib/server/sharing";
 import { loadWorkflow, runContext, saveWorkflow, workflowHistory, workflowRuns, workflowVersion, type ActionResult } from "@/lib/server/workflows";
@@ -13,8 +14,20 @@ export async function runWorkflowAction(request: {
   inputs: Record<string, string | number | boolean>;
   workflowId?: string;
   baseVersion?: number;
+  /** Run from given nodes of an earlier run (issue 16). */
+  reuse?: { runId: string; from: string[]; mode?: "all" | "failed-instances" };
 }): Promise<AsyncIterable<RunEvent>> {
   return startRun(request, await runContext().catch((error: unknown) => new RunRefused(error)));
+}
+
+/** What Run from here would re-run and reuse, and what is stale, before it runs. */
+export async function previewRunFromAction(request: { document: unknown; reuse: { runId: string; from: string[]; mode?: "all" | "failed-instances" } }): Promise<ActionResult<RunFromPreview>> {
+  return previewRunFrom(request);
+}
+
+/** One of the caller's runs with its document and every event (Compare runs). */
+export async function storedRunAction(runId: string): Promise<ActionResult<StoredRun>> {
+  return storedRun(runId);
 }
 
 export async function cancelRunAction(runId: string): Promise<boolean> {
@@ -43,7 +56,7 @@ export async function loadVersionAction(id: string, version: number): Promise<Ac
   return found ? { ok: true, data: { version: found.version, document: found.document } } : { ok: false, error: { code: "not-found", message: "no such version" } };
 }
 
-export type { ShareLinkInfo };
+export type { ShareLinkInfo, StoredRun, RunFromPreview };
 
 export type RunListItem = { id: string; status: string; version: number | null; edited: boolean; source: string; startedAt: string; ms: number | null; tokens: number | null; sharedAs: string | null };
 

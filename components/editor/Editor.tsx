@@ -17,11 +17,16 @@ import { EditorProvider, useEditor, useEditorStore, type ModelOption } from "./E
 import { Inspector } from "./Inspector";
 import { Palette } from "./Palette";
 import { RunDialog } from "./run/RunDialog";
+import { CompareRunsButton } from "./run/CompareRuns";
+import { RunFromProvider } from "./run/RunFrom";
 import { RunPanel } from "./run/RunPanel";
 import { useRunner } from "./run/useRunner";
 import { Toolbar } from "./Toolbar";
+import { AdvicePanel } from "@/components/topology/AdvicePanel";
+import { PlanDialog } from "@/components/topology/PlanDialog";
+import { TopologyButtons } from "@/components/topology/TopologyButtons";
 
-type Dialog = "import" | "shortcuts" | "quick-add" | "run" | "conflict" | "history" | "runs" | "share" | null;
+type Dialog = "import" | "shortcuts" | "quick-add" | "run" | "conflict" | "history" | "runs" | "share" | "plan" | null;
 
 function isEditable(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -129,11 +134,17 @@ export function NoticeToast() {
 /** A finished run of the editor is a record: it can be shared as its own link. */
 function FinishedRunActions() {
   const run = useEditor((s) => (s.run && s.run.status !== "running" ? s.run.runId : null));
-  return run ? <ShareRunButton key={run} runId={run} /> : null;
+  return run ? (
+    <>
+      <CompareRunsButton />
+      <ShareRunButton key={run} runId={run} />
+    </>
+  ) : null;
 }
 
-function EditorLayout() {
-  const [dialog, setDialog] = useState<Dialog>(null);
+function EditorLayout({ planFirst }: { planFirst?: boolean }) {
+  const [dialog, setDialog] = useState<Dialog>(planFirst ? "plan" : null);
+  const [adviceOpen, setAdviceOpen] = useState(false);
   const store = useEditorStore();
   const runner = useRunner();
   const flow = useReactFlow();
@@ -155,7 +166,9 @@ function EditorLayout() {
     if ((await saver.save()) === "conflict") setDialog("conflict");
   }, [saver]);
   useShortcuts(setDialog, requestRun, cancelRun, () => void save());
+  const fitSoon = useCallback(() => setTimeout(() => flow.fitView({ padding: 0.08, maxZoom: 1, duration: 200 }), 50), [flow]);
   return (
+    <RunFromProvider runner={runner} onStart={fitSoon}>
     <div className="flex h-screen min-h-[680px] min-w-[1200px] flex-col bg-zinc-50 text-zinc-900 dark:bg-zinc-950 dark:text-zinc-100" data-testid="editor">
       <Toolbar
         onImport={() => setDialog("import")}
@@ -166,6 +179,7 @@ function EditorLayout() {
         onRuns={() => setDialog("runs")}
         onShare={() => setDialog("share")}
         onCancel={cancelRun}
+        topology={<TopologyButtons onPlan={() => setDialog("plan")} adviceOpen={adviceOpen} onToggleAdvice={() => setAdviceOpen((open) => !open)} />}
         onShowIssues={() => {
           store.getState().select([]);
           requestAnimationFrame(() => globalThis.document.getElementById("issues")?.scrollIntoView({ behavior: "smooth" }));
@@ -203,6 +217,7 @@ function EditorLayout() {
         </div>
       </div>
       {dialog === "import" && <ImportDialog onClose={() => setDialog(null)} />}
+      {dialog === "plan" && <PlanDialog onClose={() => setDialog(null)} />}
       {dialog === "shortcuts" && <ShortcutsDialog onClose={() => setDialog(null)} />}
       {dialog === "quick-add" && <QuickAddDialog onClose={() => setDialog(null)} />}
       {dialog === "runs" && <RunsDialog onClose={() => setDialog(null)} />}
@@ -241,14 +256,15 @@ function EditorLayout() {
         />
       )}
     </div>
+    </RunFromProvider>
   );
 }
 
-export function Editor({ initial, saved, models }: { initial: WorkflowDocument; saved?: { id: string; version: number }; models: ModelOption[] }) {
+export function Editor({ initial, saved, models, planFirst }: { initial: WorkflowDocument; saved?: { id: string; version: number }; models: ModelOption[]; planFirst?: boolean }) {
   return (
     <EditorProvider initial={initial} saved={saved} models={models}>
       <ReactFlowProvider>
-        <EditorLayout />
+        <EditorLayout planFirst={planFirst} />
       </ReactFlowProvider>
     </EditorProvider>
   );

@@ -11,6 +11,7 @@ import { useEditor, useEditorStore, useReadOnly } from "./EditorProvider";
 import { Field, ListEditor, ModelPicker, TextInput, inputClass } from "./inspector/fields";
 import { CONFIG_FORMS, type FormProps } from "./inspector/forms";
 import { KIND_UI, PATTERN_STYLE } from "./kind-ui";
+import { NodeTools } from "./run/NodeTools";
 
 function NodeInspector({ node }: { node: WorkflowNode }) {
   const store = useEditorStore();
@@ -33,6 +34,7 @@ function NodeInspector({ node }: { node: WorkflowNode }) {
         <TextInput value={node.label} onChange={(label) => store.getState().updateNode(node.id, { label })} testId="config-label" />
       </Field>
       <Form config={node.config as never} set={(config) => store.getState().updateNode(node.id, { config })} available={available} error={error} />
+      <NodeTools node={node} />
       {issues.length > 0 && (
         <div className="mt-2 rounded-md border border-red-200 bg-red-50 p-2 dark:border-red-900 dark:bg-red-950/40" data-testid="node-issue-list">
           <IssueList issues={issues} />

@@ -1,12 +1,13 @@
 "use client";
 
 import { useReactFlow } from "@xyflow/react";
-import { AlertTriangle, CheckCircle2, Download, History, Keyboard, ListChecks, LayoutGrid, Maximize, Play, Redo2, Save, Share2, Square, Undo2, Upload } from "lucide-react";
+import { AlertTriangle, CheckCircle2, History, Keyboard, ListChecks, LayoutGrid, Maximize, Play, Redo2, Save, Share2, Square, Undo2, Upload } from "lucide-react";
 import Link from "next/link";
 import type { ReactNode } from "react";
 import { serializeDocument, type WorkflowDocument } from "@/lib/workflow";
 import { documentIssues } from "@/lib/editor/store";
 import { useEditor, useEditorStore, useHistory } from "./EditorProvider";
+import { ExportMenu } from "./run/ExportMenu";
 
 function ToolButton({ label, onClick, disabled, children, testId, title }: { label: string; onClick?: () => void; disabled?: boolean; children: ReactNode; testId?: string; title?: string }) {
   return (
@@ -55,6 +56,7 @@ export function Toolbar({
   onHistory,
   onRuns,
   onShare,
+  topology,
 }: {
   onImport: () => void;
   onShowIssues: () => void;
@@ -65,6 +67,8 @@ export function Toolbar({
   onHistory: () => void;
   onRuns: () => void;
   onShare: () => void;
+  /** Plan from a task and the Advice panel (components/topology). */
+  topology?: ReactNode;
 }) {
   const saved = useEditor((s) => s.saved);
   const dirty = useEditor((s) => !s.saved || s.saved.document !== s.document);
@@ -127,14 +131,13 @@ export function Toolbar({
         <Maximize className="h-4 w-4" />
       </ToolButton>
       <Divider />
+      {topology}
+      {topology && <Divider />}
       <ToolButton label="Import" testId="import" onClick={onImport}>
         <Upload className="h-4 w-4" />
         <span className="hidden xl:inline">Import</span>
       </ToolButton>
-      <ToolButton label="Export" testId="export" onClick={exportDocument}>
-        <Download className="h-4 w-4" />
-        <span className="hidden xl:inline">Export</span>
-      </ToolButton>
+      <ExportMenu onJson={exportDocument} />
       <ToolButton label="Keyboard shortcuts" title="Keyboard shortcuts (?)" onClick={onShortcuts} testId="shortcuts">
         <Keyboard className="h-4 w-4" />
       </ToolButton>

@@ -1,4 +1,4 @@
-import type { RunError, RunEvent, RunStatus, RunWarning, TokenUsage } from "@/lib/workflow";
+import type { RunError, RunEvent, RunReuseSummary, RunStatus, RunWarning, TokenUsage } from "@/lib/workflow";
 
 /**
  * The run slice of the editor: what the canvas shows while a run streams. Built from RunEvents
@@ -18,6 +18,8 @@ export type InstanceRun = {
   output?: unknown;
   span?: Span;
   error?: string;
+  /** Taken from this earlier run (Retry failed instances), not called again. */
+  reusedFrom?: string;
 };
 
 export type NodeRun = {
@@ -39,6 +41,10 @@ export type NodeRun = {
   instances: InstanceRun[];
   /** One span per iteration, on the run's time axis (ms). */
   spans: Span[];
+  /** Not executed: its output came from this earlier run (Run from here). */
+  reusedFrom?: string;
+  /** Not executed: the document pins its output. */
+  pinned?: boolean;
 };
 
 export type RunState = {
@@ -56,6 +62,12 @@ export type RunState = {
   usage?: TokenUsage;
   error?: RunError;
   ms?: number;
+  /** A run from given nodes of an earlier run: which run and which nodes it reused. */
+  reuse?: RunReuseSummary;
+  /** Model calls the run made (runs recorded before this was counted have none). */
+  calls?: number;
+  /** The final state (inputs and every key written). */
+  state?: Record<string, unknown>;
 };
 
 const EMPTY_NODE: NodeRun = Object.freeze({ status: "queued", text: "", iteration: 0, instances: [], spans: [] }) as NodeRun;
@@ -124,9 +136,11 @@ function reduceNode(node: NodeRun, event: RunEvent): NodeRun {
       if (event.json !== undefined) return { ...node, json: (node.json ?? "") + event.json, retry: undefined };
       return { ...node, partial: event.partial };
     case "node-finished":
-      if (event.instance !== undefined) return endInstance(node, event.instance, event.t, "succeeded", { output: event.output });
+      if (event.instance !== undefined) return endInstance(node, event.instance, event.t, "succeeded", { output: event.output, ...(event.reused ? { reusedFrom: event.reused.runId } : {}) });
       return {
         ...node,
+        ...(event.reused ? { reusedFrom: event.reused.runId } : {}),
+        ...(event.pinned ? { pinned: true } : {}),
         status: "succeeded",
         output: event.output,
         ports: event.ports,
@@ -161,7 +175,7 @@ export function applyRunEvents(run: RunState, events: ReadonlyArray<RunEvent>): 
   let next: RunState = run;
   for (const event of events) {
     if (event.type === "run-started" || event.type === "loop-iteration") {
-      next = { ...next, t: event.t };
+      next = event.type === "run-started" && event.reuse ? { ...next, t: event.t, reuse: event.reuse } : { ...next, t: event.t };
       continue;
     }
     if (event.type === "warning") {
@@ -175,7 +189,7 @@ export function applyRunEvents(run: RunState, events: ReadonlyArray<RunEvent>): 
       for (const [id, node] of Object.entries(nodes)) {
         if (node.status === "running") nodes[id] = { ...node, status: "cancelled", spans: closeSpan(node.spans, event.ms, "cancelled") };
       }
-      next = { ...next, t: event.t, status: event.status, outputs: event.outputs, usage: event.usage, error: event.error, ms: event.ms, warnings: event.warnings };
+      next = { ...next, t: event.t, status: event.status, outputs: event.outputs, usage: event.usage, error: event.error, ms: event.ms, warnings: event.warnings, calls: event.calls, state: event.state };
       continue;
     }
     if (!copied) {

@@ -1,7 +1,7 @@
 import type { EdgeChange, NodeChange } from "@xyflow/react";
 import { temporal } from "zundo";
 import { createStore } from "zustand/vanilla";
-import { parseDocument, validateWorkflow, type NodeKind, type RunEvent, type ValidationIssue, type WorkflowDocument } from "@/lib/workflow";
+import { parseDocument, validateWorkflow, type NodeKind, type RunEvent, type ValidationIssue, type WorkflowDocument, type WorkflowNode } from "@/lib/workflow";
 import { abandonRun, applyRunEvents, startRunState, type RunState } from "./run-state";
 import {
   addNode,
@@ -48,6 +48,8 @@ export type EditorState = {
   /** Adds a node of `kind` at `position` (or near `center` without overlapping); returns its id. */
   addNode(kind: NodeKind, placement: { position?: Position; center?: Position }): string | null;
   updateNode(id: string, patch: { label?: string; config?: unknown }): void;
+  /** Pins a node's output to a value (null unpins): one undo step. */
+  pinNode(id: string, pin: WorkflowNode["pinned"] | null): void;
   updateWorkflow(patch: Partial<Pick<WorkflowDocument, "name" | "description" | "inputs" | "settings">>): void;
   select(nodes: string[], edges?: string[]): void;
   removeSelection(): void;
@@ -204,6 +206,16 @@ export function createEditorStore(initial: WorkflowDocument, saved?: { id: strin
 
           updateNode(id, patch) {
             asTyping(`node:${id}`, () => setDocument(dropDanglingEdges(updateNode(get().document, id, patch))));
+          },
+
+          pinNode(id, pin) {
+            const document = get().document;
+            const nodes = document.nodes.map((node) => {
+              if (node.id !== id) return node;
+              const { pinned: _, ...rest } = node;
+              return (pin ? { ...rest, pinned: pin } : rest) as WorkflowNode;
+            });
+            setDocument({ ...document, nodes });
           },
 
           updateWorkflow(patch) {

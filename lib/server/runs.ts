@@ -11,6 +11,8 @@ import { SignInRequiredError } from "./identity";
 import { createModels, unconfiguredModels } from "./models";
 import { redact } from "./models/port";
 import { RunRecorder } from "./recorder";
+import { planFromRun, ReuseRequest } from "./reuse";
+import type { RunReuse } from "@/lib/workflow/engine/reuse";
 
 /**
  * Runs started from the editor or from a shared link. Every run is recorded as it streams (its
@@ -66,6 +68,8 @@ export const StartRunInput = z.strictObject({
   /** The saved workflow and version the editor's document is based on, when it is saved. */
   workflowId: z.string().uuid().optional(),
   baseVersion: z.number().int().min(1).optional(),
+  /** Run from given nodes of one of the caller's earlier runs, reusing its other outputs (issue 16). */
+  reuse: ReuseRequest.optional(),
 });
 
 export const StartSharedRunInput = z.strictObject({
@@ -170,7 +174,10 @@ export function startRun(raw: unknown, context: RunContext | RunRefused): AsyncI
       if (!saved) return run.sendAll(failed(runId, document.name, "not-found", "this workflow does not exist or is not yours"));
       record = { workflowId, version: saved.version, edited: serializeDocument(saved.document) !== serializeDocument(document) };
     }
-    await execute(run, { runId, document, inputs, ...record, source: "editor" }, context);
+    // Run from here: the earlier run's inputs and outputs, planned from its record.
+    const planned = input.data.reuse ? await planFromRun(context.db, { owner: context.owner, document, request: input.data.reuse }) : null;
+    if (planned && !planned.ok) return run.sendAll(failed(runId, document.name, planned.code, planned.message, planned.nodeId ? { nodeId: planned.nodeId } : {}));
+    await execute(run, { runId, document, inputs: planned ? planned.plan.inputs : inputs, ...record, source: "editor" }, context, planned?.plan.reuse);
   });
 }
 
@@ -248,6 +255,7 @@ async function execute(
   session: RunSession,
   run: Omit<NewRun, "owner" | "processId" | "id"> & { runId: string; document: WorkflowDocument },
   context: RunContext,
+  reuse?: RunReuse,
 ): Promise<void> {
   const { runId, document, inputs } = run;
   const { registry, port, limits, coalesceMs } = context.models ?? serverModels();
@@ -309,7 +317,7 @@ async function execute(
   live.set(runId, { owner: context.owner, controller });
   try {
     if (session.gone) controller.abort();
-    for await (const engineEvent of runWorkflow(document, { runId, inputs, models: port, signal: controller.signal, limits: admittedLimits, coalesceMs })) {
+    for await (const engineEvent of runWorkflow(document, { runId, inputs, models: port, signal: controller.signal, limits: admittedLimits, coalesceMs, reuse })) {
       const event = withoutSecrets(engineEvent, secrets);
       // The engine counts time from its start; the record also says when that was.
       if (event.type === "run-started") event.at = Date.now();

@@ -8,6 +8,7 @@ import { formatValue, parsePartialJson } from "@/lib/workflow";
 import type { NodeRun, NodeRunStatus } from "@/lib/editor/run-state";
 import { Dialog } from "../dialogs";
 import { useEditor } from "../EditorProvider";
+import { shortRun, useRunFrom } from "./RunFrom";
 import { STATUS_COLOR } from "./RunPanel";
 
 const STATUS_LABEL: Record<NodeRunStatus, string> = {
@@ -66,8 +67,50 @@ function structuredText(value: unknown): string {
   return formatValue(value);
 }
 
+/** Pinned nodes are marked on the canvas whether or not a run is shown. */
+function PinnedMark({ nodeId }: { nodeId: string }) {
+  const pinned = useEditor((s) => s.document.nodes.some((n) => n.id === nodeId && n.pinned !== undefined));
+  if (!pinned) return null;
+  return (
+    <div className="px-3 pb-1.5" data-testid={`node-pinned-${nodeId}`}>
+      <span className="rounded bg-violet-50 px-1.5 py-0.5 text-[11px] font-medium text-violet-700 dark:bg-violet-950 dark:text-violet-300" title="Its output is pinned: it answers that value and calls no model">
+        📌 pinned output
+      </span>
+    </div>
+  );
+}
+
+/** Run from here, and for a worker with failed instances, Retry failed instances: after a run, never during one. */
+function RunFromButtons({ nodeId, failedInstances }: { nodeId: string; failedInstances: boolean }) {
+  const runFrom = useRunFrom();
+  const finished = useEditor((s) => s.run !== null && s.run.status !== "running");
+  if (!runFrom || !finished) return null;
+  const button = "nodrag rounded px-1.5 py-0.5 text-[11px] font-medium text-sky-700 hover:bg-sky-50 dark:text-sky-300 dark:hover:bg-sky-950";
+  return (
+    <div className="mt-1 flex gap-1">
+      <button type="button" className={button} data-testid={`run-from-${nodeId}`} title="Re-run this node and everything after it; reuse the rest of this run" onClick={() => void runFrom(nodeId)}>
+        ▶ Run from here
+      </button>
+      {failedInstances && (
+        <button type="button" className={button} data-testid={`retry-failed-${nodeId}`} onClick={() => void runFrom(nodeId, { mode: "failed-instances" })}>
+          ↻ Retry failed instances
+        </button>
+      )}
+    </div>
+  );
+}
+
 /** What a node shows during and after a run: status, time, tokens, streamed output, instances, iterations. */
 export function NodeRunView({ nodeId, kind }: { nodeId: string; kind: string }) {
+  return (
+    <>
+      <PinnedMark nodeId={nodeId} />
+      <NodeRunState nodeId={nodeId} kind={kind} />
+    </>
+  );
+}
+
+function NodeRunState({ nodeId, kind }: { nodeId: string; kind: string }) {
   const state = useEditor((s) => s.run?.nodes[nodeId]) as NodeRun | undefined;
   const [expanded, setExpanded] = useState<number | null>(null);
   const [tall, setTall] = useState(false);
@@ -87,6 +130,12 @@ export function NodeRunView({ nodeId, kind }: { nodeId: string; kind: string }) 
         {state.status === "running" && span && <Elapsed from={span.start} />}
         {state.ms !== undefined && state.status === "succeeded" && <span className="tabular-nums">{(state.ms / 1000).toFixed(2)} s</span>}
         {state.usage && state.usage.inputTokens + state.usage.outputTokens > 0 && <span>{state.usage.inputTokens + state.usage.outputTokens} tok</span>}
+        {state.reusedFrom && (
+          <span className="rounded bg-zinc-100 px-1 text-zinc-600 dark:bg-zinc-800 dark:text-zinc-300" data-testid={`node-reused-${nodeId}`} title="Not executed: its output was taken from that run (no model call, not billed)">
+            from run {shortRun(state.reusedFrom)}
+          </span>
+        )}
+        {state.pinned && <span className="rounded bg-violet-50 px-1 text-violet-700 dark:bg-violet-950 dark:text-violet-300">pinned</span>}
         {state.iteration > 1 && (
           <span className="ml-auto rounded bg-rose-50 px-1 text-rose-700 dark:bg-rose-950 dark:text-rose-300" data-testid={`node-iteration-${nodeId}`}>
             iteration {state.iteration}
@@ -136,6 +185,9 @@ export function NodeRunView({ nodeId, kind }: { nodeId: string; kind: string }) 
         </div>
       )}
       {shown && state.instances.length === 0 && <StreamBox text={shown} testId={`node-output-${nodeId}`} tall={tall} />}
+      {kind !== "input" && kind !== "output" && state.status !== "running" && state.status !== "skipped" && (
+        <RunFromButtons nodeId={nodeId} failedInstances={state.instances.some((i) => i.status !== "succeeded")} />
+      )}
     </div>
   );
 }

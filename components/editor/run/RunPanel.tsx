@@ -3,9 +3,10 @@
 import { Pause, Play, SkipForward, X } from "lucide-react";
 import { useState, type PointerEvent as ReactPointerEvent, type ReactNode } from "react";
 import { Markdown } from "@/components/Markdown";
-import { formatValue, withModel } from "@/lib/workflow";
+import { formatValue, withModel, type RunReuseSummary } from "@/lib/workflow";
 import type { NodeRunStatus, RunState, Span } from "@/lib/editor/run-state";
 import { useEditor, useEditorStore, useModels } from "../EditorProvider";
+import { shortRun } from "./RunFrom";
 import type { Runner } from "./useRunner";
 import type { Replay } from "./useReplay";
 
@@ -107,7 +108,7 @@ function Bar({ span, scale, testId, title }: { span: Span; scale: number; testId
 function Timeline({ run }: { run: RunState }) {
   const nodes = useEditor((s) => s.document.nodes);
   const scale = Math.max(run.ms ?? run.t, 1);
-  const rows = nodes.filter((node) => (run.nodes[node.id]?.spans.length ?? 0) > 0 || run.nodes[node.id]?.status === "skipped");
+  const rows = nodes.filter((node) => (run.nodes[node.id]?.spans.length ?? 0) > 0 || run.nodes[node.id]?.status === "skipped" || run.nodes[node.id]?.reusedFrom);
   return (
     <div className="min-w-0 flex-1 overflow-y-auto pr-3" data-testid="timeline">
       <div className="mb-1 flex justify-between text-[10px] text-zinc-400">
@@ -124,6 +125,13 @@ function Timeline({ run }: { run: RunState }) {
               </span>
               <div className="relative h-5 flex-1 rounded bg-zinc-50 dark:bg-zinc-900">
                 {state.status === "skipped" && <span className="absolute left-1 top-0.5 text-[10px] text-zinc-400">skipped</span>}
+                {state.reusedFrom && (
+                  // Reused nodes did not run: no bar, a mark that says where their output came from.
+                  <span className="absolute left-1 top-0.5 text-[10px] text-zinc-500" data-testid={`timeline-reused-${node.id}`}>
+                    ↺ reused from run {shortRun(state.reusedFrom)} · not executed
+                  </span>
+                )}
+                {state.pinned && <span className="absolute left-1 top-0.5 text-[10px] text-violet-600">📌 pinned · not executed</span>}
                 {state.spans.map((span, i) => (
                   <Bar key={i} span={span} scale={scale} testId={`timeline-bar-${node.id}`} title={`${node.label} · iteration ${span.iteration}`} />
                 ))}
@@ -148,6 +156,17 @@ function Timeline({ run }: { run: RunState }) {
         );
       })}
     </div>
+  );
+}
+
+/** A run from given nodes says which, and which run it reused. */
+function ReuseNote({ reuse }: { reuse: RunReuseSummary }) {
+  const labels = useEditor((s) => reuse.from.map((id) => s.document.nodes.find((n) => n.id === id)?.label || id).join(", "));
+  return (
+    <span className="rounded bg-zinc-100 px-2 py-0.5 text-zinc-600 dark:bg-zinc-800 dark:text-zinc-300" data-testid="run-reuse" title={`Reused: ${reuse.reused.join(", ")}`}>
+      from {labels} · {reuse.reused.length} reused from run {shortRun(reuse.runId)}
+      {reuse.stale?.length ? ` (${reuse.stale.length} stale)` : ""}
+    </span>
   );
 }
 
@@ -205,6 +224,12 @@ export function RunPanel({ runner, replay, actions }: { runner?: Runner; replay?
         </span>
         <span className="tabular-nums text-zinc-500">{((run.ms ?? run.t) / 1000).toFixed(1)} s</span>
         {run.usage && <span className="text-zinc-500">{run.usage.inputTokens + run.usage.outputTokens} tokens</span>}
+        {run.calls !== undefined && (
+          <span className="text-zinc-500" data-testid="run-calls" data-calls={run.calls}>
+            {run.calls} model call{run.calls === 1 ? "" : "s"}
+          </span>
+        )}
+        {run.reuse && <ReuseNote reuse={run.reuse} />}
         <span className="text-zinc-500">
           model <code>{defaultModel}</code>
           {demo ? " (offline demo model)" : ""}

@@ -6,14 +6,23 @@ import type { RunEvent, WorkflowDocument } from "@/lib/workflow";
 import { useEditorStore } from "../EditorProvider";
 
 /** Starts a run on the server and returns its event stream. */
-export type Launch = (request: { runId: string; document: WorkflowDocument; inputs: Record<string, string | number | boolean>; saved: { id: string; version: number } | null }) => Promise<AsyncIterable<RunEvent>>;
+/** Run from given nodes of an earlier run (issue 16). */
+export type ReuseRequest = { runId: string; from: string[]; mode?: "all" | "failed-instances" };
+
+export type Launch = (request: {
+  runId: string;
+  document: WorkflowDocument;
+  inputs: Record<string, string | number | boolean>;
+  saved: { id: string; version: number } | null;
+  reuse?: ReuseRequest;
+}) => Promise<AsyncIterable<RunEvent>>;
 
 /** The editor's launch: the document as it is, with the saved version it is based on (for the record). */
-const launchFromEditor: Launch = ({ runId, document, inputs, saved }) =>
-  runWorkflowAction({ runId, document, inputs, workflowId: saved?.id, baseVersion: saved?.version });
+const launchFromEditor: Launch = ({ runId, document, inputs, saved, reuse }) =>
+  runWorkflowAction({ runId, document, inputs, workflowId: saved?.id, baseVersion: saved?.version, reuse });
 
 export type Runner = {
-  start(inputs: Record<string, string | number | boolean>, document?: WorkflowDocument): Promise<void>;
+  start(inputs: Record<string, string | number | boolean>, document?: WorkflowDocument, reuse?: ReuseRequest): Promise<void>;
   cancel(): Promise<void>;
 };
 
@@ -26,7 +35,7 @@ export function useRunner(launch: Launch = launchFromEditor): Runner {
   const current = useRef<string | null>(null);
 
   const start = useCallback(
-    async (inputs: Record<string, string | number | boolean>, document?: WorkflowDocument) => {
+    async (inputs: Record<string, string | number | boolean>, document?: WorkflowDocument, reuse?: ReuseRequest) => {
       const runId = globalThis.crypto.randomUUID();
       current.current = runId;
       store.getState().beginRun(runId, performance.now());
@@ -38,7 +47,7 @@ export function useRunner(launch: Launch = launchFromEditor): Runner {
       };
       try {
         const { saved } = store.getState();
-        const events = await launch({ runId, document: document ?? store.getState().document, inputs, saved: saved && { id: saved.id, version: saved.version } });
+        const events = await launch({ runId, document: document ?? store.getState().document, inputs, saved: saved && { id: saved.id, version: saved.version }, reuse });
         // Set only by `npm run bench` (scripts/bench-browser.ts), which times events against the cards.
         const bench = (globalThis as { __TRELLIS_BENCH__?: { events: RunEvent[] } }).__TRELLIS_BENCH__;
         for await (const event of events) {
