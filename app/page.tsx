@@ -1,7 +1,9 @@
-import { Plus } from "lucide-react";
+import { Plus, Sparkles } from "lucide-react";
 import Link from "next/link";
+import { AccountBar } from "@/components/auth/AccountBar";
 import { MyWorkflows } from "@/components/home/MyWorkflows";
 import { TemplatePreview } from "@/components/TemplatePreview";
+import { accountSummary } from "@/lib/server/auth/account";
 import { modelOptions } from "@/lib/server/models";
 import { myWorkflows } from "@/lib/server/workflows";
 import { parseDocument, TEMPLATES } from "@/lib/workflow";
@@ -10,7 +12,7 @@ export const dynamic = "force-dynamic";
 
 export default async function HomePage() {
   const models = modelOptions();
-  const mine = await myWorkflows();
+  const [mine, summary] = await Promise.all([myWorkflows(), accountSummary()]);
   return (
     <main className="mx-auto max-w-6xl px-6 py-12">
       <header className="mb-10 flex items-end justify-between gap-6">
@@ -20,6 +22,15 @@ export default async function HomePage() {
             Build LLM workflows from the five canonical patterns, run them, and watch every node stream. Everything runs offline with the built-in demo model.
           </p>
         </div>
+        <div className="flex shrink-0 gap-2">
+        <Link
+          href="/editor?from=task"
+          data-testid="new-from-task"
+          title="Describe a task; Trellis plans the subtasks and picks the topology"
+          className="inline-flex h-10 shrink-0 items-center gap-2 rounded-md border border-sky-600 px-4 text-sm font-medium text-sky-700 shadow-sm hover:bg-sky-50 dark:text-sky-300 dark:hover:bg-sky-950"
+        >
+          <Sparkles className="h-4 w-4" aria-hidden /> New from a task
+        </Link>
         <Link
           href="/editor"
           data-testid="new-workflow"
@@ -27,7 +38,9 @@ export default async function HomePage() {
         >
           <Plus className="h-4 w-4" aria-hidden /> New workflow
         </Link>
+        </div>
       </header>
+      <AccountBar summary={summary} />
       {mine.length > 0 && (
         <section aria-labelledby="mine" className="mb-10">
           <h2 id="mine" className="mb-4 text-sm font-medium uppercase tracking-wide text-zinc-500">

@@ -3,9 +3,10 @@
 import type { RunEvent } from "@/lib/workflow";
 import { readIdentity } from "@/lib/server/identity";
 import { previewRunFrom, storedRun, type RunFromPreview, type StoredRun } from "@/lib/server/reuse";
+import { editorRunContext } from "@/lib/server/auth/run-context";
 import { cancelRun, RunRefused, startRun } from "@/lib/server/runs";
 import { createShare, shareLinksOf, shareRunLink, updateShare, type ShareLinkInfo } from "@/lib/server/sharing";
-import { loadWorkflow, runContext, saveWorkflow, workflowHistory, workflowRuns, workflowVersion, type ActionResult } from "@/lib/server/workflows";
+import { loadWorkflow, saveWorkflow, workflowHistory, workflowRuns, workflowVersion, type ActionResult } from "@/lib/server/workflows";
 
 /** Runs the document as sent from the editor, records it, and streams its events to the client. */
 export async function runWorkflowAction(request: {
@@ -17,7 +18,7 @@ export async function runWorkflowAction(request: {
   /** Run from given nodes of an earlier run (issue 16). */
   reuse?: { runId: string; from: string[]; mode?: "all" | "failed-instances" };
 }): Promise<AsyncIterable<RunEvent>> {
-  return startRun(request, await runContext().catch((error: unknown) => new RunRefused(error)));
+  return startRun(request, await editorRunContext().catch((error: unknown) => new RunRefused(error)));
 }
 
 /** What Run from here would re-run and reuse, and what is stale, before it runs. */

@@ -18,7 +18,7 @@ import {
   saveVersion,
   type SaveResult,
 } from "./db/queries";
-import { ensureIdentity, readIdentity } from "./identity";
+import { ensureIdentity, readIdentity, SignInRequiredError } from "./identity";
 import type { RunContext } from "./runs";
 
 /** Results at the edge: `{ ok: true, data }` or `{ ok: false, error: { code, message } }`. */
@@ -43,6 +43,8 @@ async function whileAvailable<T>(change: () => Promise<ActionResult<T>>): Promis
   try {
     return await change();
   } catch (error) {
+    // Team mode: a change needs a signed-in account (the editor says so and keeps its draft).
+    if (error instanceof SignInRequiredError) return { ok: false, error: { code: error.code, message: error.message } };
     if (!isDatabaseUnavailable(error)) throw error;
     console.error("trellis: a change was refused, the database is unavailable:", databaseErrorMessage(error));
     return { ok: false, error: { code: "database-unavailable", message: new DatabaseUnavailableError().message } };

@@ -1,0 +1,33 @@
+import "server-only";
+import { headers } from "next/headers";
+import { readServerConfig } from "../config";
+import { getDatabase, PROCESS_ID } from "../db";
+import { DatabaseUnavailableError, isDatabaseUnavailable } from "../db/errors";
+import { currentAccount, ensureIdentity, ensureVisitorIdentity } from "../identity";
+import type { RunContext } from "../runs";
+import { clientAddress } from "./address";
+
+/**
+ * Who is running, for the run service: from the editor, the identity that owns what it saves (in
+ * team mode a signed-in account, else SignInRequiredError); from a shared link, the visitor — an
+ * account when signed in, else this browser and its client address (per-address limits).
+ */
+
+async function database() {
+  return getDatabase().catch((error: unknown) => {
+    throw isDatabaseUnavailable(error) ? new DatabaseUnavailableError(error) : error;
+  });
+}
+
+export async function editorRunContext(): Promise<RunContext> {
+  const owner = await ensureIdentity();
+  const { db } = await database();
+  return { owner, db, processId: PROCESS_ID, account: Boolean(await currentAccount()) };
+}
+
+export async function visitorRunContext(): Promise<RunContext> {
+  const visitor = await ensureVisitorIdentity();
+  const { db } = await database();
+  const address = clientAddress((await headers()).get("x-forwarded-for"), readServerConfig().security.trustedProxies);
+  return { owner: visitor.owner, db, processId: PROCESS_ID, account: visitor.account, address };
+}
