@@ -22,11 +22,8 @@ import { RunFromProvider } from "./run/RunFrom";
 import { RunPanel } from "./run/RunPanel";
 import { useRunner } from "./run/useRunner";
 import { Toolbar } from "./Toolbar";
-import { AdvicePanel } from "@/components/topology/AdvicePanel";
-import { PlanDialog } from "@/components/topology/PlanDialog";
-import { TopologyButtons } from "@/components/topology/TopologyButtons";
 
-type Dialog = "import" | "shortcuts" | "quick-add" | "run" | "conflict" | "history" | "runs" | "share" | "plan" | null;
+type Dialog = "import" | "shortcuts" | "quick-add" | "run" | "conflict" | "history" | "runs" | "share" | null;
 
 function isEditable(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -142,9 +139,8 @@ function FinishedRunActions() {
   ) : null;
 }
 
-function EditorLayout({ planFirst }: { planFirst?: boolean }) {
-  const [dialog, setDialog] = useState<Dialog>(planFirst ? "plan" : null);
-  const [adviceOpen, setAdviceOpen] = useState(false);
+function EditorLayout() {
+  const [dialog, setDialog] = useState<Dialog>(null);
   const store = useEditorStore();
   const runner = useRunner();
   const flow = useReactFlow();
@@ -179,7 +175,6 @@ function EditorLayout({ planFirst }: { planFirst?: boolean }) {
         onRuns={() => setDialog("runs")}
         onShare={() => setDialog("share")}
         onCancel={cancelRun}
-        topology={<TopologyButtons onPlan={() => setDialog("plan")} adviceOpen={adviceOpen} onToggleAdvice={() => setAdviceOpen((open) => !open)} />}
         onShowIssues={() => {
           store.getState().select([]);
           requestAnimationFrame(() => globalThis.document.getElementById("issues")?.scrollIntoView({ behavior: "smooth" }));
@@ -217,7 +212,6 @@ function EditorLayout({ planFirst }: { planFirst?: boolean }) {
         </div>
       </div>
       {dialog === "import" && <ImportDialog onClose={() => setDialog(null)} />}
-      {dialog === "plan" && <PlanDialog onClose={() => setDialog(null)} />}
       {dialog === "shortcuts" && <ShortcutsDialog onClose={() => setDialog(null)} />}
       {dialog === "quick-add" && <QuickAddDialog onClose={() => setDialog(null)} />}
       {dialog === "runs" && <RunsDialog onClose={() => setDialog(null)} />}
@@ -260,11 +254,11 @@ function EditorLayout({ planFirst }: { planFirst?: boolean }) {
   );
 }
 
-export function Editor({ initial, saved, models, planFirst }: { initial: WorkflowDocument; saved?: { id: string; version: number }; models: ModelOption[]; planFirst?: boolean }) {
+export function Editor({ initial, saved, models }: { initial: WorkflowDocument; saved?: { id: string; version: number }; models: ModelOption[] }) {
   return (
     <EditorProvider initial={initial} saved={saved} models={models}>
       <ReactFlowProvider>
-        <EditorLayout planFirst={planFirst} />
+        <EditorLayout />
       </ReactFlowProvider>
     </EditorProvider>
   );
