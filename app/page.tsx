@@ -1,4 +1,4 @@
-import { Plus } from "lucide-react";
+import { Plus, Sparkles } from "lucide-react";
 import Link from "next/link";
 import { AccountBar } from "@/components/auth/AccountBar";
 import { MyWorkflows } from "@/components/home/MyWorkflows";
@@ -22,13 +22,23 @@ export default async function HomePage() {
             Build LLM workflows from the five canonical patterns, run them, and watch every node stream. Everything runs offline with the built-in demo model.
           </p>
         </div>
-        <Link
-          href="/editor"
-          data-testid="new-workflow"
-          className="inline-flex h-10 shrink-0 items-center gap-2 rounded-md bg-sky-600 px-4 text-sm font-medium text-white shadow-sm hover:bg-sky-700"
-        >
-          <Plus className="h-4 w-4" aria-hidden /> New workflow
-        </Link>
+        <div className="flex shrink-0 gap-2">
+          <Link
+            href="/editor?from=task"
+            data-testid="new-from-task"
+            title="Describe a task; Trellis plans the subtasks and picks the topology"
+            className="inline-flex h-10 shrink-0 items-center gap-2 rounded-md border border-sky-600 px-4 text-sm font-medium text-sky-700 shadow-sm hover:bg-sky-50 dark:text-sky-300 dark:hover:bg-sky-950"
+          >
+            <Sparkles className="h-4 w-4" aria-hidden /> New from a task
+          </Link>
+          <Link
+            href="/editor"
+            data-testid="new-workflow"
+            className="inline-flex h-10 shrink-0 items-center gap-2 rounded-md bg-sky-600 px-4 text-sm font-medium text-white shadow-sm hover:bg-sky-700"
+          >
+            <Plus className="h-4 w-4" aria-hidden /> New workflow
+          </Link>
+        </div>
       </header>
       <AccountBar summary={summary} />
       {mine.length > 0 && (

@@ -4,6 +4,8 @@ import { ensureIdentity, SignInRequiredError } from "@/lib/server/identity";
 import { admitPlan, planWorkflow, type PlannedWorkflow } from "@/lib/server/plan";
 import type { ActionResult } from "@/lib/server/workflows";
 
+export type { PlannedWorkflow };
+
 /** Plans a workflow from a task description ("New from a task"): returns a document, stores nothing. */
 export async function planWorkflowAction(request: { task: string; model?: string }): Promise<ActionResult<PlannedWorkflow>> {
   let owner: string;

@@ -22,8 +22,11 @@ import { RunFromProvider } from "./run/RunFrom";
 import { RunPanel } from "./run/RunPanel";
 import { useRunner } from "./run/useRunner";
 import { Toolbar } from "./Toolbar";
+import { AdvicePanel } from "@/components/topology/AdvicePanel";
+import { PlanDialog } from "@/components/topology/PlanDialog";
+import { TopologyButtons } from "@/components/topology/TopologyButtons";
 
-type Dialog = "import" | "shortcuts" | "quick-add" | "run" | "conflict" | "history" | "runs" | "share" | null;
+type Dialog = "import" | "shortcuts" | "quick-add" | "run" | "conflict" | "history" | "runs" | "share" | "plan" | null;
 
 function isEditable(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -139,8 +142,9 @@ function FinishedRunActions() {
   ) : null;
 }
 
-function EditorLayout() {
-  const [dialog, setDialog] = useState<Dialog>(null);
+function EditorLayout({ planFirst }: { planFirst?: boolean }) {
+  const [dialog, setDialog] = useState<Dialog>(planFirst ? "plan" : null);
+  const [adviceOpen, setAdviceOpen] = useState(false);
   const store = useEditorStore();
   const runner = useRunner();
   const flow = useReactFlow();
@@ -175,6 +179,7 @@ function EditorLayout() {
         onRuns={() => setDialog("runs")}
         onShare={() => setDialog("share")}
         onCancel={cancelRun}
+        topology={<TopologyButtons onPlan={() => setDialog("plan")} adviceOpen={adviceOpen} onToggleAdvice={() => setAdviceOpen((open) => !open)} />}
         onShowIssues={() => {
           store.getState().select([]);
           requestAnimationFrame(() => globalThis.document.getElementById("issues")?.scrollIntoView({ behavior: "smooth" }));
@@ -188,6 +193,7 @@ function EditorLayout() {
           <main className="relative min-h-0 flex-1">
             <Canvas />
             <FollowRun />
+            {adviceOpen && <AdvicePanel onClose={() => setAdviceOpen(false)} />}
             <NoticeToast />
             {draft.offer && (
               <div
@@ -212,6 +218,7 @@ function EditorLayout() {
         </div>
       </div>
       {dialog === "import" && <ImportDialog onClose={() => setDialog(null)} />}
+      {dialog === "plan" && <PlanDialog onClose={() => setDialog(null)} />}
       {dialog === "shortcuts" && <ShortcutsDialog onClose={() => setDialog(null)} />}
       {dialog === "quick-add" && <QuickAddDialog onClose={() => setDialog(null)} />}
       {dialog === "runs" && <RunsDialog onClose={() => setDialog(null)} />}
@@ -254,11 +261,11 @@ function EditorLayout() {
   );
 }
 
-export function Editor({ initial, saved, models }: { initial: WorkflowDocument; saved?: { id: string; version: number }; models: ModelOption[] }) {
+export function Editor({ initial, saved, models, planFirst }: { initial: WorkflowDocument; saved?: { id: string; version: number }; models: ModelOption[]; planFirst?: boolean }) {
   return (
     <EditorProvider initial={initial} saved={saved} models={models}>
       <ReactFlowProvider>
-        <EditorLayout />
+        <EditorLayout planFirst={planFirst} />
       </ReactFlowProvider>
     </EditorProvider>
   );

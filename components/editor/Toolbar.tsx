@@ -56,6 +56,7 @@ export function Toolbar({
   onHistory,
   onRuns,
   onShare,
+  topology,
 }: {
   onImport: () => void;
   onShowIssues: () => void;
@@ -66,6 +67,8 @@ export function Toolbar({
   onHistory: () => void;
   onRuns: () => void;
   onShare: () => void;
+  /** Plan from a task and the Advice panel (components/topology). */
+  topology?: ReactNode;
 }) {
   const saved = useEditor((s) => s.saved);
   const dirty = useEditor((s) => !s.saved || s.saved.document !== s.document);
@@ -128,6 +131,8 @@ export function Toolbar({
         <Maximize className="h-4 w-4" />
       </ToolButton>
       <Divider />
+      {topology}
+      {topology && <Divider />}
       <ToolButton label="Import" testId="import" onClick={onImport}>
         <Upload className="h-4 w-4" />
         <span className="hidden xl:inline">Import</span>

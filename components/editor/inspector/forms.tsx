@@ -237,6 +237,23 @@ const aggregate = ({ config, set, available, error }: FormProps<"aggregate">) =>
     <Field label="Template (optional)" hint="Empty: one “key: value” block per branch" error={error("template")}>
       <PromptEditor value={config.template ?? ""} onChange={(template) => set({ ...config, template: template || undefined })} available={available} />
     </Field>
+    <Field label="Agreement check" hint="Scores how much the branches agree and names the ones that stand apart, for a verifying step to read" error={error("agreement.key")}>
+      <label className="flex items-center gap-2 text-sm">
+        <input
+          type="checkbox"
+          data-testid="aggregate-agreement"
+          checked={Boolean(config.agreement)}
+          onChange={(e) => set({ ...config, agreement: e.target.checked ? { key: available.includes("agreement") ? `${config.outputKey}_agreement` : "agreement" } : undefined })}
+        />
+        Check agreement across branches
+      </label>
+      {config.agreement && (
+        <div className="mt-2 grid grid-cols-2 gap-2">
+          <TextInput value={config.agreement.key} onChange={(key) => set({ ...config, agreement: { ...config.agreement!, key } })} mono />
+          <NumberInput value={config.agreement.threshold} min={0} max={1} onChange={(threshold) => set({ ...config, agreement: { ...config.agreement!, threshold } })} />
+        </div>
+      )}
+    </Field>
   </>
 );
 
