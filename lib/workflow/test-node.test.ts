@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { runWorkflow } from "./engine/run";
 import { parseDocument } from "./schema";
 import { keysRead, testNodeDocument } from "./test-node";
-import { input, llm, workflow } from "./testing/build";
+import { input, workflow } from "./testing/build";
 import { scriptedModel } from "./testing/scripted-model";
 import { VirtualClock } from "./testing/virtual-clock";
 import type { RunEvent } from "./engine/events";
