@@ -5,7 +5,8 @@ import { defineConfig } from "@playwright/test";
 
 /**
  * End-to-end tests in Debian's Chromium (Playwright cannot download browsers here) against the
- * production build. `npm run test:e2e` builds first; the server runs with its own data dir.
+ * production build. `npm run test:e2e` makes sure Chromium is there (scripts/ensure-chromium.sh)
+ * and builds first; the server runs with its own data dir.
  */
 const PORT = Number(process.env.E2E_PORT ?? 3100);
 export const CANARY_KEY = "AIzaCANARY-e2e-0123456789abcdefghijkl";
@@ -35,7 +36,8 @@ export default defineConfig({
   },
   webServer: {
     command: `npx next start --hostname 127.0.0.1 --port ${PORT}`,
-    url: `http://127.0.0.1:${PORT}/api/health`,
+    // Ready, not merely alive: the database is open and migrated before the first test.
+    url: `http://127.0.0.1:${PORT}/api/ready`,
     reuseExistingServer: !process.env.CI,
     timeout: 120_000,
     env: {
