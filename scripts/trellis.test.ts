@@ -133,3 +133,62 @@ describe("trellis validate", () => {
     expect(stdout).toMatch(/cycle a → b → a is not closed/);
   });
 });
+
+describe("trellis plan and advise", () => {
+  it("plans a workflow from a task, explains the topology and writes a document that runs", async () => {
+    const file = join(tmp, "planned.json");
+    const planned = await trellis(["plan", "Write a haiku, a limerick and a short story about autumn", "--out", file]);
+    expect(planned.code).toBe(0);
+    expect(planned.stderr).toMatch(/^3 subtasks, width 3, depth 1, coupling 0\.00 → parallel/);
+    expect(planned.stderr).toMatch(/1\. Haiku\n {2}2\. Limerick\n/);
+    const ran = await trellis(["run", file, "--model", "demo:fast"]);
+    expect(ran.code).toBe(0);
+    expect(ran.stdout).toMatch(/agreement:\n/);
+  });
+
+  it("prints the document to stdout without --out, and refuses an unconfigured model", async () => {
+    const planned = await trellis(["plan", "Outline a talk, then write it"]);
+    expect(planned.code).toBe(0);
+    expect(JSON.parse(planned.stdout)).toMatchObject({ format: "trellis.workflow", inputs: [{ key: "task" }] });
+    const refused = await trellis(["plan", "Outline a talk", "--model", "openai:gpt-4o"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/not configured/);
+  });
+
+  it("advises on a template with evidence, source and the fix", async () => {
+    const { code, stdout } = await trellis(["advise", "parallelization"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^3 model steps, width 3, depth 1, coupling 0\.00 by data dependency → parallel/);
+    expect(stdout).toMatch(/1\. Parallel results are merged without a check\n {3}nodes: n_aggregate \(Combine\)/);
+    expect(stdout).toMatch(/source: Kim et al\./);
+    expect(stdout).toMatch(/- turn on the agreement check of “Combine”/);
+  });
+
+  it("times the advice with a recorded run, and prints JSON with --json", async () => {
+    const file = join(tmp, "chain.json");
+    const node = (id: string, prompt: string) => ({ id, kind: "llm", label: id.toUpperCase(), position: { x: 0, y: 0 }, config: { outputKey: id, prompt } });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        format: "trellis.workflow",
+        version: 1,
+        name: "Chain",
+        inputs: [{ key: "topic", label: "Topic", type: "text", default: "otters" }],
+        nodes: [{ id: "in", kind: "input", label: "In", position: { x: 0, y: 0 }, config: {} }, node("a", "A joke about {{topic}}"), node("b", "A poem about {{topic}}"), { id: "out", kind: "output", label: "Out", position: { x: 0, y: 0 }, config: { keys: ["a", "b"] } }],
+        edges: [
+          { id: "e1", source: "in", sourcePort: "out", target: "a", targetPort: "in" },
+          { id: "e2", source: "a", sourcePort: "out", target: "b", targetPort: "in" },
+          { id: "e3", source: "b", sourcePort: "out", target: "out", targetPort: "in" },
+        ],
+      }),
+    );
+    const events = join(tmp, "chain.ndjson");
+    writeFileSync(events, [{ type: "node-finished", nodeId: "a", ms: 2000 }, { type: "node-finished", nodeId: "b", ms: 3000 }].map((e) => JSON.stringify(e)).join("\n"));
+    const { code, stdout } = await trellis(["advise", file, "--run", events, "--json"]);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as { advice: Array<{ kind: string; evidence: string; fix: { document: unknown } }> };
+    expect(report.advice[0].kind).toBe("parallelisable");
+    expect(report.advice[0].evidence).toContain("it would have taken 3.0 s instead of 5.0 s");
+    expect(report.advice[0].fix.document).toMatchObject({ format: "trellis.workflow" });
+  });
+});

@@ -5,6 +5,8 @@
  *   npm run trellis -- run <file | template> [--input key=value …] [--model id] [--json]
  *   npm run trellis -- validate <file | template>
  *   npm run trellis -- export <file | template> --to ts [--out workflow.ts]
+ *   npm run trellis -- plan "<task>" [--out workflow.json] [--model id]
+ *   npm run trellis -- advise <file | template> [--run events.ndjson] [--json]
  *   npm run trellis -- templates
  *
  * Exit codes: 0 success, 1 the run failed or was cancelled, 2 invalid document or usage.
@@ -13,6 +15,7 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createModels, unconfiguredModels, withModel } from "@/lib/server/models";
 import { exportTypeScript } from "@/lib/workflow/export/typescript";
+import { adviseCommand, planCommand } from "./trellis-topology";
 import {
   describeIssues,
   findTemplate,
@@ -32,6 +35,8 @@ const USAGE = `usage:
   trellis run <file | template> [--input key=value …] [--model provider:model] [--json]
   trellis validate <file | template>
   trellis export <file | template> --to ts [--out file.ts]
+  trellis plan "<task>" [--out file.json] [--model provider:model]
+  trellis advise <file | template> [--run events.ndjson] [--json]
   trellis templates
 
 templates: ${TEMPLATES.map((t) => t.id).join(", ")}`;
@@ -239,6 +244,8 @@ async function main(argv: string[]): Promise<number> {
     if (command === "run") return await run(rest);
     if (command === "validate") return validate(rest);
     if (command === "export") return exportProgram(rest);
+    if (command === "plan") return await planCommand(rest, { stdout, stderr, load, usage: USAGE });
+    if (command === "advise") return adviseCommand(rest, { stdout, stderr, load, usage: USAGE });
     if (command === "templates") {
       for (const template of TEMPLATES) stdout.write(`${template.id.padEnd(22)}${template.whenToUse}\n`);
       return 0;

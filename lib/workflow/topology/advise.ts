@@ -3,6 +3,7 @@ import type { AggregateConfig } from "../kinds/aggregate";
 import { DEFAULT_MODEL, type WorkflowDocument, type WorkflowEdge, type WorkflowNode } from "../schema";
 import { templateReferences } from "../template";
 import { compileWorkflow, kindOf, validateWorkflow, type CompiledWorkflow } from "../validate";
+import { STEP_CONTEXT } from "./build";
 import { simulateLatency } from "./latency";
 import { taskMetrics, type TaskMetrics } from "./metrics";
 import { describeMetrics, routeTopology, type Topology } from "./route";
@@ -197,7 +198,10 @@ function analyse(g: Graph): DependencyAnalysis {
   });
   const prompts = steps.map((v) => {
     const config = g.node(v).config as { prompt?: unknown };
-    return typeof config.prompt === "string" ? config.prompt : "";
+    if (typeof config.prompt !== "string") return "";
+    // A planned step quotes the whole task after its own instructions; the instructions tell items apart.
+    const context = config.prompt.indexOf(STEP_CONTEXT);
+    return context >= 0 ? config.prompt.slice(0, context) : config.prompt;
   });
   const metrics = taskMetrics({ count: steps.length, edges, prompts, exclusiveGroup });
   const routed = routeTopology(metrics);
