@@ -27,6 +27,7 @@ import {
 } from "@/lib/workflow";
 import type { Db } from "@/lib/server/db/connect";
 import { hostileBudgets, measureHostile, type HostileResult } from "./bench-hostile";
+import { benchTopology } from "./bench-topology";
 
 const LIMITS: Partial<RunLimits> = {
   maxNodes: 5_000,
@@ -492,6 +493,8 @@ async function main() {
     gcBetweenCases();
     report.hostile = await measureHostile();
   }
+  // Does the topology router pick the fastest of the four? (scripts/bench-topology.ts)
+  if (filter.test("topology")) benchTopology(quick);
   // The same stream while the app's recorder writes every event to embedded PGlite. Last: its
   // database stays in this process's memory, and a child started after it would inherit that peak.
   if (filter.test("stream-fanout-100/rand10-100ms+recorded")) {
