@@ -5,13 +5,7 @@
  */
 export async function register() {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
-  const { assertSafeBind } = await import("./lib/server/auth/bind");
-  try {
-    assertSafeBind();
-  } catch (error) {
-    console.error(`trellis: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  }
+  (await import("./lib/server/auth/bind")).assertSafeStart();
   const [{ startServerProcess }, { flushAllRecorders }] = await Promise.all([import("./lib/server/db/lifecycle"), import("./lib/server/recorder")]);
   await startServerProcess({ beforeClose: () => flushAllRecorders() });
 }

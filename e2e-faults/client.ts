@@ -31,7 +31,8 @@ export class ActionClient {
   constructor(
     readonly baseUrl: string,
     appDir: string,
-    readonly identity = randomBytes(24).toString("base64url"),
+    /** The browser's `trellis_id` cookie value; the server's signed one once it has issued it. */
+    public identity = randomBytes(24).toString("base64url"),
   ) {
     const manifest = JSON.parse(readFileSync(join(appDir, ".next", "server", "server-reference-manifest.json"), "utf8")) as { node: Record<string, ManifestEntry> };
     for (const [id, entry] of Object.entries(manifest.node)) if (entry.filename === "app/editor/actions.ts") this.ids.set(entry.exportedName, id);
@@ -45,10 +46,16 @@ export class ActionClient {
     if (!id) throw new Error(`no action ${name} in the build's manifest`);
     const response = await fetch(`${this.baseUrl}/editor`, {
       method: "POST",
-      headers: { "next-action": id, accept: "text/x-component", "content-type": "text/plain;charset=UTF-8", cookie: `trellis_id=${this.identity}` },
+      // The Origin a browser sends (the server refuses state-changing requests from other origins).
+      headers: { "next-action": id, accept: "text/x-component", "content-type": "text/plain;charset=UTF-8", origin: new URL(this.baseUrl).origin, cookie: `trellis_id=${this.identity}` },
       body: JSON.stringify(args),
       signal,
     });
+    // Identities are signed by the server: a browser keeps the one it is given, as the app's does.
+    for (const cookie of response.headers.getSetCookie()) {
+      const issued = /^trellis_id=([^;]+)/.exec(cookie);
+      if (issued) this.identity = issued[1];
+    }
     if (!response.ok || !response.body) throw new Error(`${name} answered ${response.status}: ${(await response.text()).slice(0, 500)}`);
     const root = await this.flight.createFromNodeStream(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), { moduleMap: {}, serverModuleMap: null, moduleLoading: null });
     return (await root.a) as T;

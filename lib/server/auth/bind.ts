@@ -44,9 +44,17 @@ export function listeningAddresses(): string[] {
   return hostname ? [hostname] : isNextStart ? ["::"] : [];
 }
 
-/** Exits the process (status 1, one line saying what to set) when local mode is exposed beyond loopback. */
-export function assertSafeBind(): void {
-  const problem = bindProblem(readServerConfig().security.mode, listeningAddresses());
+/**
+ * At start-up: exits the process (status 1, one line saying what to set) when the configuration
+ * does not hold or local mode is exposed beyond loopback.
+ */
+export function assertSafeStart(): void {
+  let problem: string | null;
+  try {
+    problem = bindProblem(readServerConfig().security.mode, listeningAddresses());
+  } catch (error) {
+    problem = `trellis: ${error instanceof Error ? error.message : String(error)}`;
+  }
   if (!problem) return;
   console.error(problem);
   process.exit(1);
