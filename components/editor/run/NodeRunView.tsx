@@ -121,7 +121,9 @@ function NodeRunState({ nodeId, kind }: { nodeId: string; kind: string }) {
   if (!state || state.status === "queued") return state ? <div className="px-3 pb-2 text-[11px] text-zinc-400" data-testid={`node-status-${nodeId}`} data-status="queued">queued</div> : null;
   const span = state.spans.at(-1);
   const done = state.instances.filter((i) => i.status === "succeeded").length;
-  const shown = state.text || (partial !== undefined ? structuredText(partial) : "") || (state.status === "succeeded" && kind !== "input" && kind !== "output" ? structuredText(state.output) : "");
+  // A reused or pinned node did not stream: it shows the value it answered, as its text would have read.
+  const answered = (state.reusedFrom || state.pinned) && state.output && typeof state.output === "object" ? Object.values(state.output as Record<string, unknown>) : [];
+  const shown = state.text || (answered.length === 1 ? formatValue(answered[0]) : "") || (partial !== undefined ? structuredText(partial) : "") || (state.status === "succeeded" && kind !== "input" && kind !== "output" ? structuredText(state.output) : "");
   return (
     <div className="border-t border-zinc-100 px-3 pb-2 pt-1.5 dark:border-zinc-800" onDoubleClick={() => setTall((t) => !t)}>
       <div className="mb-1 flex items-center gap-2 text-[11px] text-zinc-600 dark:text-zinc-400" data-testid={`node-status-${nodeId}`} data-status={state.status}>

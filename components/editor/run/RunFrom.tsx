@@ -1,5 +1,6 @@
 "use client";
 
+import { useRouter } from "next/navigation";
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from "react";
 import { previewRunFromAction } from "@/app/editor/actions";
 import type { StaleNode } from "@/lib/workflow/engine/reuse";
@@ -106,4 +107,17 @@ export function RunFromProvider({ runner, onStart, children }: { runner: Runner;
       )}
     </RunFromContext.Provider>
   );
+}
+
+/**
+ * On a recorded run's page (read-only): Run from here opens the workflow in the editor, which runs
+ * from that node of this run against the document as it is now (stale upstream said there).
+ */
+export function RecordedRunFrom({ workflowId, runId, children }: { workflowId: string; runId: string; children: ReactNode }) {
+  const router = useRouter();
+  const runFrom = useCallback<RunFrom>(
+    async (nodeId) => router.push(`/w/${workflowId}?runFrom=${encodeURIComponent(runId)}&node=${encodeURIComponent(nodeId)}`),
+    [router, workflowId, runId],
+  );
+  return <RunFromContext.Provider value={runFrom}>{children}</RunFromContext.Provider>;
 }

@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { ShareRunButton } from "@/components/editor/SharingDialogs";
 import { BackToEditor } from "@/components/viewer/BackToEditor";
+import { RecordedRunFrom } from "@/components/editor/run/RunFrom";
 import { ReadOnlyView } from "@/components/viewer/ReadOnlyView";
 import { modelOptions } from "@/lib/server/models";
 import { replayRecord } from "@/lib/server/sharing";
@@ -18,6 +19,8 @@ export default async function RunPage({ params }: { params: Promise<{ id: string
   const { run } = record;
   const what = run.version ? `v${run.version}${run.edited ? " + unsaved edits" : ""}` : "unsaved";
   return (
+    // Run from here on a node of this run continues in the editor.
+    <RecordedRunFrom workflowId={id} runId={run.id}>
     <ReadOnlyView
       document={record.document}
       models={modelOptions()}
@@ -30,5 +33,6 @@ export default async function RunPage({ params }: { params: Promise<{ id: string
         </>
       }
     />
+    </RecordedRunFrom>
   );
 }
