@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findTemplate, ModelError, parseDocument, type ModelCall, type RunEvent, type WorkflowDocument } from "@/lib/workflow";
 import type { AdmissionConfig } from "./config";
 import { openDatabase, type Database } from "./db/connect";
@@ -91,7 +91,6 @@ describe.each(backends)("admission on %s", (_, open) => {
   const settle = () => database.db.update(runs).set({ status: "cancelled" }).where(eq(runs.status, "running"));
 
   beforeAll(async () => {
-    vi.stubEnv("TRELLIS_AUTH_SECRET", "unit-test-identity-key-0123456789abcdef");
     database = await open();
   }, 30_000);
   afterAll(async () => (database?.drop ? database.drop() : database?.close()));

@@ -34,10 +34,12 @@ const securityConfig = () => (security ??= readServerConfig().security);
 export const isTeamMode = () => securityConfig().mode === "team";
 
 let signingKey: Promise<string> | undefined;
-/** TRELLIS_AUTH_SECRET, or (local mode without one) a random key the database keeps for every process. */
+/**
+ * A random key the database keeps for every process sharing it. Not TRELLIS_AUTH_SECRET: a browser
+ * identity made in local mode must still verify after the operator switches to team mode, so its
+ * workflows can be claimed into an account.
+ */
 function identityKey(): Promise<string> {
-  const configured = securityConfig().authSecret;
-  if (configured) return Promise.resolve(configured);
   signingKey ??= getDatabase()
     .then(({ db }) => settingOrCreate(db, { key: "identity-signing-key", create: () => randomBytes(32).toString("base64url") }))
     .catch((error: unknown) => {

@@ -1,8 +1,12 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { POST } from "@/app/api/runs/cancel/route";
 import { findTemplate, parseDocument, type ModelCall, type RunEvent, type WorkflowDocument } from "@/lib/workflow";
 import { createModels } from "./models";
 import type { DemoFault } from "./models/demo";
+import { closeDatabase } from "./db";
 import { openDatabase, type Database } from "./db/connect";
 import * as q from "./db/queries";
 import { eq, sql } from "drizzle-orm";
@@ -53,11 +57,15 @@ beforeAll(async () => {
   // A quick demo model (read when the first run creates the models): these tests are about records, not pacing.
   vi.stubEnv("TRELLIS_DEMO_FIRST_TOKEN_MS", "20");
   vi.stubEnv("TRELLIS_DEMO_CHUNK_MS", "1");
-  // Browser identities are signed with this key (the cancel route checks the cookie's signature).
-  vi.stubEnv("TRELLIS_AUTH_SECRET", "unit-test-identity-key-0123456789abcdef");
+  // Browser identities are signed with a key the server's database keeps (the cancel route checks
+  // the cookie's signature): that database lives in a temporary directory here.
+  vi.stubEnv("TRELLIS_DATA_DIR", join(mkdtempSync(join(tmpdir(), "trellis-runs-")), "pglite"));
   database = await openDatabase({});
 }, 30_000);
-afterAll(async () => database?.close());
+afterAll(async () => {
+  await database?.close();
+  await closeDatabase();
+});
 
 describe("run service", () => {
   it("streams a run and lets only its owner cancel it through the cancel route", async () => {
