@@ -1,34 +1,24 @@
 import "server-only";
 import { z } from "zod";
-import { parseDocument, runWorkflow, serializeDocument, type RunEvent, type WorkflowDocument } from "@/lib/workflow";
+import { parseDocument, serializeDocument, type RunEvent, type WorkflowDocument } from "@/lib/workflow";
 import { EventChannel } from "@/lib/workflow/engine/channel";
 import { effectiveLimits } from "@/lib/workflow/limits";
 import { readServerConfig, secretsOf, type AdmissionConfig } from "./config";
 import type { Db } from "./db/connect";
 import { databaseErrorMessage, isDatabaseUnavailable } from "./db/errors";
-import { appendRunEvents, createRunWithinRate, finishRun, getSharedVersion, getWorkflowById, type NewRun, type RateLimitedRun } from "./db/queries";
+import { createRunWithinRate, getSharedVersion, getWorkflowById, type NewRun, type RateLimitedRun } from "./db/queries";
+import { runExecutor } from "./executor";
 import { SignInRequiredError } from "./identity";
 import { createModels, unconfiguredModels } from "./models";
-import { redact } from "./models/port";
-import { RunRecorder } from "./recorder";
 import { planFromRun, ReuseRequest } from "./reuse";
 import type { RunReuse } from "@/lib/workflow/engine/reuse";
 
 /**
  * Runs started from the editor or from a shared link. Every run is recorded as it streams (its
  * document, then its events in batches, then its result), belongs to the identity that started
- * it, and is rate-limited per identity. Each live run has an AbortController keyed by its id, so
- * its owner's cancel request (a separate server action or route) reaches every in-flight call.
+ * it, and is rate-limited per identity. Once admitted, a run is handed to the configured executor
+ * (`lib/server/executor`), which also reaches it for its owner's cancel request.
  */
-
-type LiveRun = { owner: string; controller: AbortController };
-type Shared = { live: Map<string, LiveRun> };
-
-// Next.js bundles route handlers and server actions separately, each with its own copy of this
-// module: the registry of live runs and the rate limits live on globalThis so all see the same.
-const REGISTRY = Symbol.for("trellis.liveRuns");
-const shared: Shared = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= { live: new Map() }) as Shared;
-const live = shared.live;
 
 let models: ReturnType<typeof createModels> | undefined;
 const serverModels = () => (models ??= createModels());
@@ -239,18 +229,6 @@ function refusal(admitted: Exclude<RateLimitedRun, { ok: true }>, context: RunCo
   }
 }
 
-/** Error and warning texts leave the server only after every configured secret is replaced. */
-function withoutSecrets(event: RunEvent, secrets: ReadonlyArray<string>): RunEvent {
-  if (!secrets.length) return event;
-  if (event.type === "node-failed" || event.type === "node-retry") event.message = redact(event.message, secrets);
-  else if (event.type === "warning") event.warning.message = redact(event.warning.message, secrets);
-  else if (event.type === "run-finished") {
-    if (event.error) event.error.message = redact(event.error.message, secrets);
-    for (const warning of event.warnings) warning.message = redact(warning.message, secrets);
-  }
-  return event;
-}
-
 async function execute(
   session: RunSession,
   run: Omit<NewRun, "owner" | "processId" | "id"> & { runId: string; document: WorkflowDocument },
@@ -276,7 +254,8 @@ async function execute(
   if (session.gone) return;
   const { runId: id, ...rest } = run;
   // Counted and created in one transaction under one lock, so processes sharing PostgreSQL agree.
-  const admitted = live.has(runId)
+  const executor = runExecutor();
+  const admitted = executor.isLive(runId)
     ? ({ ok: false, code: "duplicate" } as const)
     : await createRunWithinRate(context.db, {
         ...rest,
@@ -305,46 +284,14 @@ async function execute(
     const { code, message, ...extra } = refusal(admitted, context, limit, source);
     return session.sendAll(failed(runId, document.name, code, message, extra));
   }
-  const db = context.db;
-  const recorder = new RunRecorder({
-    append: (events) => appendRunEvents(db, { runId, events }),
-    finish: (finished) => finishRun(db, { runId, finished }),
-  });
-  const { controller } = session;
   // The run keeps to what it was admitted with: its share of the server's model-call slots and of the payer's daily budget.
   const admittedLimits = { ...limits, maxConcurrency: admitted.modelSlots ?? wanted.maxConcurrency, maxTokens: admitted.tokenBudget ?? wanted.maxTokens };
   const secrets = context.models ? registry.secrets() : settings.secrets;
-  live.set(runId, { owner: context.owner, controller });
-  try {
-    if (session.gone) controller.abort();
-    for await (const engineEvent of runWorkflow(document, { runId, inputs, models: port, signal: controller.signal, limits: admittedLimits, coalesceMs, reuse })) {
-      const event = withoutSecrets(engineEvent, secrets);
-      // The engine counts time from its start; the record also says when that was.
-      if (event.type === "run-started") event.at = Date.now();
-      if (event.type === "run-finished" && session.gone && event.status === "cancelled") {
-        event.error = { code: "client-gone", message: "the browser stopped following this run" };
-      }
-      recorder.push(event);
-      // The record is complete before the browser learns the run is over, so a share or a
-      // replay right after sees all of it.
-      if (event.type === "run-finished") {
-        const stored = await recorder.finish(event);
-        if (!stored.recorded) {
-          event.warnings.push({ code: "not-recorded", message: `this run could not be stored completely (${stored.lost} events lost): its replay and history will be incomplete` });
-        }
-      }
-      session.send(event);
-    }
-  } finally {
-    live.delete(runId);
-  }
+  await executor.execute({ runId, owner: context.owner, document, inputs, limits: admittedLimits, reuse }, session, { db: context.db, port, coalesceMs, secrets });
 }
 
-/** Cancels a live run; only the identity that started it may. */
-export function cancelRun(runId: unknown, owner: string | null): boolean {
+/** Cancels a run in progress; only the identity that started it may. */
+export async function cancelRun(runId: unknown, owner: string | null): Promise<boolean> {
   if (typeof runId !== "string" || !owner) return false;
-  const run = live.get(runId);
-  if (!run || run.owner !== owner) return false;
-  run.controller.abort();
-  return true;
+  return runExecutor().cancel(runId, owner);
 }

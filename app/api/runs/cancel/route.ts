@@ -17,5 +17,5 @@ export async function POST(request: Request) {
   }
   const runId = (await request.text()).trim();
   if (!/^[0-9a-f-]{36}$/i.test(runId)) return Response.json({ ok: false, error: { code: "invalid-request", message: "expected a run id" } }, { status: 400 });
-  return Response.json({ ok: true, data: { cancelled: cancelRun(runId, await identityFromCookieHeader(request.headers.get("cookie"))) } });
+  return Response.json({ ok: true, data: { cancelled: await cancelRun(runId, await identityFromCookieHeader(request.headers.get("cookie"))) } });
 }
