@@ -31,7 +31,8 @@ test("run, edit a prompt, Run from here, pin, test a node, compare two runs, exp
   await expect(calls(run)).toHaveAttribute("data-calls", "3");
   const firstJoke = await run.output("n_joke").textContent();
 
-  // Edit the poem's prompt, then run from the poem only.
+  // Edit the poem's prompt, then run from the poem only. (The view follows the run: fit it first.)
+  await run.fitView();
   await run.select("n_poem");
   await run.fill("config-prompt", "Write a haiku about {{topic}} at night.");
   await page.getByTestId("run-from-n_poem").click();
@@ -43,14 +44,16 @@ test("run, edit a prompt, Run from here, pin, test a node, compare two runs, exp
   // One provider call: the poem. The joke and the story were not called again.
   await expect(calls(run)).toHaveAttribute("data-calls", "1");
   await expect(run.output("n_joke")).toHaveText(firstJoke ?? "");
-  await expect(page.getByTestId("timeline-reused-n_joke")).toContainText("not executed");
+  await expect(page.getByTestId("timeline-reused-n_joke")).toHaveAttribute("title", /Not executed/);
   await expect(page.getByTestId("run-reuse")).toContainText("Write a poem");
   await expect(page.getByTestId("run-output-combined_output")).toContainText("lighthouses");
   await shot(run, testInfo, "run-from-here");
 
   // An upstream edit makes the reused output stale: the editor says so and offers the earliest change.
+  await run.fitView();
   await run.select("n_joke");
   await run.fill("config-prompt", "Write a pun about {{topic}}.");
+  await run.fitView();
   await page.getByTestId("run-from-n_poem").click();
   await expect(page.getByTestId("run-from-stale-list")).toContainText("Write a joke");
   await page.getByTestId("run-from-earliest").click();
@@ -59,6 +62,7 @@ test("run, edit a prompt, Run from here, pin, test a node, compare two runs, exp
   await expect(page.getByTestId("node-reused-n_story")).toBeVisible();
 
   // Pin the story: marked on the canvas, and the next full run does not call it.
+  await run.fitView();
   await run.select("n_story");
   await page.getByTestId("pin-from-run").click();
   await expect(page.getByTestId("node-pinned-n_story")).toBeVisible();

@@ -127,18 +127,26 @@ function Timeline({ run }: { run: RunState }) {
                 {state.status === "skipped" && <span className="absolute left-1 top-0.5 text-[10px] text-zinc-400">skipped</span>}
                 {state.reusedFrom && (
                   // Reused nodes did not run: no bar, a mark that says where their output came from.
-                  <span className="absolute left-1 top-0.5 text-[10px] text-zinc-500" data-testid={`timeline-reused-${node.id}`}>
-                    ↺ reused from run {shortRun(state.reusedFrom)} · not executed
+                  <span
+                    className="absolute left-1 top-0.5 whitespace-nowrap text-[10px] text-zinc-500"
+                    data-testid={`timeline-reused-${node.id}`}
+                    title={`Not executed: its output was reused from run ${shortRun(state.reusedFrom)}`}
+                  >
+                    ↺ reused
                   </span>
                 )}
-                {state.pinned && <span className="absolute left-1 top-0.5 text-[10px] text-violet-600">📌 pinned · not executed</span>}
+                {state.pinned && (
+                  <span className="absolute left-1 top-0.5 whitespace-nowrap text-[10px] text-violet-600" title="Not executed: its output is pinned">
+                    📌 pinned
+                  </span>
+                )}
                 {state.spans.map((span, i) => (
                   <Bar key={i} span={span} scale={scale} testId={`timeline-bar-${node.id}`} title={`${node.label} · iteration ${span.iteration}`} />
                 ))}
               </div>
               <span className="w-20 shrink-0 text-right text-[10px] tabular-nums text-zinc-500">
-                {state.ms !== undefined ? `${(state.ms / 1000).toFixed(2)} s` : ""}
-                {state.usage ? ` · ${state.usage.inputTokens + state.usage.outputTokens} tok` : ""}
+                {state.reusedFrom || state.pinned ? "not run" : state.ms !== undefined ? `${(state.ms / 1000).toFixed(2)} s` : ""}
+                {state.usage && !state.reusedFrom && !state.pinned ? ` · ${state.usage.inputTokens + state.usage.outputTokens} tok` : ""}
               </span>
             </div>
             {state.instances.map((instance) => (
@@ -163,9 +171,12 @@ function Timeline({ run }: { run: RunState }) {
 function ReuseNote({ reuse }: { reuse: RunReuseSummary }) {
   const labels = useEditor((s) => reuse.from.map((id) => s.document.nodes.find((n) => n.id === id)?.label || id).join(", "));
   return (
-    <span className="rounded bg-zinc-100 px-2 py-0.5 text-zinc-600 dark:bg-zinc-800 dark:text-zinc-300" data-testid="run-reuse" title={`Reused: ${reuse.reused.join(", ")}`}>
-      from {labels} · {reuse.reused.length} reused from run {shortRun(reuse.runId)}
-      {reuse.stale?.length ? ` (${reuse.stale.length} stale)` : ""}
+    <span
+      className="max-w-64 truncate whitespace-nowrap rounded bg-zinc-100 px-2 py-0.5 text-zinc-600 dark:bg-zinc-800 dark:text-zinc-300"
+      data-testid="run-reuse"
+      title={`Ran from ${labels}; reused ${reuse.reused.length} node${reuse.reused.length === 1 ? "" : "s"} from run ${reuse.runId}${reuse.stale?.length ? ` (${reuse.stale.length} stale)` : ""}`}
+    >
+      ↺ from {labels} · {reuse.reused.length} reused{reuse.stale?.length ? ` (${reuse.stale.length} stale)` : ""}
     </span>
   );
 }
@@ -225,7 +236,7 @@ export function RunPanel({ runner, replay, actions }: { runner?: Runner; replay?
         <span className="tabular-nums text-zinc-500">{((run.ms ?? run.t) / 1000).toFixed(1)} s</span>
         {run.usage && <span className="text-zinc-500">{run.usage.inputTokens + run.usage.outputTokens} tokens</span>}
         {run.calls !== undefined && (
-          <span className="text-zinc-500" data-testid="run-calls" data-calls={run.calls}>
+          <span className="whitespace-nowrap text-zinc-500" data-testid="run-calls" data-calls={run.calls}>
             {run.calls} model call{run.calls === 1 ? "" : "s"}
           </span>
         )}
