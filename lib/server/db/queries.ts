@@ -283,6 +283,12 @@ export async function getRunEventsPage(db: Db, { runId, access, after, limit }: 
   return allowed ? runEventsPage(db, { runId, after, limit }) : null;
 }
 
+/** A run's status alone, or null when there is no such run. No ownership check: callers check access first (getRunEventsPage). */
+export async function getRunStatus(db: Db, { runId }: { runId: string }): Promise<string | null> {
+  const [row] = await db.select({ status: runs.status }).from(runs).where(eq(runs.id, runId));
+  return row?.status ?? null;
+}
+
 export type RunSummary = {
   id: string;
   status: string;
