@@ -64,7 +64,7 @@ export async function runEventStream(request: Request, runId: string): Promise<R
         finished ||= event.type === "run-finished";
       };
       const pump = async () => {
-        const live = runExecutor().follow(runId, last, stop.signal);
+        const live = await runExecutor().follow(runId, last, stop.signal);
         if (live) {
           for await (const event of live) send(event);
           return;

@@ -1,6 +1,9 @@
 import "server-only";
-import type { RunEvent } from "@/lib/workflow";
+import { runWorkflow, type RunEvent } from "@/lib/workflow";
+import { appendRunEvents, finishRun } from "../db/queries";
 import { redact } from "../models/port";
+import { RunRecorder } from "../recorder";
+import type { AdmittedRun, RunServices } from "./types";
 
 /** Error and warning texts leave the server only after every configured secret is replaced. */
 export function withoutSecrets(event: RunEvent, secrets: ReadonlyArray<string>): RunEvent {
@@ -12,6 +15,42 @@ export function withoutSecrets(event: RunEvent, secrets: ReadonlyArray<string>):
     for (const warning of event.warnings) warning.message = redact(warning.message, secrets);
   }
   return event;
+}
+
+/**
+ * Runs the engine on an admitted run in this process: each event is redacted, recorded, then
+ * emitted; `run-finished` is emitted only once the record holds it, so a share or a replay right
+ * after sees all of it. Both executors run a run through here (cluster mode on its worker).
+ */
+export async function runAndRecord(
+  run: AdmittedRun,
+  services: RunServices,
+  { signal, gone, emit }: { signal: AbortSignal; gone: () => boolean; emit: (event: RunEvent) => void | Promise<void> },
+): Promise<void> {
+  const { runId, document, inputs, limits, reuse } = run;
+  const { db, port, coalesceMs, secrets } = services;
+  const recorder = new RunRecorder({
+    append: (events) => appendRunEvents(db, { runId, events }),
+    finish: (finished) => finishRun(db, { runId, finished }),
+  });
+  for await (const engineEvent of runWorkflow(document, { runId, inputs, models: port, signal, limits, coalesceMs, reuse })) {
+    const event = withoutSecrets(engineEvent, secrets);
+    // The engine counts time from its start; the record also says when that was.
+    if (event.type === "run-started") event.at = Date.now();
+    if (event.type === "run-finished" && gone() && event.status === "cancelled") {
+      event.error = { code: "client-gone", message: "the browser stopped following this run" };
+    }
+    recorder.push(event);
+    if (event.type === "run-finished") {
+      const stored = await recorder.finish(event);
+      if (!stored.recorded) {
+        event.warnings.push({ code: "not-recorded", message: `this run could not be stored completely (${stored.lost} events lost): its replay and history will be incomplete` });
+      }
+    }
+    // The in-process transport takes events synchronously; only the cluster's durable stream is awaited.
+    const sent = emit(event);
+    if (sent) await sent;
+  }
 }
 
 /**

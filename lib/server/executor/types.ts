@@ -21,7 +21,7 @@ export interface RunExecutor {
    * The events of a run in progress after `afterSeq`, as they are sent, ending with `run-finished`;
    * null when this executor cannot follow the run (it is not in progress here). Access is the caller's check.
    */
-  follow(runId: string, afterSeq: number, signal: AbortSignal): AsyncIterable<RunEvent> | null;
+  follow(runId: string, afterSeq: number, signal: AbortSignal): Promise<AsyncIterable<RunEvent> | null>;
 }
 
 /** A run the run service has admitted: its row exists, its limits are what it was admitted with. */
