@@ -40,10 +40,37 @@ export class ActionClient {
     this.flight = createRequire(join(appDir, "package.json"))("next/dist/compiled/react-server-dom-turbopack/client.node.js") as FlightClient;
   }
 
+  private identified: Promise<void> | undefined;
+
+  /**
+   * Browser identities are signed by the server, which issues one on a browser's first change. An
+   * action that sets a cookie also answers with the re-rendered page (which this client cannot
+   * decode), so a new browser first makes a change the server refuses — a save of no document —
+   * and keeps the cookie it is given.
+   */
+  private identify(): Promise<void> {
+    if (this.identity.includes(".")) return Promise.resolve();
+    this.identified ??= (async () => {
+      const response = await fetch(`${this.baseUrl}/editor`, {
+        method: "POST",
+        headers: { "next-action": this.ids.get("saveWorkflowAction")!, accept: "text/x-component", "content-type": "text/plain;charset=UTF-8", origin: new URL(this.baseUrl).origin },
+        body: JSON.stringify([{ document: null }]),
+      });
+      await response.body?.cancel();
+      for (const cookie of response.headers.getSetCookie()) {
+        const issued = /^trellis_id=([^;]+)/.exec(cookie);
+        if (issued) this.identity = issued[1];
+      }
+      if (!this.identity.includes(".")) throw new Error(`the server issued no identity (${response.status})`);
+    })();
+    return this.identified;
+  }
+
   /** Calls an action; the answer is its decoded return value (for the run action, an async iterable). */
   async call<T>(name: ActionName, args: unknown[], { signal }: { signal?: AbortSignal } = {}): Promise<T> {
     const id = this.ids.get(name);
     if (!id) throw new Error(`no action ${name} in the build's manifest`);
+    await this.identify();
     const response = await fetch(`${this.baseUrl}/editor`, {
       method: "POST",
       // The Origin a browser sends (the server refuses state-changing requests from other origins).
@@ -51,11 +78,7 @@ export class ActionClient {
       body: JSON.stringify(args),
       signal,
     });
-    // Identities are signed by the server: a browser keeps the one it is given, as the app's does.
-    for (const cookie of response.headers.getSetCookie()) {
-      const issued = /^trellis_id=([^;]+)/.exec(cookie);
-      if (issued) this.identity = issued[1];
-    }
+
     if (!response.ok || !response.body) throw new Error(`${name} answered ${response.status}: ${(await response.text()).slice(0, 500)}`);
     const root = await this.flight.createFromNodeStream(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), { moduleMap: {}, serverModuleMap: null, moduleLoading: null });
     return (await root.a) as T;

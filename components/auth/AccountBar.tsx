@@ -8,8 +8,8 @@ function Meter({ label, used, budget, testId }: { label: string; used: number; b
   const share = budget > 0 ? Math.min(1, used / budget) : 0;
   return (
     <div className="min-w-0" data-testid={testId}>
-      <div className="flex items-baseline justify-between gap-3 text-xs">
-        <span className="text-zinc-500">{label}</span>
+      <div className="flex items-baseline justify-between gap-3 whitespace-nowrap text-xs">
+        <span className="truncate text-zinc-500">{label}</span>
         <span className="tabular-nums text-zinc-700 dark:text-zinc-300">
           {tokens(used)}
           {budget > 0 && <span className="text-zinc-400"> / {tokens(budget)}</span>}
@@ -31,8 +31,8 @@ function Meter({ label, used, budget, testId }: { label: string; used: number; b
 export function AccountBar({ summary }: { summary: AccountSummary }) {
   const { account, usage } = summary;
   return (
-    <section aria-label="Account and usage" className="mb-10 rounded-lg border border-zinc-200 px-4 py-3 dark:border-zinc-800" data-testid="account-bar">
-      <div className="flex flex-wrap items-center justify-between gap-x-6 gap-y-3">
+    <section aria-label="Account and usage" className="mb-10 rounded-lg border border-zinc-200 px-5 py-4 dark:border-zinc-800" data-testid="account-bar">
+      <div className="flex flex-wrap items-center justify-between gap-x-6 gap-y-2">
         <div className="text-sm">
           {account ? (
             <>
@@ -43,15 +43,8 @@ export function AccountBar({ summary }: { summary: AccountSummary }) {
             <span className="text-zinc-600 dark:text-zinc-400">Local mode: this browser is your identity.</span>
           )}
         </div>
-        {usage && (
-          <div className="grid flex-1 grid-cols-1 gap-x-6 gap-y-2 sm:max-w-xl sm:grid-cols-3">
-            <Meter label="Tokens today" used={usage.today} budget={usage.dailyTokens} testId="usage-today" />
-            <Meter label="This month" used={usage.month} budget={0} testId="usage-month" />
-            <Meter label="Shared-link runs today" used={usage.sharedToday} budget={usage.sharedDailyTokens} testId="usage-shared" />
-          </div>
-        )}
         {account && (
-          <div className="flex items-center gap-2">
+          <div className="flex items-center gap-1">
             {account.role === "admin" && (
               <Link href="/team" className="rounded-md px-2.5 py-1.5 text-sm font-medium text-sky-700 hover:bg-sky-50 dark:text-sky-400 dark:hover:bg-sky-950" data-testid="team-link">
                 Invitations
@@ -61,6 +54,13 @@ export function AccountBar({ summary }: { summary: AccountSummary }) {
           </div>
         )}
       </div>
+      {usage && (
+        <div className="mt-3 grid grid-cols-1 gap-x-8 gap-y-3 border-t border-zinc-100 pt-3 sm:grid-cols-3 dark:border-zinc-800">
+          <Meter label="Tokens today" used={usage.today} budget={usage.dailyTokens} testId="usage-today" />
+          <Meter label="Tokens this month" used={usage.month} budget={0} testId="usage-month" />
+          <Meter label="Your shared links' visitors today" used={usage.sharedToday} budget={usage.sharedDailyTokens} testId="usage-shared" />
+        </div>
+      )}
       {account && summary.claimable > 0 && <ClaimOffer count={summary.claimable} />}
     </section>
   );

@@ -219,6 +219,28 @@ describe.each(backends)("admission on %s", (_, open) => {
     expect(last(await collect(startRun({ runId: newId(), document: template("routing"), inputs: {} }, { ...owner, admission })))).toMatchObject({ status: "succeeded" });
   });
 
+  it("revocation covers a visitor's run of the link: it cannot be shared afterwards and its run link stops working", async () => {
+    const owner = context();
+    const created = await q.createWorkflow(database.db, { owner: owner.owner, document: template("routing") });
+    if (!created.ok) throw new Error("not created");
+    const link = await q.createShareLink(database.db, { owner: owner.owner, workflowId: created.id, version: 1, allowRun: true });
+    const visitor = context({ address: "192.0.2.9" });
+    const sharedBefore = newId();
+    const notYetShared = newId();
+    for (const runId of [sharedBefore, notYetShared]) await collect(startSharedRun({ runId, shareId: link!.id, inputs: { input: "hi" } }, visitor));
+    const runLink = await q.shareRun(database.db, { owner: visitor.owner, runId: sharedBefore });
+    expect(await q.getSharedRun(database.db, { shareId: runLink!.id })).not.toBeNull();
+    await q.revokeShareLink(database.db, { owner: owner.owner, id: link!.id });
+    // The run link made before: opens nothing, its events neither; a new one cannot be made.
+    expect(await q.getSharedRun(database.db, { shareId: runLink!.id })).toBeNull();
+    expect(await q.getRunEventsPage(database.db, { runId: sharedBefore, access: { runLink: runLink!.id } })).toBeNull();
+    expect(await q.shareRun(database.db, { owner: visitor.owner, runId: notYetShared })).toBeNull();
+    // The owner's own runs are not links' runs: sharing them still works.
+    const own = newId();
+    await collect(startRun({ runId: own, document: template("routing"), inputs: {}, workflowId: created.id, baseVersion: 1 }, owner));
+    expect(await q.shareRun(database.db, { owner: owner.owner, runId: own })).not.toBeNull();
+  });
+
   it("answers sign-in-required with a finished run when the caller has no account (team mode)", async () => {
     const events = await collect(startRun({ runId: newId(), document: template("routing"), inputs: {} }, new RunRefused(new SignInRequiredError())));
     expect(events.map((e) => e.type)).toEqual(["run-finished"]);
