@@ -6,8 +6,8 @@ describe("Compare runs", () => {
   it("diffs outputs line by line", () => {
     expect(diffLines("a\nb\nc", "a\nx\nc")).toEqual([
       { kind: "same", text: "a" },
-      { kind: "added", text: "x" },
       { kind: "removed", text: "b" },
+      { kind: "added", text: "x" },
       { kind: "same", text: "c" },
     ]);
   });
