@@ -62,13 +62,13 @@ function AdviceCard({ advice }: { advice: Advice }) {
       <p className="mt-2 text-xs leading-relaxed text-zinc-700 dark:text-zinc-300" data-testid="advice-evidence">
         {advice.evidence}
       </p>
-      <p className="mt-2 text-[11px] leading-relaxed text-zinc-500">
-        <a href={advice.source.url} target="_blank" rel="noreferrer noopener" className="inline-flex items-center gap-0.5 font-medium text-zinc-600 hover:underline dark:text-zinc-400">
+      <div className="mt-2 border-l-2 border-zinc-200 pl-2 text-[11px] leading-relaxed text-zinc-500 dark:border-zinc-700">
+        <a href={advice.source.url} target="_blank" rel="noreferrer noopener" data-testid="advice-source" className="font-medium text-zinc-600 hover:underline dark:text-zinc-400">
           {advice.source.title}
-          <ExternalLink className="h-3 w-3" aria-hidden />
+          <ExternalLink className="ml-0.5 inline h-3 w-3 align-[-1px]" aria-hidden />
         </a>
-        : {advice.source.finding}
-      </p>
+        <p>{advice.source.finding}</p>
+      </div>
       {advice.fix && !previewing && (
         <button
           type="button"

@@ -1,4 +1,4 @@
-import { ASSIGN_MARKER, MAX_SUBTASKS, PLANNER_TASK_MARKER, STEP_CONTEXT, type Subtask } from "@/lib/workflow";
+import { ASSIGN_MARKER, MAX_SUBTASKS, PLANNER_TASK_MARKER, RESULTS_LINE, STEP_CONTEXT, VERIFY_INSTRUCTION, type Subtask } from "@/lib/workflow";
 import { topicOf } from "./demo-content";
 
 /**
@@ -83,13 +83,23 @@ export function demoPlanObject(user: string, schema: SchemaLike): unknown {
 }
 
 /**
- * A step of a planned workflow quotes the whole task after its own instructions; the demo
- * model answers the step (what it says first) on the task's topic, not every part the task lists.
+ * Prompts of planned workflows, for the demo model: a step quotes the whole task after its own
+ * instructions, so it is answered as its own instructions on the task's topic (`prompt`, to
+ * answer as usual); a verifying synthesis answers with the results it was given, checked (`text`).
  */
-export function demoStep(user: string): string | undefined {
+export function demoStep(user: string): { prompt: string } | { text: string } | undefined {
+  if (user.includes(VERIFY_INSTRUCTION)) {
+    const at = user.indexOf(RESULTS_LINE);
+    const results = at >= 0 ? user.slice(at + RESULTS_LINE.length).trim() : "";
+    const flagged = /The agreement check flagged: ([^\n]+)/.exec(user)?.[1];
+    const topic = topicOf(user);
+    return {
+      text: `# ${capitalise(topic)}: checked and combined\n\n${results}\n\n${flagged ? `Checked against each other. The agreement check flagged: ${flagged} Read that part with care.` : "Checked against each other: the parts are consistent; nothing had to be reconciled."}`,
+    };
+  }
   const at = user.indexOf(STEP_CONTEXT);
   if (at < 0) return undefined;
   const own = user.slice(0, at).trim();
   const task = user.slice(at + STEP_CONTEXT.length).split("\n")[0];
-  return `${own}\n\ntopic: ${topicOf(task)}`;
+  return { prompt: `${own}\n\ntopic: ${topicOf(task)}` };
 }

@@ -67,7 +67,7 @@ function quoted(user: string): string {
 /** Free text for a prompt, by what it asks for. */
 export function demoText(system: string, user: string): string {
   const step = demoStep(user);
-  if (step !== undefined) return demoText(system, step);
+  if (step) return "text" in step ? step.text : demoText(system, step.prompt);
   const rng = content.mulberry32(content.hashText(`${system}\n${user}`));
   const topic = cleanTopic(content.topicOf(user));
   const asks = (pattern: RegExp) => pattern.test(system) || pattern.test(user);

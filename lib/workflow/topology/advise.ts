@@ -3,7 +3,7 @@ import type { AggregateConfig } from "../kinds/aggregate";
 import { DEFAULT_MODEL, type WorkflowDocument, type WorkflowEdge, type WorkflowNode } from "../schema";
 import { templateReferences } from "../template";
 import { compileWorkflow, kindOf, validateWorkflow, type CompiledWorkflow } from "../validate";
-import { STEP_CONTEXT } from "./build";
+import { RESULTS_LINE, STEP_CONTEXT, VERIFY_INSTRUCTION } from "./build";
 import { simulateLatency } from "./latency";
 import { taskMetrics, type TaskMetrics } from "./metrics";
 import { describeMetrics, routeTopology, type Topology } from "./route";
@@ -372,10 +372,12 @@ function addVerifier(doc: WorkflowDocument, aggregate: Extract<WorkflowNode, { k
       from: aggregate.config.outputKey,
       outputKey: verifiedKey,
       prompt: [
-        "Verify the parallel results below before they are used: check them against each other, resolve or point out contradictions, and combine them into one answer. Add nothing that none of them supports.",
+        "Verify the parallel results below before they are used, then combine them into one answer.",
+        VERIFY_INSTRUCTION,
         `{{#${agreementKey}.conflicts}}`,
         `The agreement check flagged: {{${agreementKey}.conflicts}}`,
         `{{/${agreementKey}.conflicts}}`,
+        RESULTS_LINE,
         "{{joined}}",
       ].join("\n"),
     },

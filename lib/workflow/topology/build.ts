@@ -16,6 +16,9 @@ import { describeMetrics, PARALLEL_CAP, routeTopology, type RouteDecision, type 
 export const TASK_KEY = "task";
 /** How a step's prompt introduces the whole task, after its own instructions. */
 export const STEP_CONTEXT = "This is one step of a larger task:";
+/** The sentence every verifying synthesis prompt carries, and the line before the results it verifies. */
+export const VERIFY_INSTRUCTION = "Check the results against each other before combining them: keep what they agree on, resolve or point out contradictions, and add nothing that none of them supports.";
+export const RESULTS_LINE = "The results:";
 /** How the coordinator of a hierarchical workflow is told to hand out the planned subtasks. */
 export const ASSIGN_MARKER = "Assign exactly these subtasks";
 const COLUMN = 360;
@@ -134,10 +137,11 @@ function llmStep(id: string, subtask: Subtask, key: string, deps: ReadonlyArray<
 const SYNTHESIS_PROMPT = [
   `Combine the results below into one complete answer to this task: {{${TASK_KEY}}}`,
   "",
-  "Check the results against each other before combining them: keep what they agree on, resolve or point out contradictions, and add nothing that none of them supports.{{#agreement.conflicts}}",
+  `${VERIFY_INSTRUCTION}{{#agreement.conflicts}}`,
   "",
   "The agreement check flagged: {{agreement.conflicts}}{{/agreement.conflicts}}",
   "",
+  RESULTS_LINE,
   "{{joined}}",
 ].join("\n");
 

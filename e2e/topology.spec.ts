@@ -1,0 +1,74 @@
+import { expect, test } from "@playwright/test";
+import { RunPage } from "./editor-page";
+
+/**
+ * Topology from the task (issue 14): plan a workflow from a description, run it, take a piece of
+ * advice, and see the agreement across parallel branches on the aggregate.
+ */
+
+test.use({ viewport: { width: 1280, height: 720 } });
+
+test("plans a workflow from a task, opens it in one undoable step, runs it and shows the merge's agreement", async ({ page }) => {
+  const editor = new RunPage(page);
+  await page.goto("/");
+  await page.getByTestId("new-from-task").click();
+  const dialog = page.getByTestId("plan-dialog");
+  await expect(dialog).toBeVisible();
+  await page.getByTestId("plan-example-1").click();
+  await expect(page.getByTestId("plan-task")).toHaveValue("Write a haiku, a limerick and a short story about autumn");
+  await page.getByTestId("plan-submit").click();
+  await expect(page.getByTestId("plan-explanation")).toHaveText("3 subtasks, width 3, depth 1, coupling 0.00 → parallel: 3 branches at once, then a checked merge");
+  await expect(page.getByTestId("plan-subtasks").locator("li")).toHaveCount(3);
+  await page.screenshot({ path: "test-results/topology-plan-dialog.png" });
+
+  await page.getByTestId("plan-apply").click();
+  await expect(dialog).toHaveCount(0);
+  for (const id of ["n_task", "n_haiku", "n_limerick", "n_short_story_about_autumn", "n_results", "n_answer", "n_output"]) await expect(editor.node(id)).toBeVisible();
+  await expect(page.getByTestId("validation-state")).toHaveText("Valid");
+  await page.screenshot({ path: "test-results/topology-generated-workflow.png" });
+
+  // One step: undo brings back the empty canvas, redo the plan.
+  await page.getByTestId("undo").click();
+  await expect(editor.nodes()).toHaveCount(0);
+  await page.getByTestId("redo").click();
+  await expect(editor.node("n_results")).toBeVisible();
+
+  await editor.run();
+  await editor.finished("succeeded");
+  const agreement = page.getByTestId("agreement-n_results");
+  await expect(agreement).toContainText(/Agreement \d\.\d\d across 3 branches/);
+  await page.screenshot({ path: "test-results/topology-generated-run.png" });
+});
+
+test("advice: selects the nodes it names, previews a verifying step, applies it undoably, and the merge then reports its agreement", async ({ page }) => {
+  const editor = new RunPage(page);
+  await editor.open("parallelization");
+  await page.getByTestId("advice-toggle").click();
+  const panel = page.getByTestId("advice-panel");
+  await expect(panel).toBeVisible();
+  await expect(page.getByTestId("advice-analysis")).toContainText("3 model steps, width 3, depth 1, coupling 0.00 by data dependency → parallel");
+  const advice = page.getByTestId("advice-unchecked-merge");
+  await expect(advice).toContainText("Parallel results are merged without a check");
+  await expect(advice).toContainText("Kim et al.");
+
+  await advice.getByTestId("advice-node-n_joke").click();
+  await expect(page.locator('.react-flow__node[data-id="n_joke"]')).toHaveClass(/selected/);
+
+  await advice.getByTestId("advice-preview").click();
+  await expect(advice.getByTestId("advice-fix-preview")).toContainText("turn on the agreement check of “Combine”");
+  await expect(editor.node("n_verify")).toHaveCount(0);
+  await page.screenshot({ path: "test-results/topology-advice-panel.png" });
+
+  await advice.getByTestId("advice-apply").click();
+  await expect(editor.node("n_verify")).toBeVisible();
+  await expect(page.getByTestId("advice-empty")).toBeVisible();
+  await page.getByTestId("undo").click();
+  await expect(editor.node("n_verify")).toHaveCount(0);
+  await page.getByTestId("redo").click();
+  await expect(editor.node("n_verify")).toBeVisible();
+
+  await editor.run();
+  await editor.finished("succeeded");
+  await expect(page.getByTestId("agreement-n_aggregate")).toContainText(/Agreement \d\.\d\d across 3 branches/);
+  await page.screenshot({ path: "test-results/topology-advice-applied-run.png" });
+});
