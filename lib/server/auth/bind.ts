@@ -39,7 +39,7 @@ export function listeningAddresses(): string[] {
   const argv = process.argv;
   const flag = argv.findIndex((arg) => arg === "-H" || arg === "--hostname");
   const inline = argv.find((arg) => arg.startsWith("--hostname="));
-  const hostname = inline?.slice("--hostname=".length) ?? (flag >= 0 ? argv[flag + 1] : process.env.HOSTNAME);
+  const hostname = inline?.slice("--hostname=".length) ?? (flag >= 0 ? argv[flag + 1] : undefined);
   const isNextStart = argv.some((arg) => arg === "start") && argv.some((arg) => /next(\.js)?$/.test(arg) || arg.includes("/next/dist/bin/next"));
   return hostname ? [hostname] : isNextStart ? ["::"] : [];
 }
