@@ -4,7 +4,8 @@ import { flushAllRecorders, RunRecorder, type RecorderOptions } from "./recorder
 
 /** The run recorder against a fake sink: batching, retries, bounded buffering, and the result it reports. */
 
-const event = (seq: number): RunEvent => ({ seq, t: seq, type: "node-delta", nodeId: "a", text: "x" });
+/** An event the recorder stores as it is (deltas of one node it merges: see the compaction case). */
+const event = (seq: number): RunEvent => ({ seq, t: seq, type: "node-delta", nodeId: `n${seq}`, text: "x" });
 const finished = (seq: number): RunEventOf<"run-finished"> => ({
   seq,
   t: seq,
@@ -163,5 +164,32 @@ describe("run recorder", () => {
     const flushed = await flushAllRecorders({ timeoutMs: 100 });
     expect(flushed.lost).toBeGreaterThanOrEqual(3);
     expect(recorder.lost).toBe(3);
+  });
+
+  it("stores each batch's deltas compact: one row per node and 50 ms, text intact, other events as they are, lost counted in events", async () => {
+    const rows: RunEvent[] = [];
+    const recorder = new RunRecorder(
+      {
+        append: async (events) => {
+          rows.push(...events);
+        },
+        finish: async () => {},
+      },
+      { ...quick, maxDelayMs: 60_000, maxBatch: 1_000 },
+    );
+    const pushed: RunEvent[] = [{ seq: 0, t: 0, type: "node-started", nodeId: "a", iteration: 1 }];
+    // 300 deltas of two nodes, interleaved, 1 ms apart: 300 ms of streaming.
+    for (let i = 0; i < 300; i++) pushed.push({ seq: pushed.length, t: 1 + i, type: "node-delta", nodeId: i % 2 ? "b" : "a", text: String(i % 10) });
+    pushed.push({ seq: pushed.length, t: 301, type: "node-finished", nodeId: "a", output: {}, ports: ["out"], usage: { inputTokens: 0, outputTokens: 0 }, ms: 301, iteration: 1 });
+    for (const e of pushed) recorder.push(e);
+    expect(await recorder.finish(finished(pushed.length))).toEqual({ recorded: true, lost: 0 });
+    const deltas = rows.filter((e) => e.type === "node-delta");
+    // Two nodes × 300 ms in chunks of at most 50 ms (51 ms of deltas each, inclusive).
+    expect(deltas.length).toBeLessThanOrEqual(2 * 6);
+    const text = (list: RunEvent[], node: string) => list.flatMap((e) => (e.type === "node-delta" && e.nodeId === node ? [e.text] : [])).join("");
+    expect(text(rows, "a")).toBe(text(pushed, "a"));
+    expect(text(rows, "b")).toBe(text(pushed, "b"));
+    expect(rows.filter((e) => e.type !== "node-delta")).toEqual(pushed.filter((e) => e.type !== "node-delta"));
+    expect(rows.map((e) => e.seq)).toEqual([...rows.map((e) => e.seq)].sort((x, y) => x - y));
   });
 });

@@ -1,5 +1,6 @@
 import "server-only";
 import type { RunEvent, RunEventOf } from "@/lib/workflow";
+import { compactDeltas } from "./db/compact";
 import { databaseErrorMessage, sqlState } from "./db/errors";
 
 export type RecorderSink = {
@@ -92,7 +93,8 @@ const sleep = (ms: number, { unref = false } = {}) =>
 /**
  * Stores a run's events as they happen without slowing the stream: events are buffered and
  * written in batches (every `maxDelayMs`, or at once when `maxBatch` are waiting), one write at a
- * time, in order. A failed write is retried with backoff, never given up at the first error:
+ * time, in order, each batch's deltas merged into chunks of at most 50 ms (compactDeltas), so a
+ * run's record is compact by the time it ends and a replay at recorded speed looks the same. A failed write is retried with backoff, never given up at the first error:
  * during the run for as long as it lasts (the buffer is bounded; overflow is counted as lost), and
  * from `finish()` on for `finishTimeoutMs`. The result is always attempted, and if it cannot be
  * stored by then it keeps being retried in the background, so no record stays `running` while
@@ -169,7 +171,10 @@ export class RunRecorder {
     while (this.pending.length) {
       const batch = this.pending.splice(0, this.options.maxBatch);
       for (const event of batch) this.pendingBytes -= approxBytes(event);
-      if (!(await this.attempt(() => this.sink.append(batch)))) this.lostEvents += batch.length;
+      // Deltas are stored compact: those of one node within 50 ms become one row, written once,
+      // rather than written apart and merged (deleted and rewritten) when the run ends.
+      const rows = compactDeltas(batch);
+      if (!(await this.attempt(() => this.sink.append(rows)))) this.lostEvents += batch.length;
     }
   }
 

@@ -275,25 +275,20 @@ describe.each(backends)("query module on %s", (_, open) => {
     expect(await q.getSharedRun(database.db, { shareId: shared!.id })).toBeNull();
   });
 
-  it("compacts a run's deltas when it finishes (once), and serves its events in pages to whoever may see them", async () => {
+  it("serves a run's events in pages, to whoever may see them", async () => {
     const owner = newOwner();
     const created = await q.createWorkflow(database.db, { owner, document: template("routing") });
     if (!created.ok) throw new Error("not created");
     const runId = `paged-${owner}`;
     await q.createRun(database.db, { id: runId, owner, workflowId: created.id, version: 1, document: template("routing"), inputs: {}, processId: "p" });
     const events: RunEvent[] = [{ seq: 0, t: 0, type: "run-started", runId, workflow: "Routing", inputs: {} }, { seq: 1, t: 0, type: "node-started", nodeId: "a", iteration: 1 }];
-    // 1 200 deltas 2 ms apart: 2.4 s of streaming, 48 chunks of 50 ms.
-    for (let i = 0; i < 1_200; i++) events.push({ seq: events.length, t: 1 + i * 2, type: "node-delta", nodeId: "a", text: `${i % 10}` });
+    for (let i = 0; i < 48; i++) events.push({ seq: events.length, t: 1 + i * 50, type: "node-delta", nodeId: "a", text: `${i % 10}` });
     const finished: RunEventOf<"run-finished"> = { seq: events.length, t: 2_500, type: "run-finished", status: "succeeded", outputs: {}, state: {}, usage: { inputTokens: 1, outputTokens: 1 }, warnings: [], ms: 2_500 };
     events.push(finished);
-    for (let i = 0; i < events.length; i += 64) await q.appendRunEvents(database.db, { runId, events: events.slice(i, i + 64) });
+    for (let i = 0; i < events.length; i += 16) await q.appendRunEvents(database.db, { runId, events: events.slice(i, i + 16) });
     await q.finishRun(database.db, { runId, finished });
     const stored = (await q.getRunEvents(database.db, { owner, runId }))!;
-    expect(stored.length).toBeLessThan(60);
-    expect(stored.flatMap((e) => (e.type === "node-delta" ? [e.text] : [])).join("")).toBe(events.flatMap((e) => (e.type === "node-delta" ? [e.text] : [])).join(""));
-    // A retried finish (its first answer lost) does not merge the chunks again.
-    await q.finishRun(database.db, { runId, finished });
-    expect(await q.getRunEvents(database.db, { owner, runId })).toEqual(stored);
+    expect(stored).toEqual(events);
 
     const firstPage = await q.runEventsPage(database.db, { runId, limit: 20 });
     expect(firstPage).toMatchObject({ more: true });

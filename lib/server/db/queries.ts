@@ -2,7 +2,6 @@ import "server-only";
 import { randomBytes, randomUUID } from "node:crypto";
 import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, notInArray, sql } from "drizzle-orm";
 import { CURRENT_VERSION, parseDocument, serializeDocument, summariseChanges, type RunEvent, type RunEventOf, type ValidationIssue, type WorkflowDocument } from "@/lib/workflow";
-import { compactDeltas } from "./compact";
 import type { Db } from "./connect";
 import { authUsers, invites, processes, runEvents, runs, serverSettings, shareLinks, workflowVersions, workflows } from "./schema";
 import { normaliseJson } from "./text";
@@ -181,52 +180,21 @@ export async function appendRunEvents(db: Db, { runId, events }: { runId: string
     .onConflictDoNothing();
 }
 
-/**
- * Stores a run's result. The first time (while the record still says `running`) its deltas are
- * compacted in the same transaction, so a replay or share right after sees the compact record. A
- * retried finish (its first answer lost) does not compact again.
- */
+/** Stores a run's result (its events are already stored, in compact chunks: see RunRecorder). */
 export async function finishRun(db: Db, { runId, finished }: { runId: string; finished: Extract<RunEvent, { type: "run-finished" }> }) {
-  await db.transaction(async (tx) => {
-    const [row] = await tx.select({ status: runs.status }).from(runs).where(eq(runs.id, runId)).for("update");
-    if (row?.status === "running") await compactRunEvents(tx, { runId });
-    await tx
-      .update(runs)
-      .set({
-        status: finished.status,
-        outputs: normaliseJson(finished.outputs),
-        usage: finished.usage,
-        warnings: normaliseJson(finished.warnings),
-        error: finished.error ? normaliseJson(finished.error) : null,
-        finishedAt: new Date(),
-      })
-      .where(eq(runs.id, runId));
-  });
+  await db
+    .update(runs)
+    .set({
+      status: finished.status,
+      outputs: normaliseJson(finished.outputs),
+      usage: finished.usage,
+      warnings: normaliseJson(finished.warnings),
+      error: finished.error ? normaliseJson(finished.error) : null,
+      finishedAt: new Date(),
+    })
+    .where(eq(runs.id, runId));
 }
 
-/**
- * Merges a run's stored deltas into chunks of at most ~50 ms (see compactDeltas): the rows of
- * merged deltas are replaced by one row per chunk, at the sequence number of its last delta.
- * Answers how many rows there were and are.
- */
-export async function compactRunEvents(db: Db, { runId }: { runId: string }): Promise<{ before: number; after: number }> {
-  const rows = await db.select({ event: runEvents.event }).from(runEvents).where(eq(runEvents.runId, runId)).orderBy(asc(runEvents.seq));
-  const events = rows.map((row) => row.event as RunEvent);
-  const compacted = compactDeltas(events);
-  if (compacted.length === events.length) return { before: events.length, after: events.length };
-  const kept = new Set(compacted);
-  // Rows whose event survives as it is stay; the others (merged deltas) go, and the chunks come in.
-  const gone = events.filter((event) => !kept.has(event)).map((event) => event.seq);
-  const original = new Set(events);
-  const chunks = compacted.filter((event) => !original.has(event));
-  for (let i = 0; i < gone.length; i += 5_000) {
-    await db.delete(runEvents).where(and(eq(runEvents.runId, runId), inArray(runEvents.seq, gone.slice(i, i + 5_000))));
-  }
-  for (let i = 0; i < chunks.length; i += 500) {
-    await db.insert(runEvents).values(chunks.slice(i, i + 500).map((event) => ({ runId, seq: event.seq, event: normaliseJson(event) })));
-  }
-  return { before: events.length, after: compacted.length };
-}
 export async function getRun(db: Db, { owner, runId }: { owner: string; runId: string }) {
   const [run] = await db.select().from(runs).where(and(eq(runs.id, runId), eq(runs.owner, owner)));
   return run ?? null;
