@@ -9,8 +9,9 @@ export const SERVER_ACTION_BODY_LIMIT = 3 * MAX_DOCUMENT_CHARACTERS + 1_000_000;
 
 /** @type {import("next").NextConfig} */
 const nextConfig = {
-  // PGlite ships WASM that must stay a server-side dependency, not a public static asset.
-  serverExternalPackages: ["@electric-sql/pglite"],
+  // PGlite ships WASM that must stay a server-side dependency, not a public static asset. DBOS
+  // (cluster mode) keeps process-wide state: one copy from node_modules, not one per bundle.
+  serverExternalPackages: ["@electric-sql/pglite", "@dbos-inc/dbos-sdk"],
   poweredByHeader: false,
   reactStrictMode: true,
   experimental: {

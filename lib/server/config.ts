@@ -49,6 +49,13 @@ export type AdmissionConfig = {
   sharedDailyTokens: number;
 };
 
+/**
+ * Where runs execute: `in-process` in the web process that admitted them (the default, and the
+ * only one with PGlite), or `cluster`: durable workflows on the PostgreSQL of DATABASE_URL that
+ * any web or worker process sharing it can run, follow and cancel (README, "Cluster mode").
+ */
+export type ExecutorConfig = { kind: "in-process" } | { kind: "cluster"; databaseUrl: string };
+
 export type ServerConfig = {
   openai?: ProviderConfig;
   anthropic?: ProviderConfig;
@@ -69,6 +76,7 @@ export type ServerConfig = {
   runRetentionDays?: number;
   security: SecurityConfig;
   admission: AdmissionConfig;
+  executor: ExecutorConfig;
 };
 
 /** What the model registry needs from the configuration. */
@@ -215,6 +223,15 @@ export function secretsOf(config: ServerConfig, env: NodeJS.ProcessEnv = process
   return [...new Set(values.filter((value): value is string => typeof value === "string" && value.length >= 3))].sort((a, b) => b.length - a.length);
 }
 
+function executor(env: NodeJS.ProcessEnv): ExecutorConfig {
+  const kind = env.TRELLIS_EXECUTOR || "in-process";
+  if (kind === "in-process") return { kind };
+  if (kind !== "cluster") throw new ConfigError("TRELLIS_EXECUTOR", `must be "in-process" or "cluster" (got "${kind}")`);
+  // Durable runs live in PostgreSQL; PGlite is one process's file and cannot be shared.
+  if (!env.DATABASE_URL) throw new ConfigError("TRELLIS_EXECUTOR=cluster", "needs DATABASE_URL: the PostgreSQL that every web and worker process shares (postgres://user:password@host:5432/db)");
+  return { kind, databaseUrl: env.DATABASE_URL };
+}
+
 const RESERVED_PROVIDERS = new Set(["openai", "anthropic", "google", "demo"]);
 
 export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -245,6 +262,7 @@ export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
       dailyTokens: number(env, "TRELLIS_DAILY_TOKENS", 5_000_000)!,
       sharedDailyTokens: number(env, "TRELLIS_SHARED_DAILY_TOKENS", 500_000)!,
     },
+    executor: executor(env),
   };
   // A peer must be able to miss a beat or two before its runs are taken for orphaned.
   if (config.heartbeat.everyMs < 100) throw new ConfigError("TRELLIS_HEARTBEAT_MS", "must be at least 100");

@@ -251,6 +251,15 @@ export async function getRunEventsPage(db: Db, { runId, access, after, limit }: 
   return allowed ? runEventsPage(db, { runId, after, limit }) : null;
 }
 
+/**
+ * Stamps the process now executing a run in progress (cluster mode: the worker that took it from
+ * the queue), so the heartbeat sweep judges the run by that process; false when it is no longer in progress.
+ */
+export async function assignRunProcess(db: Db, { runId, processId }: { runId: string; processId: string }): Promise<boolean> {
+  const assigned = await db.update(runs).set({ processId }).where(and(eq(runs.id, runId), eq(runs.status, "running"))).returning({ id: runs.id });
+  return assigned.length > 0;
+}
+
 /** A run's status alone, or null when there is no such run. No ownership check: callers check access first (getRunEventsPage). */
 export async function getRunStatus(db: Db, { runId }: { runId: string }): Promise<string | null> {
   const [row] = await db.select({ status: runs.status }).from(runs).where(eq(runs.id, runId));
