@@ -42,7 +42,8 @@ async function collect(events: AsyncIterable<RunEvent>, onEvent?: (event: RunEve
 
 /** Starts a worker and resolves with its process id once it takes runs. */
 function startWorker(): Promise<{ child: ChildProcess; id: string }> {
-  const child = spawn("node_modules/.bin/tsx", ["--conditions=react-server", "--tsconfig", "tsconfig.json", "scripts/worker.ts"], {
+  // Node itself runs the worker (tsx as a loader, not its wrapper process), so a kill reaches the worker.
+  const child = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", "scripts/worker.ts"], {
     env: { ...process.env, ...PACE, ...BEATS, TRELLIS_EXECUTOR: "cluster", DATABASE_URL: databaseUrl },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -61,6 +62,7 @@ function startWorker(): Promise<{ child: ChildProcess; id: string }> {
 
 let db: Db;
 let worker: { child: ChildProcess; id: string };
+const extraWorkers: ChildProcess[] = [];
 let owners = 0;
 const context = (): RunContext => ({ owner: `cluster-${Date.now()}-${owners++}-abcdefghijklmnopqrstuvwxyz`, db, processId: PROCESS_ID });
 const newId = () => globalThis.crypto.randomUUID();
@@ -80,6 +82,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   worker?.child.kill("SIGTERM");
+  for (const child of extraWorkers) child.kill("SIGTERM");
   await stopCluster();
   await closeDatabase();
 });
@@ -145,5 +148,26 @@ describe("cluster mode", () => {
     ]);
     const outcomes = [first.at(-1), second.at(-1)].map((event) => (event?.type === "run-finished" ? (event.error?.code ?? event.status) : "none")).sort();
     expect(outcomes).toEqual(["duplicate-run", "succeeded"]);
+  });
+
+  it("ends a run whose worker is killed mid-stream: another worker recovers it and, without node checkpoints, ends it interrupted instead of calling every model again", async () => {
+    const second = await startWorker();
+    extraWorkers.push(second.child);
+    const ctx = context();
+    const runId = newId();
+    let killedAt = 0;
+    const events = await collect(startRun({ runId, document: template("prompt-chaining"), inputs: { topic: "a kite" } }, ctx), (event) => {
+      if (killedAt || event.type !== "node-delta") return;
+      killedAt = Date.now();
+      // Kill whichever worker took it.
+      void DBOS.getWorkflowStatus(runId).then((status) => {
+        const holder = status?.executorId === second.id ? second.child : worker.child;
+        holder.kill("SIGKILL");
+      });
+    });
+    expect(events.at(-1)).toMatchObject({ type: "run-finished", status: "failed", error: { code: "interrupted" } });
+    expect(Date.now() - killedAt).toBeLessThan(15_000);
+    // Interrupted by the heartbeat sweep, or failed by the recovering worker: whichever noticed first.
+    expect(["interrupted", "failed"]).toContain((await q.getRun(db, { owner: ctx.owner, runId }))?.status);
   });
 });

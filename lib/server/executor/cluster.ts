@@ -7,7 +7,7 @@ import type { RunEvent } from "@/lib/workflow";
 import { readServerConfig, secretsOf } from "../config";
 import { getDatabase, PROCESS_ID } from "../db";
 import type { Db } from "../db/connect";
-import { assignRunProcess, finishRun, getRun, runEventsPage } from "../db/queries";
+import { assignRunProcess, finishRun, getRun, getRunStatus, runEventsPage } from "../db/queries";
 import { createModels } from "../models";
 import { runAndRecord } from "./events";
 import type { AdmittedRun, RunExecutor, RunServices, RunSink } from "./types";
@@ -226,11 +226,15 @@ export function clusterExecutor(databaseUrl: string): RunExecutor {
           last = event;
           sink.send(event);
         }
-        if (last?.type !== "run-finished") {
-          const finished = finishedEvent("cancelled", { code: "cancelled", message: "the run was cancelled before it could finish" }, last);
-          await finishRun(services.db, { runId: run.runId, finished });
-          sink.send(finished);
+        if (last?.type === "run-finished") return;
+        if ((await getRunStatus(services.db, { runId: run.runId })) === "interrupted") {
+          // The process running it went silent and the sweep said so; the record keeps that status.
+          sink.send(finishedEvent("failed", { code: "interrupted", message: "the process running this run stopped" }, last));
+          return;
         }
+        const finished = finishedEvent("cancelled", { code: "cancelled", message: "the run was cancelled before it could finish" }, last);
+        await finishRun(services.db, { runId: run.runId, finished });
+        sink.send(finished);
       } finally {
         sink.controller.signal.removeEventListener("abort", cancel);
       }

@@ -1,18 +1,20 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, readServerConfig } from "../config";
 
+const env = (variables: Record<string, string>) => ({ NODE_ENV: "test", ...variables }) as NodeJS.ProcessEnv;
+
 describe("executor configuration (TRELLIS_EXECUTOR)", () => {
   it("runs in process by default", () => {
-    expect(readServerConfig({}).executor).toEqual({ kind: "in-process" });
+    expect(readServerConfig(env({})).executor).toEqual({ kind: "in-process" });
   });
 
   it("refuses cluster mode without DATABASE_URL, saying what to set", () => {
-    expect(() => readServerConfig({ TRELLIS_EXECUTOR: "cluster" })).toThrow(ConfigError);
-    expect(() => readServerConfig({ TRELLIS_EXECUTOR: "cluster" })).toThrow(/TRELLIS_EXECUTOR=cluster needs DATABASE_URL/);
-    expect(readServerConfig({ TRELLIS_EXECUTOR: "cluster", DATABASE_URL: "postgres://trellis@db:5432/trellis" }).executor).toEqual({ kind: "cluster", databaseUrl: "postgres://trellis@db:5432/trellis" });
+    expect(() => readServerConfig(env({ TRELLIS_EXECUTOR: "cluster" }))).toThrow(ConfigError);
+    expect(() => readServerConfig(env({ TRELLIS_EXECUTOR: "cluster" }))).toThrow(/TRELLIS_EXECUTOR=cluster needs DATABASE_URL/);
+    expect(readServerConfig(env({ TRELLIS_EXECUTOR: "cluster", DATABASE_URL: "postgres://trellis@db:5432/trellis" })).executor).toEqual({ kind: "cluster", databaseUrl: "postgres://trellis@db:5432/trellis" });
   });
 
   it("refuses an executor it does not know", () => {
-    expect(() => readServerConfig({ TRELLIS_EXECUTOR: "bullmq" })).toThrow(/TRELLIS_EXECUTOR must be "in-process" or "cluster"/);
+    expect(() => readServerConfig(env({ TRELLIS_EXECUTOR: "bullmq" }))).toThrow(/TRELLIS_EXECUTOR must be "in-process" or "cluster"/);
   });
 });
