@@ -198,23 +198,24 @@ async function runOf(db: Db, runId: string, owner: string) {
 
 export function clusterExecutor(databaseUrl: string): RunExecutor {
   const ready = () => launchCluster({ databaseUrl });
-  const read = async function* (runId: string, afterSeq: number, signal: AbortSignal): AsyncGenerator<RunEvent, void, undefined> {
+  const read = async function* (runId: string, afterSeq: number, signal?: AbortSignal): AsyncGenerator<RunEvent, void, undefined> {
     for await (const batch of DBOS.readStream<RunEvent[]>(runId, STREAM)) {
       for (const event of batch) if (event.seq > afterSeq) yield event;
-      if (signal.aborted) return;
+      if (signal?.aborted) return;
     }
   };
   const executor: RunExecutor = {
     kind: "cluster",
 
     async execute(run: AdmittedRun, sink: RunSink, services: RunServices): Promise<void> {
-      const cluster = await ready();
-      await DBOS.startWorkflow(cluster.run!, { workflowID: run.runId, queueName: QUEUE })(run);
+      const { run: durable } = await ready();
+      if (!durable) throw new Error("DBOS was launched without Trellis's run workflow");
+      await DBOS.startWorkflow(durable, { workflowID: run.runId, queueName: QUEUE })(run);
       const cancel = () => void executor.cancel(run.runId, run.owner);
       sink.controller.signal.addEventListener("abort", cancel, { once: true });
       let last: RunEvent | undefined;
       try {
-        for await (const event of read(run.runId, -1, new AbortController().signal)) {
+        for await (const event of read(run.runId, -1)) {
           last = event;
           sink.send(event);
         }
