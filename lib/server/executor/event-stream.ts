@@ -69,16 +69,16 @@ export async function runEventStream(request: Request, runId: string): Promise<R
           for await (const event of live) send(event);
           return;
         }
-        let page = first.page;
+        // The status first, then the record: a run that was over by then has all of it recorded.
+        const status = await getRunStatus((await getDatabase()).db, { runId });
         for (;;) {
-          for (const event of page.events) send(event);
-          if (finished || !page.more) break;
-          const next = await runEventsPage({ ...access, after: String(last) });
-          if (next.status !== "ok") return;
-          page = next.page;
+          // Read afresh: the run may have moved on while this request was admitted or looked for it live.
+          const page = await runEventsPage({ ...access, after: String(last) });
+          if (page.status !== "ok") return;
+          for (const event of page.page.events) send(event);
+          if (finished || !page.page.more) break;
         }
         if (finished) return;
-        const status = await getRunStatus((await getDatabase()).db, { runId });
         if (status === "running") write(`retry: ${RECONNECT_MS}\n: in progress in another process\n\n`);
         else write(`event: run-ended\ndata: ${JSON.stringify({ status })}\n\n`);
       };
