@@ -8,7 +8,7 @@ import { listWorkflows } from "./db/queries";
 const OWNER = "owner-database-down-abcdefghijklmnopqrstuvwxyz";
 const state: { database: Database | null } = { database: null };
 
-vi.mock("./identity", () => ({ ensureIdentity: async () => OWNER, readIdentity: async () => OWNER }));
+vi.mock("./identity", () => ({ ensureIdentity: async () => OWNER, readIdentity: async () => OWNER, SignInRequiredError: class SignInRequiredError extends Error {} }));
 vi.mock("./db", () => ({
   PROCESS_ID: "test-process",
   getDatabase: async () => {
