@@ -130,6 +130,10 @@ async function main(): Promise<number> {
         // A hung call becomes a failed node in 3 s instead of a minute.
         TRELLIS_FIRST_TOKEN_TIMEOUT_MS: "3000",
         TRELLIS_RUNS_PER_MINUTE: String(Math.max(30, RUNS * 2)),
+        // Admission lets the whole load in (each run reserves up to 8 model-call slots), so it
+        // measures running runs, not refusing them.
+        TRELLIS_MAX_CONCURRENT_RUNS: String(Math.max(20, RUNS)),
+        TRELLIS_MAX_CONCURRENT_MODEL_CALLS: String(Math.max(64, RUNS * 8)),
       },
     });
     await server.ready();
@@ -188,7 +192,10 @@ async function main(): Promise<number> {
   clearInterval(sampler);
 
   const statuses = new Map<string, number>();
-  for (const result of results) statuses.set(result.status, (statuses.get(result.status) ?? 0) + 1);
+  for (const result of results) {
+    const key = result.status === "failed" && result.error ? `failed (${result.error})` : result.status;
+    statuses.set(key, (statuses.get(key) ?? 0) + 1);
+  }
   const terminal = results.filter((result) => ["succeeded", "failed", "cancelled"].includes(result.status)).length;
   const firstEvents = results.map((result) => result.firstEventMs).filter(Number.isFinite);
   const deltas = results.flatMap((result) => result.deltaLatencies);
