@@ -1,8 +1,9 @@
 /**
  * `npm run worker`: a process that executes cluster-mode runs and nothing else (README, "Cluster
  * mode"). It needs TRELLIS_EXECUTOR=cluster and DATABASE_URL, the PostgreSQL its web processes
- * share; it migrates and beats like a web process, takes runs from the queue, and on SIGTERM or
- * SIGINT stops taking runs, hands the ones in progress back through DBOS and exits.
+ * share; it migrates and beats like a web process and takes runs from the queue. On SIGTERM or
+ * SIGINT it shuts DBOS down and exits: runs it had in progress are taken up by another process's
+ * recovery sweep once its heartbeat is stale (and, without node checkpoints yet, end interrupted).
  */
 import { ConfigError, readServerConfig } from "@/lib/server/config";
 import { closeDatabase, getDatabase, PROCESS_ID } from "@/lib/server/db";
