@@ -53,6 +53,8 @@ export default defineConfig({
       TRELLIS_DEMO_FIRST_TOKEN_MS: "300",
       TRELLIS_DEMO_CHUNK_MS: "60",
       TRELLIS_DEMO_FAULTS: JSON.stringify([{ kind: "server-error", match: "FAIL-INJECTED" }]),
+      // Small replay pages, so every replay in these tests also loads the rest of its run progressively.
+      TRELLIS_REPLAY_PAGE_EVENTS: "10",
     },
   },
 });

@@ -85,7 +85,10 @@ test("a replay plays at recorded speed, pauses, scrubs back to the start and jum
   const url = await share(page);
 
   const guest = await visitor(browser);
+  // The page brings the first events (TRELLIS_REPLAY_PAGE_EVENTS is small here); the rest load in pages.
+  const morePages = guest.waitForResponse((response) => /\/api\/runs\/[0-9a-f-]{36}\/events\?via=link/.test(response.url()) && response.ok());
   await guest.goto(url);
+  await morePages;
   await expect(guest.getByTestId("run-status")).toHaveText("succeeded");
   await guest.getByTestId("replay-play").click();
   await expect(guest.getByTestId("run-status")).toHaveText("running");

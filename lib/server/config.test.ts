@@ -21,4 +21,10 @@ describe("server configuration: run retention", () => {
     expect(readServerConfig(env({ TRELLIS_RUN_RETENTION_DAYS: "30" })).runRetentionDays).toBe(30);
     expect(() => readServerConfig(env({ TRELLIS_RUN_RETENTION_DAYS: "a week" }))).toThrow(/TRELLIS_RUN_RETENTION_DAYS must be a non-negative number/);
   });
+
+  it("ships replays in pages of 500 events unless TRELLIS_REPLAY_PAGE_EVENTS says otherwise (at least 1)", () => {
+    expect(readServerConfig(env({})).replayPageEvents).toBe(500);
+    expect(readServerConfig(env({ TRELLIS_REPLAY_PAGE_EVENTS: "10" })).replayPageEvents).toBe(10);
+    expect(readServerConfig(env({ TRELLIS_REPLAY_PAGE_EVENTS: "0" })).replayPageEvents).toBe(1);
+  });
 });

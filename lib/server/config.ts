@@ -74,6 +74,8 @@ export type ServerConfig = {
   heartbeat: { everyMs: number; staleAfterMs: number };
   /** Days a finished run keeps its events (its row and result stay for good); undefined keeps them for good. */
   runRetentionDays?: number;
+  /** Events a replay page comes with; the rest load in pages of this size. */
+  replayPageEvents: number;
   security: SecurityConfig;
   admission: AdmissionConfig;
   executor: ExecutorConfig;
@@ -254,6 +256,7 @@ export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
       staleAfterMs: number(env, "TRELLIS_PROCESS_STALE_MS", 30_000)!,
     },
     runRetentionDays: number(env, "TRELLIS_RUN_RETENTION_DAYS"),
+    replayPageEvents: Math.max(1, Math.floor(number(env, "TRELLIS_REPLAY_PAGE_EVENTS", 500)!)),
     security: security(env),
     admission: {
       maxConcurrentRuns: number(env, "TRELLIS_MAX_CONCURRENT_RUNS", 20)!,

@@ -21,7 +21,7 @@ import {
 } from "./db/queries";
 import { isDatabaseUnavailable } from "./db/errors";
 import { ensureIdentity, identityFromCookieHeader, readIdentity } from "./identity";
-import { invalid, type ActionResult } from "./workflows";
+import { invalid, replayPage, type ActionResult } from "./workflows";
 
 /**
  * Share links (docs/architecture.md §7.8): `/s/<id>` opens a saved version read-only with its latest run
@@ -114,7 +114,7 @@ export async function sharedView(shareId: string): Promise<SharedView> {
   const { db } = await getDatabase();
   const link = await getSharedVersion(db, { id: shareId });
   if (link.status !== "ok") return link;
-  const run = await latestRunOfVersion(db, { owner: link.owner, workflowId: link.workflowId, version: link.version });
+  const run = await latestRunOfVersion(db, { owner: link.owner, workflowId: link.workflowId, version: link.version, pageSize: replayPage() });
   return { status: "ok", document: link.document, version: link.version, allowRun: link.allowRun, run: run && replayRecord(run, { shareLink: shareId }) };
 }
 
@@ -122,7 +122,7 @@ export async function sharedView(shareId: string): Promise<SharedView> {
 export async function sharedRunView(shareId: string): Promise<{ document: WorkflowDocument; run: RecordedRun } | null> {
   if (!ShareId.safeParse(shareId).success) return null;
   const { db } = await getDatabase();
-  const record = await getSharedRun(db, { shareId });
+  const record = await getSharedRun(db, { shareId, pageSize: replayPage() });
   return record && { document: record.document, run: replayRecord(record, { runLink: shareId }) };
 }
 
@@ -165,7 +165,7 @@ export async function runEventsPage(request: { runId: string; after: string | nu
   }
   try {
     const { db } = await getDatabase();
-    const page = await getRunEventsPage(db, { runId: request.runId, access, after });
+    const page = await getRunEventsPage(db, { runId: request.runId, access, after, limit: replayPage() });
     return page ? { status: "ok", page } : { status: "not-found" };
   } catch (error) {
     if (!isDatabaseUnavailable(error)) throw error;

@@ -1,6 +1,7 @@
 import "server-only";
 import { z } from "zod";
 import type { ValidationIssue } from "@/lib/workflow";
+import { readServerConfig } from "./config";
 import { getDatabase, PROCESS_ID } from "./db";
 import { DatabaseUnavailableError, databaseErrorMessage, isDatabaseUnavailable } from "./db/errors";
 import {
@@ -144,12 +145,16 @@ export async function workflowRuns(id: string) {
   return listRuns(db, { owner, workflowId: id });
 }
 
-/** One of the caller's runs with its document and events, for replay. */
+let replayPageEvents: number | undefined;
+/** How many events a replay comes with, and each further page holds (TRELLIS_REPLAY_PAGE_EVENTS, default 500). */
+export const replayPage = () => (replayPageEvents ??= readServerConfig().replayPageEvents);
+
+/** One of the caller's runs with its document and first page of events, for replay. */
 export async function runRecord(runId: string) {
   const owner = await readIdentity();
   if (!owner || !Id.safeParse(runId).success) return null;
   const { db } = await getDatabase();
-  return getRunRecord(db, { owner, runId });
+  return getRunRecord(db, { owner, runId, pageSize: replayPage() });
 }
 
 /** The latest saved version for the caller, or null (not found and not theirs look the same). */
@@ -188,5 +193,5 @@ export async function versionRun(id: string, version: number) {
   const owner = await readIdentity();
   if (!owner || !Id.safeParse(id).success) return null;
   const { db } = await getDatabase();
-  return latestRunOfVersion(db, { owner, workflowId: id, version });
+  return latestRunOfVersion(db, { owner, workflowId: id, version, pageSize: replayPage() });
 }

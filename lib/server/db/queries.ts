@@ -311,12 +311,15 @@ export type RunRecord = {
   more: boolean;
 };
 
-async function recordOf(db: Db, row: typeof runs.$inferSelect | undefined): Promise<RunRecord | null> {
+/** How many events a record comes with (`pageSize`): the first page; the rest load in pages. */
+type Paged = { pageSize?: number };
+
+async function recordOf(db: Db, row: typeof runs.$inferSelect | undefined, { pageSize }: Paged = {}): Promise<RunRecord | null> {
   if (!row?.document) return null;
   const document = parseDocument(row.document);
   if (!document.ok) return null;
   const { id, status, version, edited, source, startedAt, finishedAt, usage, error, sharedAs, workflowId, inputs, outputs } = row;
-  const page = await runEventsPage(db, { runId: row.id });
+  const page = await runEventsPage(db, { runId: row.id, limit: pageSize });
   return {
     run: { id, status, version, edited, source, startedAt, finishedAt, usage, error, sharedAs, workflowId, inputs: inputs as Record<string, unknown>, outputs },
     document: document.document,
@@ -349,9 +352,9 @@ function resultOnly(row: typeof runs.$inferSelect): RunEvent[] {
   ];
 }
 
-export async function getRunRecord(db: Db, { owner, runId }: { owner: string; runId: string }): Promise<RunRecord | null> {
+export async function getRunRecord(db: Db, { owner, runId, pageSize }: { owner: string; runId: string } & Paged): Promise<RunRecord | null> {
   const [row] = await db.select().from(runs).where(and(eq(runs.id, runId), eq(runs.owner, owner)));
-  return recordOf(db, row);
+  return recordOf(db, row, { pageSize });
 }
 
 /** Gives one of the owner's runs its own unguessable link (`/r/<id>`); the same link when asked again. */
@@ -370,9 +373,9 @@ export async function unshareRun(db: Db, { owner, runId }: { owner: string; runI
 }
 
 /** What a run link opens: the run, the document that ran and its events — nothing of its owner. */
-export async function getSharedRun(db: Db, { shareId }: { shareId: string }): Promise<RunRecord | null> {
+export async function getSharedRun(db: Db, { shareId, pageSize }: { shareId: string } & Paged): Promise<RunRecord | null> {
   const [row] = await db.select().from(runs).where(and(eq(runs.sharedAs, shareId), linkStillShared));
-  return recordOf(db, row);
+  return recordOf(db, row, { pageSize });
 }
 
 /**
@@ -611,8 +614,8 @@ export async function getSharedVersion(db: Db, { id }: { id: string }): Promise<
  * The run a share link shows: the owner's newest finished run of exactly the shared version
  * (a run of unsaved edits is not that version, so it is never shown).
  */
-export async function latestRunOfVersion(db: Db, { owner, workflowId, version }: { owner: string; workflowId: string; version: number }): Promise<RunRecord | null> {
-  return recordOf(db, await latestRunOfVersionRow(db, { owner, workflowId, version }));
+export async function latestRunOfVersion(db: Db, { owner, workflowId, version, pageSize }: { owner: string; workflowId: string; version: number } & Paged): Promise<RunRecord | null> {
+  return recordOf(db, await latestRunOfVersionRow(db, { owner, workflowId, version }), { pageSize });
 }
 
 async function latestRunOfVersionRow(db: Db, { owner, workflowId, version }: { owner: string; workflowId: string; version: number }) {
