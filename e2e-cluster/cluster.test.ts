@@ -139,6 +139,22 @@ describe("cluster mode", () => {
     expect((await q.getRun(db, { owner: ctx.owner, runId }))?.status).toBe("cancelled");
   });
 
+  it("records a run whose browser stops reading as cancelled by client-gone, on the worker, within a second", async () => {
+    const ctx = context();
+    const runId = newId();
+    for await (const event of startRun({ runId, document: template("prompt-chaining"), inputs: { topic: "a kite" } }, ctx)) {
+      if (event.type === "node-delta") break;
+    }
+    const left = Date.now();
+    let run = await q.getRun(db, { owner: ctx.owner, runId });
+    while (run?.status === "running" && Date.now() - left < 5_000) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      run = await q.getRun(db, { owner: ctx.owner, runId });
+    }
+    expect(Date.now() - left).toBeLessThan(1_000);
+    expect(run).toMatchObject({ status: "cancelled", error: { code: "client-gone" } });
+  });
+
   it("starts one run for one run id submitted twice", async () => {
     const ctx = context();
     const runId = newId();

@@ -38,8 +38,8 @@ type Cluster = {
   launched: Promise<void>;
   /** The durable run as DBOS registered it: what is started and what recovery resumes. */
   run?: (run: AdmittedRun) => Promise<string>;
-  /** Runs executing in this process, by id: what a cancel notification aborts. */
-  running: Map<string, AbortController>;
+  /** Runs executing in this process, by id: what a cancel notification aborts, and whether its browser left. */
+  running: Map<string, { controller: AbortController; gone: boolean }>;
   listener?: Client;
   sweep?: ReturnType<typeof setInterval>;
 };
@@ -77,7 +77,13 @@ export async function launchCluster({ databaseUrl, executesRuns = true }: { data
     await DBOS.registerQueue(QUEUE, { globalConcurrency: config.admission.maxConcurrentRuns, minPollingIntervalMs: 100, onConflict: "always_update" });
     if (!executesRuns) return;
     cluster.listener = new Client({ connectionString: databaseUrl });
-    cluster.listener.on("notification", (message) => message.payload && cluster.running.get(message.payload)?.abort());
+    cluster.listener.on("notification", ({ payload = "" }) => {
+      const [runId, reason] = payload.split(" ");
+      const running = cluster.running.get(runId);
+      if (!running) return;
+      running.gone ||= reason === "client-gone";
+      running.controller.abort();
+    });
     cluster.listener.on("error", (error) => console.error("trellis: the cancel listener failed:", error.message));
     await cluster.listener.connect();
     await cluster.listener.query(`LISTEN ${CANCEL_CHANNEL}`);
@@ -137,11 +143,12 @@ async function runHere(run: AdmittedRun): Promise<string> {
     return "interrupted";
   }
   const controller = new AbortController();
-  cluster?.running.set(run.runId, controller);
+  const running = { controller, gone: false };
+  cluster?.running.set(run.runId, running);
   // DBOS's own cancel (polled) is the backstop for Trellis's notification.
   DBOS.stepStatus?.cancelSignal.addEventListener("abort", () => controller.abort(), { once: true });
   try {
-    await runAndRecord(run, services, { signal: controller.signal, gone: () => false, emit: (event) => stream.push(event) });
+    await runAndRecord(run, services, { signal: controller.signal, gone: () => running.gone, emit: (event) => stream.push(event) });
   } finally {
     cluster?.running.delete(run.runId);
   }
@@ -191,6 +198,13 @@ class StreamWriter {
   }
 }
 
+/** Tells the process running a run to cancel it (`client-gone`: its browser left); a run still on the queue is cancelled there. */
+async function cancelEverywhere(db: Db, runId: string, reason: "cancel" | "client-gone"): Promise<void> {
+  await db.execute(sql`SELECT pg_notify(${CANCEL_CHANNEL}, ${`${runId} ${reason}`})`);
+  // Still waiting on the queue: no process holds it to hear the notification.
+  if ((await DBOS.getWorkflowStatus(runId))?.status === "ENQUEUED") await DBOS.cancelWorkflow(runId);
+}
+
 async function runOf(db: Db, runId: string, owner: string) {
   const run = await getRun(db, { owner, runId });
   return run?.status === "running" ? run : null;
@@ -211,7 +225,8 @@ export function clusterExecutor(databaseUrl: string): RunExecutor {
       const { run: durable } = await ready();
       if (!durable) throw new Error("DBOS was launched without Trellis's run workflow");
       await DBOS.startWorkflow(durable, { workflowID: run.runId, queueName: QUEUE })(run);
-      const cancel = () => void executor.cancel(run.runId, run.owner);
+      // The browser that started it left (or the transport cancelled): the run ends as it would in-process.
+      const cancel = () => void cancelEverywhere(services.db, run.runId, sink.gone ? "client-gone" : "cancel").catch((error: Error) => console.error("trellis: cancel failed:", error.message));
       sink.controller.signal.addEventListener("abort", cancel, { once: true });
       let last: RunEvent | undefined;
       try {
@@ -249,9 +264,7 @@ export function clusterExecutor(databaseUrl: string): RunExecutor {
       await ready();
       const { db } = await getDatabase();
       if (!(await runOf(db, runId, owner))) return false;
-      await db.execute(sql`SELECT pg_notify(${CANCEL_CHANNEL}, ${runId})`);
-      // Still waiting on the queue: no worker holds it to hear the notification.
-      if ((await DBOS.getWorkflowStatus(runId))?.status === "ENQUEUED") await DBOS.cancelWorkflow(runId);
+      await cancelEverywhere(db, runId, "cancel");
       return true;
     },
 
