@@ -2,7 +2,7 @@ import "server-only";
 import { readServerConfig } from "../config";
 import { openDatabase, type Database } from "./connect";
 import { PROCESS_ID } from "./process";
-import { deleteExpiredRunEvents, heartbeat, markInterruptedRuns, pruneProcesses } from "./queries";
+import { deleteExpiredRunEvents, heartbeat, markInterruptedRuns, pruneProcesses, vacuumRunEvents } from "./queries";
 
 export { PROCESS_ID } from "./process";
 
@@ -28,7 +28,7 @@ async function open(): Promise<Open> {
       sweeping = true;
       heartbeat(database.db, { processId: PROCESS_ID })
         .then(() => (staleAfterMs ? markInterruptedRuns(database.db, { processId: PROCESS_ID, staleAfterMs }) : 0))
-        .then(() => (retentionDays === undefined ? 0 : expireRunEvents(database.db, retentionDays)))
+        .then(() => (retentionDays === undefined ? 0 : expireRunEvents(database, retentionDays)))
         .catch((error: Error) => console.error("trellis: heartbeat failed:", error.message))
         .finally(() => (sweeping = false));
     }, config.heartbeat.everyMs);
@@ -44,13 +44,16 @@ const RETENTION_BATCH = 2_000;
 /** Per beat at most this many batches of expired events go, so a large backlog drains over several beats without holding the database. */
 const RETENTION_BATCHES_PER_BEAT = 10;
 
-async function expireRunEvents(db: Database["db"], days: number): Promise<number> {
+async function expireRunEvents({ db, kind }: Database, days: number): Promise<number> {
   let total = 0;
   for (let i = 0; i < RETENTION_BATCHES_PER_BEAT; i++) {
     const deleted = await deleteExpiredRunEvents(db, { days, batch: RETENTION_BATCH });
     total += deleted;
     if (deleted < RETENTION_BATCH) break;
   }
+  // PGlite runs no autovacuum: without one, the room deleted rows leave is never reused and the
+  // file keeps growing. (PostgreSQL's autovacuum does this by itself.)
+  if (total > 0 && kind === "pglite") await vacuumRunEvents(db);
   return total;
 }
 

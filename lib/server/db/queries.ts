@@ -631,6 +631,11 @@ async function latestRunOfVersionRow(db: Db, { owner, workflowId, version }: { o
 
 // ── Retention ───────────────────────────────────────────────────────────────────
 
+/** Makes the room of deleted run events reusable (a plain VACUUM: no exclusive lock, pages the visibility map marks clean are skipped). */
+export async function vacuumRunEvents(db: Db): Promise<void> {
+  await db.execute(sql`VACUUM run_events`);
+}
+
 /**
  * Deletes the events of runs that finished more than `days` days ago, at most `batch` rows per
  * call (so a sweep never holds the database for long); the runs' rows and results stay. Answers
