@@ -74,6 +74,9 @@ test("run, edit a prompt, Run from here, pin, test a node, compare two runs, exp
   await page.getByTestId("test-node").click();
   await expect(page.getByTestId("test-result")).toHaveAttribute("data-status", "succeeded", { timeout: 30_000 });
   await expect(page.getByTestId("test-output")).toContainText("otters");
+  // The card shows the result too, apart from the run on the canvas.
+  await expect(page.getByTestId("node-test-n_poem")).toHaveAttribute("data-status", "succeeded");
+  await expect(page.getByTestId("node-test-output-n_poem")).toContainText("otters");
 
   // Compare the first run with the run from the poem.
   await page.getByTestId("compare-runs").click();

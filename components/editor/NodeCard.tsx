@@ -10,6 +10,7 @@ import { issuesOfNode } from "@/lib/editor/issues";
 import { useEditor } from "./EditorProvider";
 import { KIND_UI, PATTERN_STYLE } from "./kind-ui";
 import { NodeRunView } from "./run/NodeRunView";
+import { NodeTestView } from "./run/NodeTestView";
 import { AgreementBadge } from "@/components/topology/AgreementBadge";
 import type { NodeRunStatus } from "@/lib/editor/run-state";
 
@@ -120,6 +121,7 @@ function NodeCardImpl({ id, selected }: NodeProps) {
       </div>
       {node.kind === "aggregate" && node.config.agreement && <AgreementBadge nodeId={node.id} reportKey={node.config.agreement.key} />}
       <NodeRunView nodeId={node.id} kind={node.kind} />
+      <NodeTestView nodeId={node.id} />
       {namedPorts && (
         <div className="border-t border-zinc-100 py-1 dark:border-zinc-800">
           {outputs.map((port) => (

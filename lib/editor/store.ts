@@ -26,6 +26,8 @@ import {
 
 export type Notice = { tone: "error" | "info"; message: string; id: number };
 
+export type NodeTest = { status: "running" | "succeeded" | "failed" | "cancelled"; text: string };
+
 export type EditorState = {
   document: WorkflowDocument;
   /** The run on the canvas (live or finished); never part of the document or its history. */
@@ -40,6 +42,10 @@ export type EditorState = {
   notice: Notice | null;
   /** While a run streams, the view frames the running nodes (off once the person pans or zooms). */
   followRun: boolean;
+  /** The latest "Test this node" result per node, shown on its card (never part of a run or the document). */
+  nodeTests: Record<string, NodeTest>;
+
+  setNodeTest(nodeId: string, test: NodeTest | null): void;
 
   setFollowRun(on: boolean): void;
   onNodesChange(changes: NodeChange[]): void;
@@ -115,6 +121,12 @@ export function createEditorStore(initial: WorkflowDocument, saved?: { id: strin
           measured: {},
           notice: null,
           followRun: true,
+          nodeTests: {},
+
+          setNodeTest(nodeId, test) {
+            const { [nodeId]: _, ...rest } = get().nodeTests;
+            set({ nodeTests: test ? { ...rest, [nodeId]: test } : rest });
+          },
 
           setFollowRun(on) {
             set({ followRun: on });

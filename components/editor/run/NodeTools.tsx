@@ -108,7 +108,16 @@ function TestTool({ node }: { node: WorkflowNode }) {
   const runState = useEditor((s) => s.run?.state);
   const keys = useMemo(() => keysRead(document, node.id), [document, node.id]);
   const [values, setValues] = useState<Record<string, string>>({});
-  const [result, setResult] = useState<{ run: ReturnType<typeof startRunState>; error?: string } | null>(null);
+  const [result, setShownResult] = useState<{ run: ReturnType<typeof startRunState>; error?: string } | null>(null);
+  const store = useEditorStore();
+  // The result shows here and on the node's card.
+  const setResult = (next: { run: ReturnType<typeof startRunState>; error?: string }) => {
+    setShownResult(next);
+    const shown = next.run.nodes[node.id];
+    const failure = next.error ?? next.run.error?.message;
+    const text = failure ?? (shown?.text || (shown?.output !== undefined ? formatValue(Object.values(shown.output as Record<string, unknown>)[0] ?? shown.output) : ""));
+    store.getState().setNodeTest(node.id, { status: failure ? "failed" : next.run.status === "running" ? "running" : next.run.status, text });
+  };
   const valueOf = (key: string) => values[key] ?? (runState?.[key] !== undefined ? showValue(runState[key]) : "");
 
   const test = async () => {
