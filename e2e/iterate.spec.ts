@@ -77,6 +77,7 @@ test("run, edit a prompt, Run from here, pin, test a node, compare two runs, exp
   // The card shows the result too, apart from the run on the canvas.
   await expect(page.getByTestId("node-test-n_poem")).toHaveAttribute("data-status", "succeeded");
   await expect(page.getByTestId("node-test-output-n_poem")).toContainText("otters");
+  await shot(run, testInfo, "test-node");
 
   // Compare the first run with the run from the poem.
   await page.getByTestId("compare-runs").click();

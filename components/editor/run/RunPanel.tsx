@@ -230,24 +230,25 @@ export function RunPanel({ runner, replay, actions }: { runner?: Runner; replay?
         className="absolute inset-x-0 top-0 z-10 h-1.5 cursor-row-resize hover:bg-sky-500/40"
       />
       <header className="flex h-9 shrink-0 items-center gap-3 border-b border-zinc-100 px-3 text-xs dark:border-zinc-800">
-        <span data-testid="run-status" className={`rounded-full px-2 py-0.5 font-medium ${RUN_BADGE[run.status]}`}>
+        <span data-testid="run-status" className={`shrink-0 rounded-full px-2 py-0.5 font-medium ${RUN_BADGE[run.status]}`}>
           {run.status}
         </span>
-        <span className="tabular-nums text-zinc-500">{((run.ms ?? run.t) / 1000).toFixed(1)} s</span>
-        {run.usage && <span className="text-zinc-500">{run.usage.inputTokens + run.usage.outputTokens} tokens</span>}
+        <span className="shrink-0 whitespace-nowrap tabular-nums text-zinc-500">{((run.ms ?? run.t) / 1000).toFixed(1)} s</span>
+        {run.usage && <span className="shrink-0 whitespace-nowrap text-zinc-500">{run.usage.inputTokens + run.usage.outputTokens} tokens</span>}
         {run.calls !== undefined && (
-          <span className="whitespace-nowrap text-zinc-500" data-testid="run-calls" data-calls={run.calls}>
+          <span className="shrink-0 whitespace-nowrap text-zinc-500" data-testid="run-calls" data-calls={run.calls}>
             {run.calls} model call{run.calls === 1 ? "" : "s"}
           </span>
         )}
         {run.reuse && <ReuseNote reuse={run.reuse} />}
-        <span className="text-zinc-500">
+        {/* The first thing to give way when the header is narrow: it truncates, the rest never wraps. */}
+        <span className="min-w-0 truncate whitespace-nowrap text-zinc-500" title={`model ${defaultModel}${demo ? " (offline demo model)" : ""}`}>
           model <code>{defaultModel}</code>
           {demo ? " (offline demo model)" : ""}
         </span>
         {replay && <ReplayBar replay={replay} />}
         <div className="flex-1" />
-        {actions}
+        <div className="flex shrink-0 items-center gap-2 whitespace-nowrap">{actions}</div>
         {run.status !== "running" && !replay && (
           <button type="button" aria-label="Close the run panel" onClick={() => store.getState().clearRun()} className="rounded p-1 text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800">
             <X className="h-4 w-4" />
