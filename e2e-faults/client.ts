@@ -19,7 +19,16 @@ type FlightClient = {
 
 type ManifestEntry = { filename: string; exportedName: string };
 
-export type ActionName = "runWorkflowAction" | "saveWorkflowAction" | "cancelRunAction" | "listRunsAction" | "loadWorkflowAction";
+export type ActionName =
+  | "runWorkflowAction"
+  | "saveWorkflowAction"
+  | "cancelRunAction"
+  | "listRunsAction"
+  | "loadWorkflowAction"
+  | "createShareAction"
+  | "updateShareAction"
+  | "shareRunAction"
+  | "runSharedAction";
 
 export class ActionClient {
   private readonly ids = new Map<string, string>();
@@ -35,7 +44,9 @@ export class ActionClient {
     public identity = randomBytes(24).toString("base64url"),
   ) {
     const manifest = JSON.parse(readFileSync(join(appDir, ".next", "server", "server-reference-manifest.json"), "utf8")) as { node: Record<string, ManifestEntry> };
-    for (const [id, entry] of Object.entries(manifest.node)) if (entry.filename === "app/editor/actions.ts") this.ids.set(entry.exportedName, id);
+    for (const [id, entry] of Object.entries(manifest.node)) {
+      if (entry.filename === "app/editor/actions.ts" || entry.filename === "app/actions.ts") this.ids.set(entry.exportedName, id);
+    }
     // The Flight client of the React that Next.js bundles: the one that speaks this server's protocol.
     this.flight = createRequire(join(appDir, "package.json"))("next/dist/compiled/react-server-dom-turbopack/client.node.js") as FlightClient;
   }
@@ -66,12 +77,16 @@ export class ActionClient {
     return this.identified;
   }
 
-  /** Calls an action; the answer is its decoded return value (for the run action, an async iterable). */
-  async call<T>(name: ActionName, args: unknown[], { signal }: { signal?: AbortSignal } = {}): Promise<T> {
+  /**
+   * Calls an action; the answer is its decoded return value (for the run action, an async
+   * iterable). `path` is the page it is posted from: an action is found through that page's
+   * bundle (a shared link's run action from `/s/<id>`).
+   */
+  async call<T>(name: ActionName, args: unknown[], { signal, path = "/editor" }: { signal?: AbortSignal; path?: string } = {}): Promise<T> {
     const id = this.ids.get(name);
     if (!id) throw new Error(`no action ${name} in the build's manifest`);
     await this.identify();
-    const response = await fetch(`${this.baseUrl}/editor`, {
+    const response = await fetch(`${this.baseUrl}${path}`, {
       method: "POST",
       // The Origin a browser sends (the server refuses state-changing requests from other origins).
       headers: { "next-action": id, accept: "text/x-component", "content-type": "text/plain;charset=UTF-8", origin: new URL(this.baseUrl).origin, cookie: `trellis_id=${this.identity}` },

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
@@ -10,7 +11,8 @@ import { RunPage } from "./editor-page";
 /**
  * Each attack from the "safe to put on a network" issue, against the production build: a foreign
  * Host (DNS rebinding), framing, a cross-origin cancel, an unlisted model, secrets echoed in
- * provider errors, a 200-run burst, and a local-mode server bound to every interface.
+ * provider errors, a 200-run burst, a local-mode server bound to every interface, and a visitor's
+ * run of a revoked link shared anyway.
  */
 
 const template = (id: string) => JSON.parse(readFileSync(join("lib", "workflow", "templates", `${id}.json`), "utf8")) as WorkflowDocument;
@@ -226,4 +228,37 @@ test("a local-mode server refuses to start on 0.0.0.0, and team mode refuses to 
   const incomplete = await startExpectingExit({ port: 3165, host: "0.0.0.0", env: { TRELLIS_DATA_DIR: newDataDir(), TRELLIS_MODE: "team" } });
   expect(incomplete.code).toBe(1);
   expect(incomplete.output).toContain("TRELLIS_ORIGIN is required in team mode");
+});
+
+type Result<T> = { ok: true; data: T } | { ok: false; error: { code: string; message: string } };
+
+test("after the owner revokes a run-allowed link, a visitor's runs of it cannot be shared and their run links stop working", async ({ baseURL }) => {
+  const owner = new ActionClient(baseURL!, process.cwd());
+  const visitor = new ActionClient(baseURL!, process.cwd());
+  const saved = await owner.save(template("routing"));
+  const link = await owner.call<Result<{ id: string }>>("createShareAction", [{ workflowId: saved.id, version: saved.version, allowRun: true }]);
+  if (!link.ok) throw new Error(`no link: ${link.error.message}`);
+  const shareId = link.data.id;
+  const runFromLink = async () => {
+    const runId = randomUUID();
+    // A shared link's run action is posted from the link's page, as the visitor's browser does.
+    const events = await visitor.call<AsyncIterable<RunEvent>>("runSharedAction", [{ runId, shareId, inputs: { input: "Tell me a story" } }], { path: `/s/${shareId}` });
+    let last: RunEvent | undefined;
+    for await (const event of events) last = event;
+    expect(last).toMatchObject({ type: "run-finished", status: "succeeded" });
+    return runId;
+  };
+  const sharedBefore = await runFromLink();
+  const notYetShared = await runFromLink();
+  const runLink = await visitor.call<Result<{ id: string | null }>>("shareRunAction", [{ runId: sharedBefore }]);
+  if (!runLink.ok || !runLink.data.id) throw new Error("the visitor's run could not be shared before the revocation");
+  expect((await fetch(`${baseURL}/r/${runLink.data.id}`)).status).toBe(200);
+
+  const revoked = await owner.call<Result<{ id: string }>>("updateShareAction", [{ id: shareId, revoke: true }]);
+  expect(revoked.ok).toBe(true);
+  // The run link made before the revocation shows nothing now, to anyone; a new one cannot be made.
+  expect((await fetch(`${baseURL}/r/${runLink.data.id}`)).status).toBe(404);
+  expect((await fetch(`${baseURL}/api/runs/${sharedBefore}/events?after=-1&via=run:${runLink.data.id}`)).ok).toBe(false);
+  const again = await visitor.call<Result<{ id: string | null }>>("shareRunAction", [{ runId: notYetShared }]);
+  expect(again.ok && again.data.id).toBeFalsy();
 });
