@@ -192,6 +192,16 @@ test("export → import round-trips byte for byte", async ({ page }) => {
   expect(await editor.exportText()).toBe(first);
 });
 
+test("the workflow's token budget per run is set and cleared in the inspector, and travels in the document", async ({ page }) => {
+  const editor = new EditorPage(page);
+  await editor.open("routing");
+  const budget = page.getByTestId("workflow-inspector").getByTestId("workflow-max-tokens");
+  await budget.fill("5000");
+  expect((await editor.exportDocument()).settings?.limits).toMatchObject({ maxTokens: 5000 });
+  await budget.fill("");
+  expect((await editor.exportDocument()).settings?.limits?.maxTokens).toBeUndefined();
+});
+
 test("importing a malformed file shows its issues and leaves the canvas untouched", async ({ page }) => {
   const editor = new EditorPage(page);
   await editor.open("routing");

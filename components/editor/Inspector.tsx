@@ -8,7 +8,7 @@ import { issuesOfNode } from "@/lib/editor/issues";
 import { documentIssues } from "@/lib/editor/store";
 import { IssueList } from "./dialogs";
 import { useEditor, useEditorStore, useReadOnly } from "./EditorProvider";
-import { Field, ListEditor, ModelPicker, TextInput, inputClass } from "./inspector/fields";
+import { Field, ListEditor, ModelPicker, NumberInput, TextInput, inputClass } from "./inspector/fields";
 import { CONFIG_FORMS, type FormProps } from "./inspector/forms";
 import { KIND_UI, PATTERN_STYLE } from "./kind-ui";
 import { NodeTools } from "./run/NodeTools";
@@ -117,6 +117,18 @@ function WorkflowInspector() {
           allowDefault={false}
           value={document.settings?.defaultModel ?? "demo:default"}
           onChange={(defaultModel) => store.getState().updateWorkflow({ settings: { ...document.settings, defaultModel } })}
+        />
+      </Field>
+      <Field label="Token budget per run" hint="Input and output tokens of one run; empty uses the server's limit, which this can only lower.">
+        <NumberInput
+          value={document.settings?.limits?.maxTokens}
+          min={1}
+          testId="workflow-max-tokens"
+          onChange={(maxTokens) => {
+            const { maxTokens: _, ...limits } = document.settings?.limits ?? {};
+            const next = maxTokens === undefined ? limits : { ...limits, maxTokens };
+            store.getState().updateWorkflow({ settings: { ...document.settings, limits: Object.keys(next).length ? next : undefined } });
+          }}
         />
       </Field>
       <Field label="Inputs" group>
