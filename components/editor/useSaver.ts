@@ -35,10 +35,11 @@ export function useSaver(): Saver {
   const save = useCallback(
     (resolve?: "mine" | "copy") => {
       const queue = queueOf(store);
-      return queue.run(async (queued): Promise<"saved" | "conflict" | "failed"> => {
+      return queue.run(async (): Promise<"saved" | "conflict" | "failed"> => {
         const { document, saved } = store.getState();
-        // Asked for while another save was in flight, which has stored this very document.
-        if (queued && !resolve && saved?.document === document) return "saved";
+        // Nothing changed since the last save (a second quick press, whether it waited for the first
+        // save or came after it): no new version.
+        if (!resolve && saved?.document === document) return "saved";
         const creating = !saved || resolve === "copy";
         const result = await saveWorkflowAction({ id: saved?.id, baseVersion: saved?.version, document, resolve, newId: creating ? queue.idForNew() : undefined }).catch(() => ({
           ok: false as const,
