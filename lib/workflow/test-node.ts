@@ -1,7 +1,6 @@
 import { PINNABLE_KINDS } from "./pin";
 import type { WorkflowDocument, WorkflowEdge, WorkflowNode } from "./schema";
-import { templateReferences } from "./template";
-import { kindOf } from "./validate";
+import { keysReadBy, kindOf } from "./validate";
 
 /**
  * Test this node (issue 16): one node run alone, its inputs given (from the last run, or typed).
@@ -13,14 +12,7 @@ import { kindOf } from "./validate";
 export function keysRead(document: WorkflowDocument, nodeId: string): string[] {
   const node = document.nodes.find((n) => n.id === nodeId);
   if (!node) return [];
-  const kind = kindOf(node);
-  const keys = new Set<string>();
-  for (const site of kind.templates(node.config)) {
-    const refs = templateReferences(site.template);
-    if (refs instanceof Error) continue;
-    for (const ref of refs) if (!site.scope?.includes(ref.key)) keys.add(ref.key);
-  }
-  for (const read of kind.reads(node.config)) keys.add(read.key);
+  const keys = new Set(keysReadBy(node));
   if (node.kind === "aggregate" && !node.config.template) {
     for (const edge of document.edges) {
       const source = edge.target === nodeId ? document.nodes.find((n) => n.id === edge.source) : undefined;

@@ -381,6 +381,19 @@ export function modelsUsed(doc: WorkflowDocument): Array<{ nodeId: string; model
   return doc.nodes.flatMap((node) => kindOf(node).models(node.config, fallback).map((model) => ({ nodeId: node.id, model })));
 }
 
+/** The state keys a node reads: its templates' top-level references (not their local scope) and its direct reads. */
+export function keysReadBy(node: WorkflowNode): string[] {
+  const kind = kindOf(node);
+  const keys = new Set<string>();
+  for (const site of kind.templates(node.config)) {
+    const refs = templateReferences(site.template);
+    if (refs instanceof Error) continue;
+    for (const ref of refs) if (!site.scope?.includes(ref.key)) keys.add(ref.key);
+  }
+  for (const read of kind.reads(node.config)) keys.add(read.key);
+  return [...keys];
+}
+
 /** Back-edges of a document (evaluator revise / gate fail loops) by id: the same rule compilation uses. */
 export function backEdgeIds(doc: WorkflowDocument): Set<string> {
   const index = new Map(doc.nodes.map((node, i) => [node.id, i]));

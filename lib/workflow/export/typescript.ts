@@ -1,5 +1,6 @@
 import { fieldsJsonSchema, type Field } from "../kinds/common";
-import { DEFAULT_MAX_ITERATIONS } from "../kinds/evaluator";
+import { DEFAULT_MAX_ITERATIONS, GRADE_SCHEMA, GRADE_SYSTEM } from "../kinds/evaluator";
+import { JUDGE_SCHEMA, JUDGE_SYSTEM } from "../kinds/gate";
 import { DEFAULT_PLAN_FIELDS } from "../kinds/orchestrator";
 import { routeSchema } from "../kinds/router";
 import { DEFAULT_WORKER_CONCURRENCY } from "../kinds/worker";
@@ -22,25 +23,6 @@ import { runtimeFor } from "./runtime";
  */
 
 export type ExportResult = { ok: true; code: string; fileName: string } | { ok: false; message: string };
-
-// The engine's fixed prompts (kinds/*.ts). The equivalence tests fail if they drift apart.
-const JUDGE_SYSTEM = "You are a strict judge. Answer yes or no with a one-sentence reason.";
-const GRADE_SYSTEM = "You are a demanding reviewer. Grade the text against the criteria.";
-const JUDGE_SCHEMA = {
-  type: "object",
-  properties: { verdict: { type: "string", enum: ["yes", "no"] }, reason: { type: "string" } },
-  required: ["verdict", "reason"],
-  additionalProperties: false,
-};
-const GRADE_SCHEMA = {
-  type: "object",
-  properties: {
-    grade: { type: "string", enum: ["pass", "fail"], description: "pass only when every criterion is met." },
-    feedback: { type: "string", description: "Concrete, actionable feedback for the next revision." },
-  },
-  required: ["grade", "feedback"],
-  additionalProperties: false,
-};
 
 const lit = (value: unknown) => JSON.stringify(value);
 // The core never reads the environment or imports a provider; the program it writes does. Its import

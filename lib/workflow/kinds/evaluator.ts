@@ -17,7 +17,9 @@ export type EvaluatorConfig = z.infer<typeof EvaluatorConfigSchema>;
 
 export const DEFAULT_MAX_ITERATIONS = 3;
 
-const GRADE_SCHEMA = {
+export const GRADE_SYSTEM = "You are a demanding reviewer. Grade the text against the criteria.";
+
+export const GRADE_SCHEMA = {
   type: "object",
   properties: {
     grade: { type: "string", enum: ["pass", "fail"], description: "pass only when every criterion is met." },
@@ -58,7 +60,7 @@ export const evaluatorKind = defineKind({
     const result = await context.callModel(
       {
         model: config.model ?? context.defaultModel,
-        system: "You are a demanding reviewer. Grade the text against the criteria.",
+        system: GRADE_SYSTEM,
         prompt: `Criteria: ${config.criteria}${extra}\n\nText to grade:\n${formatValue(context.state[config.key])}`,
         schema: GRADE_SCHEMA,
         schemaName: "grade",

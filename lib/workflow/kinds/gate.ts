@@ -20,7 +20,9 @@ export const GateConfigSchema = z.discriminatedUnion("mode", [
 ]);
 export type GateConfig = z.infer<typeof GateConfigSchema>;
 
-const JUDGE_SCHEMA = {
+export const JUDGE_SYSTEM = "You are a strict judge. Answer yes or no with a one-sentence reason.";
+
+export const JUDGE_SCHEMA = {
   type: "object",
   properties: {
     verdict: { type: "string", enum: ["yes", "no"] },
@@ -74,7 +76,7 @@ export const gateKind = defineKind({
       const result = await context.callModel(
         {
           model: config.model ?? context.defaultModel,
-          system: "You are a strict judge. Answer yes or no with a one-sentence reason.",
+          system: JUDGE_SYSTEM,
           prompt: `Criterion: ${config.criterion}\n\nText to judge:\n${formatValue(context.state[config.key])}`,
           schema: JUDGE_SCHEMA,
           schemaName: "judgement",

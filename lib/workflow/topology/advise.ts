@@ -1,8 +1,7 @@
 import { adjacencyOf, reach } from "../graph";
 import type { AggregateConfig } from "../kinds/aggregate";
 import { DEFAULT_MODEL, type WorkflowDocument, type WorkflowEdge, type WorkflowNode } from "../schema";
-import { templateReferences } from "../template";
-import { compileWorkflow, kindOf, validateWorkflow, type CompiledWorkflow } from "../validate";
+import { compileWorkflow, keysReadBy, kindOf, validateWorkflow, type CompiledWorkflow } from "../validate";
 import { RESULTS_LINE, STEP_CONTEXT, VERIFY_INSTRUCTION } from "./build";
 import { simulateLatency } from "./latency";
 import { taskMetrics, type TaskMetrics } from "./metrics";
@@ -127,16 +126,7 @@ class Graph {
 
   /** The state keys a node reads: its templates' references and its direct reads. */
   reads(v: number): string[] {
-    const node = this.node(v);
-    const kind = kindOf(node);
-    const keys = new Set<string>();
-    for (const site of kind.templates(node.config)) {
-      const refs = templateReferences(site.template);
-      if (refs instanceof Error) continue;
-      for (const ref of refs) if (!site.scope?.includes(ref.key)) keys.add(ref.key);
-    }
-    for (const read of kind.reads(node.config)) keys.add(read.key);
-    return [...keys];
+    return keysReadBy(this.node(v));
   }
 
   /**
