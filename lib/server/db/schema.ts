@@ -1,5 +1,5 @@
 import { desc, eq, sql } from "drizzle-orm";
-import { bigint, boolean, foreignKey, index, integer, json, jsonb, pgTable, primaryKey, text, timestamp, unique } from "drizzle-orm/pg-core";
+import { bigint, boolean, doublePrecision, foreignKey, index, integer, json, jsonb, pgTable, primaryKey, text, timestamp, unique } from "drizzle-orm/pg-core";
 
 /**
  * The tables behind saving, history, runs and sharing (docs/architecture.md §7): the one source of truth for
@@ -225,6 +225,117 @@ export const serverSettings = pgTable("trellis_settings", {
   value: text("value").notNull(),
 });
 
+// ── Evaluations (issue 15) ───────────────────────────────────────────────────
+// A dataset belongs to a workflow and is versioned like it: each save is a new immutable version.
+// An evaluation runs one saved workflow version over one dataset version; each row's run is an
+// ordinary run record (source "eval"), and its verdicts are kept beside it in eval_results.
+
+export const evalDatasets = pgTable(
+  "eval_datasets",
+  {
+    id: text("id").primaryKey(),
+    owner: text("owner").notNull(),
+    workflowId: text("workflow_id").notNull(),
+    name: text("name").notNull(),
+    latestVersion: integer("latest_version").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().default(sql`now()`),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().default(sql`now()`),
+  },
+  (t) => [
+    foreignKey({ name: "eval_datasets_workflow_id_fkey", columns: [t.workflowId], foreignColumns: [workflows.id] }).onDelete("cascade"),
+    index("eval_datasets_workflow").on(t.workflowId, desc(t.updatedAt)),
+  ],
+);
+
+export const evalDatasetVersions = pgTable(
+  "eval_dataset_versions",
+  {
+    datasetId: text("dataset_id").notNull(),
+    version: integer("version").notNull(),
+    /** The whole dataset (name, rows, assertions) as the shared contract's DatasetSchema parses it. */
+    dataset: jsonb("dataset").notNull(),
+    rowCount: integer("row_count").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().default(sql`now()`),
+  },
+  (t) => [
+    primaryKey({ name: "eval_dataset_versions_pkey", columns: [t.datasetId, t.version] }),
+    foreignKey({ name: "eval_dataset_versions_dataset_id_fkey", columns: [t.datasetId], foreignColumns: [evalDatasets.id] }).onDelete("cascade"),
+  ],
+);
+
+export const evaluations = pgTable(
+  "evaluations",
+  {
+    id: text("id").primaryKey(),
+    owner: text("owner").notNull(),
+    /** The workflow evaluated (its dataset may belong to another of the owner's workflows: two topologies of one task). */
+    workflowId: text("workflow_id").notNull(),
+    version: integer("version").notNull(),
+    datasetId: text("dataset_id").notNull(),
+    datasetVersion: integer("dataset_version").notNull(),
+    /** queued, running, succeeded, failed, cancelled, interrupted. */
+    status: text("status").notNull(),
+    concurrency: integer("concurrency").notNull(),
+    total: integer("total").notNull(),
+    summary: jsonb("summary"),
+    error: jsonb("error"),
+    /** The server process running it; a sweep marks it interrupted once that process is gone. */
+    processId: text("process_id").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().default(sql`now()`),
+    finishedAt: timestamp("finished_at", { withTimezone: true }),
+  },
+  (t) => [
+    foreignKey({ name: "evaluations_workflow_id_fkey", columns: [t.workflowId], foreignColumns: [workflows.id] }).onDelete("cascade"),
+    foreignKey({ name: "evaluations_dataset_id_fkey", columns: [t.datasetId], foreignColumns: [evalDatasets.id] }).onDelete("cascade"),
+    index("evaluations_workflow").on(t.workflowId, desc(t.createdAt)),
+    index("evaluations_dataset").on(t.datasetId, desc(t.createdAt)),
+    index("evaluations_running").on(t.status).where(sql`${t.status} IN ('queued', 'running')`),
+  ],
+);
+
+export const evalResults = pgTable(
+  "eval_results",
+  {
+    evaluationId: text("evaluation_id").notNull(),
+    rowId: text("row_id").notNull(),
+    index: integer("index").notNull(),
+    /** The row's ordinary run record (replayable on the canvas). */
+    runId: text("run_id"),
+    status: text("status").notNull(),
+    pass: boolean("pass").notNull(),
+    outputs: jsonb("outputs").notNull(),
+    verdicts: jsonb("verdicts").notNull(),
+    usage: jsonb("usage").notNull(),
+    latencyMs: integer("latency_ms").notNull(),
+    costUsd: doublePrecision("cost_usd"),
+    finishedAt: timestamp("finished_at", { withTimezone: true }).notNull().default(sql`now()`),
+  },
+  (t) => [
+    primaryKey({ name: "eval_results_pkey", columns: [t.evaluationId, t.rowId] }),
+    foreignKey({ name: "eval_results_evaluation_id_fkey", columns: [t.evaluationId], foreignColumns: [evaluations.id] }).onDelete("cascade"),
+    foreignKey({ name: "eval_results_run_id_fkey", columns: [t.runId], foreignColumns: [runs.id] }).onDelete("set null"),
+  ],
+);
+
+/** Read-only links (`/e/<id>`) to one evaluation or to a comparison of two; revocable by their owner. */
+export const evalShareLinks = pgTable(
+  "eval_share_links",
+  {
+    id: text("id").primaryKey(),
+    owner: text("owner").notNull(),
+    /** The evaluation shown; with `afterId`, the "before" side of a comparison. */
+    evaluationId: text("evaluation_id").notNull(),
+    afterId: text("after_id"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().default(sql`now()`),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  },
+  (t) => [
+    foreignKey({ name: "eval_share_links_evaluation_id_fkey", columns: [t.evaluationId], foreignColumns: [evaluations.id] }).onDelete("cascade"),
+    foreignKey({ name: "eval_share_links_after_id_fkey", columns: [t.afterId], foreignColumns: [evaluations.id] }).onDelete("cascade"),
+    index("eval_share_links_owner").on(t.owner, desc(t.createdAt)),
+  ],
+);
+
 export const schema = {
   workflows,
   workflowVersions,
@@ -239,4 +350,9 @@ export const schema = {
   authRateLimits,
   invites,
   serverSettings,
+  evalDatasets,
+  evalDatasetVersions,
+  evaluations,
+  evalResults,
+  evalShareLinks,
 };
