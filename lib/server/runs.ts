@@ -195,8 +195,29 @@ export function startSharedRun(raw: unknown, context: RunContext | RunRefused): 
   });
 }
 
+/**
+ * One row of an evaluation (issue 15): a run of a saved version, admitted, limited, budgeted and
+ * recorded exactly like an editor run, with source "eval". The evaluation service reads its events
+ * (leaving the iterator cancels the run). A row refused as busy, or because its identity has too
+ * many runs in progress, ends with that refusal (`busy` / `rate-limited`, with `retryInMs`) and
+ * nothing recorded: the service waits and retries it under the same run id.
+ *
+ * The editor's runs-per-minute limit does not apply: an evaluation is admitted once as a whole and
+ * its rows are paced by its concurrency cap (at most the server's runs per identity), the
+ * server-wide caps and the owner's daily token budget, which its rows spend like editor runs.
+ * Counting rows against the per-minute limit would stall any evaluation of more than 30 rows and
+ * lock the owner out of the editor meanwhile.
+ */
+export function startEvalRowRun(
+  request: { runId: string; workflowId: string; version: number; document: WorkflowDocument; inputs: Record<string, string | number | boolean> },
+  context: RunContext,
+): AsyncIterable<RunEvent> {
+  const { runId, workflowId, version, document, inputs } = request;
+  return session((run) => execute(run, { runId, document, inputs, workflowId, version, edited: false, source: "eval" }, context));
+}
+
 /** A run refused at admission: what the browser is told, and when to try again. */
-function refusal(admitted: Exclude<RateLimitedRun, { ok: true }>, context: RunContext, limit: number, source: "editor" | "share"): { code: string; message: string; retryInMs?: number } {
+function refusal(admitted: Exclude<RateLimitedRun, { ok: true }>, context: RunContext, limit: number, source: "editor" | "share" | "eval"): { code: string; message: string; retryInMs?: number } {
   switch (admitted.code) {
     case "duplicate":
       return { code: "duplicate-run", message: "a run with this id already exists" };
@@ -247,7 +268,8 @@ async function execute(
   const source = run.source ?? "editor";
   const allowed = context.rates ?? settings.rates;
   const admission = context.admission ?? settings.admission;
-  const limit = source === "share" ? allowed.sharedRunsPerMinute : allowed.runsPerMinute;
+  // Evaluation rows are paced by their evaluation's concurrency cap, not by a per-minute count (startEvalRowRun).
+  const limit = source === "share" ? allowed.sharedRunsPerMinute : source === "eval" ? Number.MAX_SAFE_INTEGER : allowed.runsPerMinute;
   // What this run would use at most: its concurrency (model-call slots) and its token budget.
   const wanted = effectiveLimits(limits, document.settings?.limits);
   // A browser that left while the run was being admitted starts nothing.

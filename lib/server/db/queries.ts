@@ -147,7 +147,8 @@ export type NewRun = {
   version?: number;
   document: WorkflowDocument;
   edited?: boolean;
-  source?: "editor" | "share";
+  /** "eval": one row of an evaluation (issue 15), spending its owner's budget like an editor run. */
+  source?: "editor" | "share" | "eval";
   shareLinkId?: string;
   inputs: Record<string, unknown>;
   processId: string;
@@ -383,7 +384,7 @@ export async function getSharedRun(db: Db, { shareId, pageSize }: { shareId: str
  * oldest of them leaves the window. Counted from the records, so every process sharing the
  * database sees the same count.
  */
-export async function recentRuns(db: Db, { owner, source, windowMs }: { owner: string; source: "editor" | "share"; windowMs: number }) {
+export async function recentRuns(db: Db, { owner, source, windowMs }: { owner: string; source: "editor" | "share" | "eval"; windowMs: number }) {
   const window = sql`make_interval(secs => ${windowMs / 1000})`;
   const [row] = await db
     .select({
@@ -430,7 +431,7 @@ export type Admission = {
  */
 export async function createRunWithinRate(
   db: Db,
-  { windowMs, limit, admission, ...run }: NewRun & { source: "editor" | "share"; windowMs: number; limit: number; admission?: Admission },
+  { windowMs, limit, admission, ...run }: NewRun & { source: "editor" | "share" | "eval"; windowMs: number; limit: number; admission?: Admission },
 ): Promise<RateLimitedRun> {
   return db.transaction(async (tx) => {
     // The two-key form keeps these locks apart from single-key ones (the migration lock). With
@@ -453,7 +454,7 @@ const MIDNIGHT_UTC = sql`(date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZO
 
 async function admit(
   tx: Db,
-  { liveForMs, maxRunning, maxRunningPerIdentity, maxModelSlots, wantedSlots, address, budget, owner, source, windowMs }: Admission & { owner: string; source: "editor" | "share"; windowMs: number },
+  { liveForMs, maxRunning, maxRunningPerIdentity, maxModelSlots, wantedSlots, address, budget, owner, source, windowMs }: Admission & { owner: string; source: "editor" | "share" | "eval"; windowMs: number },
 ): Promise<Exclude<RateLimitedRun, { code: "duplicate" }> & ({ ok: true; modelSlots: number; tokenBudget: number } | { ok: false })> {
   const live = and(eq(runs.status, "running"), gt(runs.startedAt, sql`now() - make_interval(secs => ${liveForMs / 1000})`));
   const [running] = await tx
@@ -490,7 +491,8 @@ async function admit(
         untilMidnightMs: sql<number>`(extract(epoch from (${MIDNIGHT_UTC} + interval '1 day' - now())) * 1000)::float8`,
       })
       .from(runs)
-      .where(and(eq(runs.payer, budget.payer), eq(runs.source, source), sql`${runs.startedAt} >= ${MIDNIGHT_UTC}`));
+      // An evaluation's rows spend the same daily budget as the owner's editor runs.
+      .where(and(eq(runs.payer, budget.payer), source === "share" ? eq(runs.source, "share") : inArray(runs.source, ["editor", "eval"]), sql`${runs.startedAt} >= ${MIDNIGHT_UTC}`));
     const used = Number(spent?.used ?? 0);
     const left = budget.dailyTokens - used;
     if (left < 1) return { ok: false, code: "budget-exceeded", used, limit: budget.dailyTokens, freeInMs: Math.max(0, Number(spent?.untilMidnightMs ?? 0)) };
@@ -504,8 +506,8 @@ export async function tokenUsage(db: Db, { payer }: { payer: string }) {
   const month = sql`(date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')`;
   const [row] = await db
     .select({
-      today: sql<number>`coalesce(sum(${tokensOf}) FILTER (WHERE ${runs.source} = 'editor' AND ${runs.startedAt} >= ${MIDNIGHT_UTC}), 0)::float8`,
-      month: sql<number>`coalesce(sum(${tokensOf}) FILTER (WHERE ${runs.source} = 'editor'), 0)::float8`,
+      today: sql<number>`coalesce(sum(${tokensOf}) FILTER (WHERE ${runs.source} IN ('editor', 'eval') AND ${runs.startedAt} >= ${MIDNIGHT_UTC}), 0)::float8`,
+      month: sql<number>`coalesce(sum(${tokensOf}) FILTER (WHERE ${runs.source} IN ('editor', 'eval')), 0)::float8`,
       sharedToday: sql<number>`coalesce(sum(${tokensOf}) FILTER (WHERE ${runs.source} = 'share' AND ${runs.startedAt} >= ${MIDNIGHT_UTC}), 0)::float8`,
       sharedMonth: sql<number>`coalesce(sum(${tokensOf}) FILTER (WHERE ${runs.source} = 'share'), 0)::float8`,
     })
