@@ -79,6 +79,8 @@ export type ServerConfig = {
   security: SecurityConfig;
   admission: AdmissionConfig;
   executor: ExecutorConfig;
+  /** TRELLIS_PRICES: the price table for evaluation cost estimates — inline JSON or a file path (lib/workflow/eval/cost.ts reads it). */
+  prices?: string;
 };
 
 /** What the model registry needs from the configuration. */
@@ -266,6 +268,7 @@ export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
       sharedDailyTokens: number(env, "TRELLIS_SHARED_DAILY_TOKENS", 500_000)!,
     },
     executor: executor(env),
+    prices: env.TRELLIS_PRICES || undefined,
   };
   // A peer must be able to miss a beat or two before its runs are taken for orphaned.
   if (config.heartbeat.everyMs < 100) throw new ConfigError("TRELLIS_HEARTBEAT_MS", "must be at least 100");
