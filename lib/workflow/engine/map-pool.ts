@@ -48,6 +48,14 @@ export async function runInstances<T>(
     const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
     const started = run.clock.now();
     run.emit({ type: "node-started", nodeId: node.id, instance: index, label: items[index].label, instances: items.length, iteration });
+    const recalled = run.recallInstance(n, iteration, index);
+    if (recalled) {
+      // An earlier attempt of this run finished this instance: its output, without a model call.
+      results[index] = recalled.output as T;
+      run.addRecalledUsage(n, recalled.usage);
+      run.emit({ type: "node-finished", nodeId: node.id, instance: index, output: recalled.output, usage: recalled.usage, ms: 0, iteration });
+      return;
+    }
     const instance: InstanceContext = {
       callModel: async (call, callOptions) => {
         const result = await callModel(run, n, index, call, callOptions, group);

@@ -7,6 +7,7 @@ import { systemClock, type Clock } from "./clock";
 import type { RunError, RunEvent } from "./events";
 import type { ModelPort } from "./model-port";
 import type { RunReuse } from "./reuse";
+import type { RunResume } from "./resume";
 import { Run } from "./scheduler";
 
 /**
@@ -36,6 +37,11 @@ export type RunOptions = {
    * recorded results without running; the rest run as usual.
    */
   reuse?: RunReuse;
+  /**
+   * Resume the run after an earlier attempt of it stopped (see `resumeFromEvents`): the executions
+   * it finished answer their recorded results; the rest run as usual.
+   */
+  resume?: RunResume;
 };
 
 const ZERO_USAGE = Object.freeze({ inputTokens: 0, outputTokens: 0 });
@@ -89,6 +95,7 @@ export function runCompiled(workflow: CompiledWorkflow, options: RunOptions): As
     random: options.random ?? Math.random,
     coalesceMs: options.coalesceMs ?? 0,
     reuse: options.reuse,
+    resume: options.resume,
   });
   return run.channel;
 }

@@ -11,6 +11,7 @@ import type { ModelPort, TokenUsage } from "./model-port";
 import { NodeRun } from "./node-context";
 import { pinnedResult } from "../pin";
 import type { RunReuse, ReusedNode } from "./reuse";
+import type { RecalledExecution, RunResume } from "./resume";
 import { CallGroup, Semaphore } from "./semaphore";
 
 /**
@@ -39,6 +40,8 @@ export type SchedulerOptions = {
   coalesceMs: number;
   /** Start from given nodes of an earlier run: its recorded results stand in for the other nodes. */
   reuse?: RunReuse;
+  /** Resume this run after an earlier attempt of it stopped: the executions it finished answer their recorded results. */
+  resume?: RunResume;
 };
 
 /** How a node's `node-finished` says it did not execute. */
@@ -198,6 +201,12 @@ export class Run {
     }
     const model = kind.models(node.config, this.workflow.defaultModel)[0];
     this.emit({ type: "node-started", nodeId: node.id, iteration, ...(model ? { model } : {}) });
+    const recalled = this.options.resume?.recall(node.id, iteration);
+    if (recalled) {
+      // An earlier attempt of this run finished this execution: its result, without a model call.
+      this.addRecalledUsage(n, recalled.usage);
+      return this.nodeDone(n, iteration, recalled);
+    }
     let result: Promise<NodeResult>;
     try {
       result = kind.execute(new NodeRun(this, n, this.controller.signal));
@@ -236,6 +245,17 @@ export class Run {
     if (!recorded || this.instancesTaken.has(n)) return null;
     this.instancesTaken.add(n);
     return recorded.length === count ? { runId: reuse.summary.runId, outputs: recorded } : null;
+  }
+
+  /** A map worker's instance an earlier attempt of this run finished (see `resume`), or undefined. */
+  recallInstance(n: number, iteration: number, instance: number): RecalledExecution | undefined {
+    return this.options.resume?.recall(this.workflow.nodes[n].id, iteration, instance);
+  }
+
+  /** Tokens a recalled execution used when it ran: they count towards the run's usage, not against its budget again. */
+  addRecalledUsage(n: number, usage: TokenUsage): void {
+    addUsage(this.nodeUsage[n], usage);
+    addUsage(this.usage, usage);
   }
 
   private nodeDone(n: number, iteration: number, result: NodeResult, provenance?: Provenance): void {
