@@ -81,6 +81,15 @@ describe("the demo model is a real AI SDK v4 language model", () => {
     expect(object.tags).toHaveLength(3);
   });
 
+  it("answers an evaluation judge's { pass, reason } by the phrases its rubric quotes", async () => {
+    const schema: JSONSchema7 = { type: "object", properties: { pass: { type: "boolean" }, reason: { type: "string" } }, required: ["pass", "reason"], additionalProperties: false };
+    const judge = async (prompt: string) =>
+      (await streamText({ model: new DemoLanguageModel("demo:x", INSTANT), prompt, output: Output.object({ schema: jsonSchema(schema) }), maxRetries: 0 }).output) as { pass: boolean; reason: string };
+    expect(await judge('Rubric: mentions "Paris"\n\nText to judge (answer):\nThe capital is paris.')).toEqual({ pass: true, reason: 'It mentions "Paris".' });
+    expect(await judge('Rubric: mentions "Paris"\n\nText to judge (answer):\nThe capital is Lyon.')).toEqual({ pass: false, reason: 'It does not mention "Paris".' });
+    expect(await judge("Rubric: is polite\n\nText to judge (answer):\n")).toMatchObject({ pass: false, reason: "The text is empty." });
+  });
+
   it("keeps whitespace when chunking", () => {
     expect(chunkText("a  b\n\nc ").join("")).toBe("a  b\n\nc ");
   });

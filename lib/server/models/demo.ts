@@ -111,6 +111,20 @@ function fillFromSchema(schema: JsonSchemaObject | undefined, topic: string, nam
   }
 }
 
+/**
+ * An evaluation judge's `{ pass, reason }`: the judged text passes when it is not empty and holds
+ * every phrase the rubric quotes (`mentions "Paris"`), so tests can write rubrics that pass or fail.
+ */
+export function demoJudgement(user: string): { pass: boolean; reason: string } {
+  const rubric = /^Rubric:\s*(.*)$/m.exec(user)?.[1] ?? "";
+  const judged = /Text to judge[^\n]*:\n([\s\S]*)$/.exec(user)?.[1] ?? "";
+  if (!judged.trim()) return { pass: false, reason: "The text is empty." };
+  const phrases = [...rubric.matchAll(/["“]([^"”]+)["”]/g)].map((m) => m[1]);
+  const missing = phrases.filter((phrase) => !judged.toLowerCase().includes(phrase.toLowerCase()));
+  if (missing.length) return { pass: false, reason: `It does not mention ${missing.map((m) => `"${m}"`).join(" or ")}.` };
+  return { pass: true, reason: phrases.length ? `It mentions ${phrases.map((m) => `"${m}"`).join(" and ")}.` : "It meets the rubric." };
+}
+
 /** A structured answer for a schema: routes, plans, grades and judgements get pattern-appropriate values. */
 export function demoObject(system: string, user: string, schema: JsonSchemaObject): unknown {
   const planned = demoPlanObject(user, schema);
@@ -135,6 +149,7 @@ export function demoObject(system: string, user: string, schema: JsonSchemaObjec
     const yes = judged.trim().length > 0 && /[?!]/.test(judged);
     return { verdict: yes ? "yes" : "no", reason: yes ? "It lands on a clear punchline." : "It has no clear punchline." };
   }
+  if (props.pass?.type === "boolean" && props.reason?.type === "string") return demoJudgement(user);
   if (props.items?.type === "array") {
     const fields = Object.keys(props.items.items?.properties ?? {});
     const reportTopic = cleanTopic(/report on ([^:.\n]+)/i.exec(user)?.[1] ?? topic);
