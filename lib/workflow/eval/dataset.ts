@@ -6,7 +6,7 @@ import { formatPath } from "../issues";
 import { IDENTIFIER } from "../kinds/common";
 import type { WorkflowDocument, WorkflowInput } from "../schema";
 import { formatValue } from "../template";
-import { assertionProblems } from "./assertions";
+import { assertionProblems, producedKeys } from "./assertions";
 import { AssertionSchema, MAX_DATASET_BYTES, MAX_DATASET_ROWS, type Assertion, type Dataset, type DatasetRow, type InputValue } from "./types";
 
 /**
@@ -334,7 +334,7 @@ export function parseDataset(text: string, options: ParseDatasetOptions): ParseD
   if (read.raw.length > MAX_DATASET_ROWS) {
     return { ok: false, issues: [problem("too-many-rows", `the file has ${read.raw.length.toLocaleString("en-US")} rows; the limit is ${MAX_DATASET_ROWS.toLocaleString("en-US")}`)] };
   }
-  const built = read.issues.length ? { rows: [], issues: [] } : buildRows(read.raw, options, rowWord);
+  const built = buildRows(read.raw, options, rowWord);
   const issues = [...read.issues, ...built.issues];
   if (!issues.length && !built.rows.length) issues.push(problem("empty", options.format === "csv" ? "the file has a header but no rows" : "the file has no rows"));
   if (issues.length) {
@@ -342,7 +342,13 @@ export function parseDataset(text: string, options: ParseDatasetOptions): ParseD
     if (issues.length > shown.length) shown.push(problem("more-issues", `…and ${issues.length - shown.length} more issues`));
     return { ok: false, issues: shown };
   }
-  return { ok: true, dataset: { name: options.name, rows: built.rows, assertions: [] }, warnings: read.warnings };
+  const produced = producedKeys(options.document);
+  const unproduced = [...new Set(built.rows.flatMap((row) => Object.keys(row.expected ?? {})))].filter((key) => !produced.has(key));
+  const warnings = [
+    ...read.warnings,
+    ...unproduced.map((key) => problem("unknown-expected-key", `the workflow produces no "${key}", so no assertion can compare with it`, { column: `expected.${key}` })),
+  ];
+  return { ok: true, dataset: { name: options.name, rows: built.rows, assertions: [] }, warnings };
 }
 
 function formatBytes(bytes: number): string {
