@@ -179,10 +179,13 @@ export function vectorCosine(a: ReadonlyArray<number>, b: ReadonlyArray<number>)
   return Math.max(0, Math.min(1, dot / Math.sqrt(na * nb)));
 }
 
-function describeSchemaIssue(zodIssue: z.core.$ZodIssue): string {
+function describeSchemaIssue(zodIssue: z.core.$ZodIssue, checked: unknown): string {
   const path = formatPath(zodIssue.path);
   if (zodIssue.code === "unrecognized_keys") return `unexpected field${zodIssue.keys.length === 1 ? "" : "s"} ${zodIssue.keys.map((k) => `"${k}"`).join(", ")}`;
-  if (zodIssue.code === "invalid_type") return `"${path}" ${zodIssue.input === undefined ? "is missing" : `must be ${zodIssue.expected}`}`;
+  if (zodIssue.code === "invalid_type") {
+    const present = zodIssue.path.reduce<unknown>((at, segment) => (at && typeof at === "object" ? (at as Record<PropertyKey, unknown>)[segment] : undefined), checked);
+    return `"${path}" ${present === undefined ? "is missing" : `must be ${zodIssue.expected}`}`;
+  }
   return `"${path}" ${zodIssue.message}`;
 }
 
@@ -244,8 +247,9 @@ export async function checkAssertion(
         }
         const checked = fieldsValidator(fields).strict().safeParse(object);
         if (checked.success) return verdict(true, `fits the schema (${fields.map((f) => f.name).join(", ")})`);
-        const problems = checked.error.issues.map(describeSchemaIssue);
-        return verdict(false, problems.length === 1 && !checked.error.issues[0].path.length ? `"${assertion.key}" must be an object` : problems.slice(0, 3).join("; "));
+        const problems = checked.error.issues.map((found) => describeSchemaIssue(found, object));
+        const notObject = checked.error.issues.some((found) => found.code === "invalid_type" && !found.path.length);
+        return verdict(false, notObject ? `"${assertion.key}" must be an object` : problems.slice(0, 3).join("; "));
       }
       case "similar": {
         const reference = assertion.reference ?? row.expected?.[assertion.key];
