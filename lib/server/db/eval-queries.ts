@@ -4,7 +4,7 @@ import { and, asc, desc, eq, gt, inArray, isNull, ne, notInArray, or, sql } from
 import { DatasetSchema, type Dataset, type EvalStatus, type EvalSummary, type RowResult } from "@/lib/workflow/eval/types";
 import type { Db } from "./connect";
 import { isStoredVersion, newShareId } from "./queries";
-import { evalDatasets, evalDatasetVersions, evalResults, evalShareLinks, evaluations, processes, workflowVersions, workflows } from "./schema";
+import { evalDatasets, evalDatasetVersions, evalResults, evalShareLinks, evaluations, processes, runs, workflowVersions, workflows } from "./schema";
 import { normaliseJson } from "./text";
 
 /**
@@ -168,7 +168,8 @@ export async function recordEvalResult(db: Db, { evaluationId, result }: { evalu
     evaluationId,
     rowId: result.rowId,
     index: result.index,
-    runId: result.runId || null,
+    // Only a run that was recorded: a row refused before admission has an id but no run record.
+    runId: result.runId ? sql`(SELECT ${runs.id} FROM ${runs} WHERE ${runs.id} = ${result.runId})` : null,
     status: result.status,
     pass: result.pass,
     outputs: normaliseJson(result.outputs),
@@ -355,7 +356,7 @@ export type SharedEvaluation = { evaluation: EvaluationRecord; results: StoredRo
 export async function getSharedEvaluations(
   db: Db,
   { id }: { id: string },
-): Promise<{ status: "not-found" | "revoked" } | { status: "ok"; before: SharedEvaluation; after: SharedEvaluation | null }> {
+): Promise<{ status: "not-found" | "revoked" } | { status: "ok"; owner: string; before: SharedEvaluation; after: SharedEvaluation | null }> {
   const [link] = await db.select().from(evalShareLinks).where(eq(evalShareLinks.id, id));
   if (!link) return { status: "not-found" };
   if (link.revokedAt) return { status: "revoked" };
@@ -366,5 +367,6 @@ export async function getSharedEvaluations(
   const before = await load(link.evaluationId);
   const after = link.afterId ? await load(link.afterId) : null;
   if (!before || (link.afterId && !after)) return { status: "not-found" };
-  return { status: "ok", before, after };
+  // The owner is for the server (reading the dataset the link grants); a visitor never receives it.
+  return { status: "ok", owner: link.owner, before, after };
 }
