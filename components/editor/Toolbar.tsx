@@ -1,7 +1,7 @@
 "use client";
 
 import { useReactFlow } from "@xyflow/react";
-import { AlertTriangle, CheckCircle2, History, Keyboard, ListChecks, LayoutGrid, Maximize, Play, Redo2, Save, Share2, Square, Undo2, Upload } from "lucide-react";
+import { AlertTriangle, CheckCircle2, FlaskConical, History, Keyboard, ListChecks, LayoutGrid, Maximize, Play, Redo2, Save, Share2, Square, Undo2, Upload } from "lucide-react";
 import Link from "next/link";
 import type { ReactNode } from "react";
 import { serializeDocument, type WorkflowDocument } from "@/lib/workflow";
@@ -155,6 +155,23 @@ export function Toolbar({
       <ToolButton label="Run history" title={saved ? "Run history" : "Save to keep a run history"} onClick={onRuns} disabled={!saved} testId="runs">
         <ListChecks className="h-4 w-4" />
       </ToolButton>
+      {saved ? (
+        <Link
+          href={`/w/${saved.id}/evals`}
+          aria-label="Evaluate"
+          title="Evaluate: run saved versions over a dataset and compare them"
+          data-testid="evaluate"
+          className="inline-flex h-8 items-center gap-1.5 rounded-md px-2 text-sm text-zinc-700 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800"
+        >
+          <FlaskConical className="h-4 w-4" />
+          <span className="hidden xl:inline">Evaluate</span>
+        </Link>
+      ) : (
+        <ToolButton label="Evaluate" title="Save to evaluate" disabled testId="evaluate">
+          <FlaskConical className="h-4 w-4" />
+          <span className="hidden xl:inline">Evaluate</span>
+        </ToolButton>
+      )}
       <ToolButton label="Share" title={saved ? "Share a read-only link" : "Save to share"} onClick={onShare} disabled={!saved} testId="share">
         <Share2 className="h-4 w-4" />
         <span className="hidden xl:inline">Share</span>
