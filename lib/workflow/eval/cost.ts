@@ -42,8 +42,10 @@ export function parsePriceTable(value: unknown): PriceTableResult {
   const parsed = PriceTableSchema.safeParse(value);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
-    const where = first.path.length ? first.path.map(String).join(".") : "the price table";
-    return { ok: false, message: `${where}: ${first.message} (expected { "provider:model": { "inputPerMTok": n, "outputPerMTok": n } })` };
+    const where = first.path.length ? `"${first.path.map(String).join(".")}"` : "the price table";
+    // A bad record key carries its own issue (the model id pattern) inside.
+    const message = first.code === "invalid_key" ? (first.issues[0]?.message ?? first.message) : first.message;
+    return { ok: false, message: `${where}: ${message} (expected { "provider:model": { "inputPerMTok": n, "outputPerMTok": n } })` };
   }
   return { ok: true, prices: { ...DEFAULT_PRICES, ...parsed.data } };
 }
