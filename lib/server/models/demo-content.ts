@@ -195,3 +195,14 @@ export function genericAnswer(prompt: string, topic: string, rng: Rng): string {
   const asked = prompt.trim().split("\n")[0].slice(0, 120);
   return `Here is a response to "${asked}".\n\nOn ${topic}: the essentials are what it is, why it matters, and what to do next. Start from the concrete case in front of you, check it against what is already known, and keep a record of what changed.\n\n${pick(rng, closers)}`;
 }
+
+/**
+ * A branch asked to check its answer against the others (the aggregate's re-run policy): it takes up
+ * what they said — the demo's way of being persuaded — so a re-run round raises the agreement.
+ */
+export function reconciled(note: string, topic: string): string {
+  const peers = note.split(/^--- [^\n]* ---$/m).slice(1).map((text) => text.trim()).filter(Boolean);
+  const sentences = peers.flatMap((text) => (text.replace(/\s+/g, " ").match(/[^.!?]+[.!?]+/g) ?? [text]).slice(0, 3).map((sentence) => sentence.trim()));
+  const kept = sentences.filter((sentence, i) => sentences.indexOf(sentence) === i);
+  return `Checked against the other answers on ${topic}, I agree with them.\n\n${kept.join(" ")}`;
+}

@@ -8,6 +8,7 @@ import {
   type LanguageModelV4StreamPart,
   type LanguageModelV4Usage,
 } from "@ai-sdk/provider";
+import { RECHECK_MARKER } from "@/lib/workflow";
 import * as content from "./demo-content";
 import { demoPlanObject, demoStep } from "./demo-plan";
 
@@ -66,6 +67,8 @@ function quoted(user: string): string {
 
 /** Free text for a prompt, by what it asks for. */
 export function demoText(system: string, user: string): string {
+  const recheck = user.indexOf(RECHECK_MARKER);
+  if (recheck >= 0) return content.reconciled(user.slice(recheck), cleanTopic(content.topicOf(user.slice(0, recheck))));
   const step = demoStep(user);
   if (step) return "text" in step ? step.text : demoText(system, step.prompt);
   const rng = content.mulberry32(content.hashText(`${system}\n${user}`));

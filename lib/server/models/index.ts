@@ -1,5 +1,5 @@
 import "server-only";
-import { modelsUsed, type WorkflowDocument } from "@/lib/workflow";
+import { embeddingModelsUsed, modelsUsed, type WorkflowDocument } from "@/lib/workflow";
 
 export { withModel } from "@/lib/workflow";
 import { readServerConfig, secretsOf, type ModelConfig } from "../config";
@@ -21,17 +21,22 @@ export function createModels(config?: ModelConfig) {
 
 export type UnconfiguredModel = { nodeId: string; model: string; code: "model-not-configured" | "model-not-allowed"; message: string };
 
-/** Nodes whose model this server cannot or may not call: checked before any call is made. */
+/** Nodes whose model (or embedding model) this server cannot or may not call: checked before any call is made. */
 export function unconfiguredModels(document: WorkflowDocument, registry: ModelRegistry): UnconfiguredModel[] {
-  return modelsUsed(document).flatMap(({ nodeId, model }) => {
+  const language = modelsUsed(document).flatMap(({ nodeId, model }) => {
     const resolved = registry.resolve(model);
     return resolved.ok ? [] : [{ nodeId, model, code: resolved.code, message: resolved.message }];
   });
+  const embedding = embeddingModelsUsed(document).flatMap(({ nodeId, model }) => {
+    const resolved = registry.resolveEmbedding(model);
+    return resolved.ok ? [] : [{ nodeId, model, code: resolved.code, message: resolved.message }];
+  });
+  return [...language, ...embedding];
 }
 
 /** What the browser may know about the models: ids and labels only — never keys or base URLs. */
-export function modelOptions(): Array<{ id: string; label: string; demo: boolean }> {
+export function modelOptions(): Array<{ id: string; label: string; demo: boolean; embedding?: true }> {
   return createModels()
     .registry.list()
-    .map(({ id, label, demo }) => ({ id, label, demo }));
+    .map(({ id, label, demo, embedding }) => ({ id, label, demo, ...(embedding ? { embedding } : {}) }));
 }

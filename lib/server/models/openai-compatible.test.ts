@@ -79,7 +79,7 @@ async function collect(stream: AsyncIterable<ModelChunk>) {
 describe("an OpenAI-compatible server (Ollama, vLLM, LM Studio)", () => {
   it("is listed under its configured name and resolves only the models on its list", () => {
     const { registry } = local();
-    expect(registry.list().map((m) => m.id)).toEqual(["demo:default", "demo:fast", ...MODELS.map((m) => `local:${m}`)]);
+    expect(registry.list().map((m) => m.id)).toEqual(["demo:default", "demo:fast", "demo:embed", ...MODELS.map((m) => `local:${m}`)]);
     expect(registry.resolve("local:tiny").ok).toBe(true);
     expect(registry.resolve("local:other")).toMatchObject({ ok: false, code: "model-not-allowed", message: expect.stringMatching(/not allowed on this server/) });
     expect(registry.resolve("openai:gpt-4o-mini")).toMatchObject({ ok: false, code: "model-not-configured", message: expect.stringMatching(/not configured/) });

@@ -159,5 +159,28 @@ export function createModelPort(registry: ModelRegistry): ModelPort {
       // No finish part means the stream was cut: the engine turns that into a failure.
       if (finish) yield finish;
     },
+
+    /** Embeddings through the provider's own `doEmbed`, batched by what the model takes per call; nothing here retries. */
+    async embed(model: string, texts: string[], signal: AbortSignal): Promise<number[][]> {
+      const resolved = registry.resolveEmbedding(model);
+      if (!resolved.ok) throw new ModelError("not-found", `${resolved.code}: ${resolved.message}`, { retryable: false });
+      const vectors: number[][] = [];
+      try {
+        const perCall = (await resolved.model.maxEmbeddingsPerCall) ?? texts.length;
+        const size = Number.isFinite(perCall) && perCall > 0 ? perCall : texts.length;
+        for (let at = 0; at < texts.length; at += size) {
+          const { embeddings } = await resolved.model.doEmbed({ values: texts.slice(at, at + size), abortSignal: signal });
+          vectors.push(...embeddings);
+        }
+      } catch (error) {
+        if (signal.aborted) {
+          const aborted = new Error("The operation was aborted.");
+          aborted.name = "AbortError";
+          throw aborted;
+        }
+        throw toModelError(error, secrets);
+      }
+      return vectors;
+    },
   };
 }

@@ -45,7 +45,34 @@ export type NodeContext<Config> = {
   /** Records a run warning attributed to this node. */
   warn(warning: Omit<RunWarning, "nodeId">): void;
   signal: AbortSignal;
+  /**
+   * Embeds texts with an embedding model (`ModelPort.embed`) under the run's bounds: the call cap,
+   * a concurrency slot, the first-token timeout, retries and cancellation. One vector per text.
+   */
+  embed(model: string, texts: string[]): Promise<number[][]>;
+  /**
+   * A join's gathering round (docs/architecture.md §4.6.1): 1 on its first execution, k after its
+   * branches were run again k−1 times. Starts at 1 again when an enclosing loop goes round.
+   */
+  round: number;
+  /**
+   * Which nodes would run again to recompute the branches that wrote `keys` (each branch's chain back
+   * to the fork), or why they cannot (nothing re-runnable, or a run limit would be reached). Asking
+   * changes nothing; returning `rerun` from `execute` does it.
+   */
+  planRerun(keys: ReadonlyArray<string>): RerunPlan;
 };
+
+/** What re-running some branches of a join would do (NodeContext.planRerun). */
+export type RerunPlan =
+  | {
+      ok: true;
+      /** The branches that can run again, with the node ids that would re-run for each. */
+      branches: Array<{ key: string; nodes: string[] }>;
+      /** Keys whose branch cannot run again, and why. */
+      skipped: Array<{ key: string; reason: string }>;
+    }
+  | { ok: false; reason: string };
 
 export type NodeResult = {
   /** State keys this node writes (only its own). */
@@ -54,4 +81,10 @@ export type NodeResult = {
   ports?: string[];
   /** What the UI shows as the node's output (defaults to `writes`). */
   output?: unknown;
+  /**
+   * A join asks for the branches that wrote these keys to run again (see `planRerun`), then runs
+   * again itself with their new outputs; nothing downstream fires meanwhile. `note` is appended to
+   * the prompt of every model call of the nodes that re-run.
+   */
+  rerun?: { keys: string[]; note: string };
 };

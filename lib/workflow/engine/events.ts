@@ -7,7 +7,7 @@ type Stamp = { seq: number; t: number };
 export type RunStatus = "succeeded" | "failed" | "cancelled";
 
 export type RunWarning = {
-  code: "max-iterations" | "unfilled-placeholder" | "plan-truncated" | "output-truncated" | "limits-lowered" | "not-recorded";
+  code: "max-iterations" | "unfilled-placeholder" | "plan-truncated" | "output-truncated" | "limits-lowered" | "not-recorded" | "rerun-skipped";
   message: string;
   nodeId?: string;
   instance?: number;
@@ -71,6 +71,17 @@ export type RunEvent = Stamp &
     | { type: "node-cancelled"; nodeId: string; instance?: number }
     | { type: "node-retry"; nodeId: string; instance?: number; attempt: number; delayMs: number; code: string; message: string }
     | { type: "loop-iteration"; nodeId: string; targetId: string; iteration: number }
+    | {
+        type: "branches-rerun";
+        /** The join that asked (an aggregate whose agreement check found outliers). */
+        nodeId: string;
+        /** The join's round that starts now (2 for the first re-run). */
+        round: number;
+        /** The state keys whose branches run again. */
+        keys: string[];
+        /** The nodes that run again, in document order. */
+        nodes: string[];
+      }
     | { type: "warning"; warning: RunWarning }
     | {
         type: "run-finished";

@@ -50,8 +50,11 @@ export async function callModel(
 ): Promise<ModelResult> {
   const node = run.workflow.nodes[n];
   const signal = group.signal;
+  // A node re-running for a join's agreement check is told why, and what the other branches said.
+  const note = run.rerunNoteOf(n);
+  if (note) call = { ...call, prompt: `${call.prompt}\n\n${note}` };
   for (let attempt = 1; ; attempt++) {
-    run.countModelCall();
+    run.countModelCall(n);
     await run.semaphore.acquire(signal);
     let result: ModelResult;
     try {

@@ -34,6 +34,31 @@ export type ModelChunk =
 
 export interface ModelPort {
   stream(call: ModelCall, signal: AbortSignal): AsyncIterable<ModelChunk>;
+  /**
+   * Optional embedding capability: one vector per text, in the order given, from an embedding model
+   * (`provider:model`, e.g. `demo:embed` or `openai:text-embedding-3-small`). Every vector of one call
+   * has the same length; compare them with `cosineSimilarity`. Fails like `stream` (a ModelError the
+   * engine classifies) and stops when `signal` aborts. A port without it cannot embed: callers fall
+   * back (the aggregate's agreement check to lexical similarity) or fail with a clear message.
+   * Through a node, call it as `context.embed(model, texts)`: the run's call cap, concurrency,
+   * timeout, retries and cancellation then apply.
+   */
+  embed?(model: string, texts: string[], signal: AbortSignal): Promise<number[][]>;
+}
+
+/** Cosine similarity of two vectors, clamped to 0–1 (0 when either is zero or their lengths differ). */
+export function cosineSimilarity(a: ReadonlyArray<number>, b: ReadonlyArray<number>): number {
+  if (a.length !== b.length || !a.length) return 0;
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  if (!na || !nb) return 0;
+  return Math.max(0, Math.min(1, dot / Math.sqrt(na * nb)));
 }
 
 /** Error codes a port may raise; the engine decides what is retried. */

@@ -1,7 +1,8 @@
 import type { RunLimits } from "../limits";
 import { renderTemplate, TemplateError } from "../template";
 import { kindOf } from "../validate";
-import type { CallOptions, InstanceContext, ModelResult, NodeContext } from "./context";
+import type { CallOptions, InstanceContext, ModelResult, NodeContext, RerunPlan } from "./context";
+import { embedTexts } from "./embed-call";
 import type { RunWarning } from "./events";
 import { runInstances, type InstanceItem } from "./map-pool";
 import { callModel } from "./model-call";
@@ -20,6 +21,7 @@ export class NodeRun implements NodeContext<unknown> {
   readonly limits: RunLimits;
   readonly defaultModel: string;
   readonly upstreamKeys: string[];
+  readonly round: number;
   private loopPortSet: Set<string> | undefined;
 
   constructor(
@@ -36,6 +38,7 @@ export class NodeRun implements NodeContext<unknown> {
     this.limits = run.limits;
     this.defaultModel = workflow.defaultModel;
     this.upstreamKeys = workflow.upstreamKeys[n];
+    this.round = run.roundOf(n);
   }
 
   isLoopPort(port: string): boolean {
@@ -69,6 +72,14 @@ export class NodeRun implements NodeContext<unknown> {
     work: (index: number, instance: InstanceContext, earlier: ReadonlyArray<T | undefined>) => Promise<{ value: T; output: unknown }>,
   ): Promise<T[]> {
     return runInstances(this.run, this.n, items, concurrency, work, this.signal);
+  }
+
+  embed(model: string, texts: string[]): Promise<number[][]> {
+    return embedTexts(this.run, this.n, model, texts, this.run.calls);
+  }
+
+  planRerun(keys: ReadonlyArray<string>): RerunPlan {
+    return this.run.planRerun(this.n, keys);
   }
 
   warn(warning: Omit<RunWarning, "nodeId">): void {

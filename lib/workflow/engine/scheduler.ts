@@ -3,7 +3,7 @@ import { findPlaceholder, TemplateError } from "../template";
 import { kindOf, type CompiledWorkflow } from "../validate";
 import { EventChannel } from "./channel";
 import type { Clock } from "./clock";
-import type { NodeResult } from "./context";
+import type { NodeResult, RerunPlan } from "./context";
 import { CancelledError, LimitError, NodeError } from "./errors";
 import type { RunError, RunEvent, RunEventBody, RunStatus, RunWarning } from "./events";
 import { addUsage, RUN_OVER, utf8Length } from "./model-call";
@@ -90,6 +90,15 @@ export class Run {
   /** Nodes (by index) that answer their recorded result once instead of running; empty without reuse. */
   private readonly reused = new Map<number, ReusedNode>();
   private readonly instancesTaken = new Set<number>();
+  /** A join's gathering round (1, then one more per re-run of its branches; §4.6.1). */
+  private readonly rounds: Int32Array;
+  /** Model calls of each node's latest execution, and its duration: what a re-run is estimated to cost. */
+  private readonly nodeCalls: Int32Array;
+  private readonly lastMs: Float64Array;
+  /** Nodes re-running for a join, and the note their model calls get. */
+  private readonly rerunNotes = new Map<number, string>();
+  /** Per join: each inbound neighbour's branch (the nodes that re-run with it), computed when first asked. */
+  private readonly branchCache = new Map<number, Map<number, number[]>>();
 
   constructor(
     readonly workflow: CompiledWorkflow,
@@ -113,6 +122,9 @@ export class Run {
     this.passes = new Int32Array(n);
     this.startedAtNode = new Float64Array(n);
     this.nodeUsage = Array.from({ length: n }, () => ({ inputTokens: 0, outputTokens: 0 }));
+    this.rounds = new Int32Array(n).fill(1);
+    this.nodeCalls = new Int32Array(n);
+    this.lastMs = new Float64Array(n);
     for (let i = 0; i < n; i++) this.unresolved[i] = workflow.incoming[i].length;
     if (options.reuse) this.seed(options.reuse);
     this.channel = new EventChannel<RunEvent>(
@@ -194,6 +206,7 @@ export class Run {
     this.passes[n]++;
     this.startedAtNode[n] = this.clock.now();
     this.nodeUsage[n] = { inputTokens: 0, outputTokens: 0 };
+    this.nodeCalls[n] = 0;
     if (node.pinned) {
       // A pinned node answers its pinned value at once: no model is called.
       this.emit({ type: "node-started", nodeId: node.id, iteration });
@@ -273,8 +286,16 @@ export class Run {
       this.state[key] = value;
       this.checkPlaceholders(node.id, value);
     }
+    this.rerunNotes.delete(n);
+    this.lastMs[n] = this.elapsedSince(this.startedAtNode[n]);
+    // A join that asked for some branches to run again fires nothing yet: it gathers again.
+    let rerun = result.rerun ? this.rerunPlan(n, result.rerun.keys) : undefined;
+    if (rerun && !rerun.ok) {
+      this.warn({ code: "rerun-skipped", message: `the outlier branches were not run again: ${rerun.reason}`, nodeId: node.id });
+      rerun = undefined;
+    }
     this.status[n] = "done";
-    const ports = result.ports ?? kind.outputs(node.config);
+    const ports = rerun ? [] : (result.ports ?? kind.outputs(node.config));
     this.emit({
       type: "node-finished",
       nodeId: node.id,
@@ -287,7 +308,10 @@ export class Run {
     });
     const { edges, outgoing } = this.workflow;
     const loops = outgoing[n].filter((e) => edges[e].back && ports.includes(edges[e].sourcePort));
-    if (loops.length) {
+    if (rerun?.ok) {
+      this.rerunBranches(n, rerun.branches, result.rerun!.note);
+      if (this.finished) return;
+    } else if (loops.length) {
       // The node will run again: its forward edges stay pending until the loop is done.
       for (const e of loops) {
         this.loopBack(e);
@@ -387,6 +411,9 @@ export class Run {
     const source = edges[e].source;
     for (const b of body) {
       this.status[b] = "pending";
+      // A join in the body gathers afresh on the next pass.
+      this.rounds[b] = 1;
+      this.rerunNotes.delete(b);
       if (b !== source && this.workflow.loopsClosedBy[b].length) this.passes[b] = 0;
       for (const k of outgoing[b]) {
         if (edges[k].back) continue;
@@ -405,6 +432,140 @@ export class Run {
     const head = edges[e].target;
     this.emit({ type: "loop-iteration", nodeId: nodes[source].id, targetId: nodes[head].id, iteration: this.iterations[source] + 1 });
     if (this.unresolved[head] === 0) this.resolved(head);
+  }
+
+  // ── Re-running a join's branches (§4.6.1) ─────────────────────────────────
+
+  /**
+   * Each inbound neighbour's branch: that neighbour and the nodes upstream of it that feed nothing
+   * but the branch (so re-running them changes nothing else), are not upstream of another neighbour
+   * (the fork and what precedes it), are not pinned and sit in exactly the loops the join sits in.
+   */
+  private branchesOf(n: number): Map<number, number[]> {
+    const cached = this.branchCache.get(n);
+    if (cached) return cached;
+    const { edges, incoming, outgoing, nodes, loopBodies } = this.workflow;
+    const upstream = (from: number) => {
+      const seen = new Set([from]);
+      for (const stack = [from]; stack.length; ) {
+        for (const e of incoming[stack.pop()!]) {
+          const source = edges[e].source;
+          if (seen.has(source)) continue;
+          seen.add(source);
+          stack.push(source);
+        }
+      }
+      return seen;
+    };
+    const loopsOf = (u: number) => [...loopBodies].flatMap(([e, body]) => (body.includes(u) ? [e] : [])).join();
+    const own = loopsOf(n);
+    const neighbours = [...new Set(incoming[n].map((e) => edges[e].source))];
+    const reach = neighbours.map(upstream);
+    const branches = new Map<number, number[]>();
+    neighbours.forEach((p, i) => {
+      const shared = new Set<number>();
+      reach.forEach((set, j) => {
+        if (j !== i) for (const u of set) shared.add(u);
+      });
+      const candidates = [...reach[i]].filter(
+        (u) => !shared.has(u) && u !== this.workflow.inputIndex && !nodes[u].pinned && !outgoing[u].some((e) => edges[e].back) && loopsOf(u) === own,
+      );
+      const branch = new Set<number>();
+      for (let grew = true; grew; ) {
+        grew = false;
+        for (const u of candidates) {
+          if (branch.has(u) || !outgoing[u].every((e) => edges[e].target === n || branch.has(edges[e].target))) continue;
+          branch.add(u);
+          grew = true;
+        }
+      }
+      branches.set(p, [...branch].sort((a, b) => a - b));
+    });
+    this.branchCache.set(n, branches);
+    return branches;
+  }
+
+  /** What re-running the branches that wrote `keys` would do, by node index; refused when a run limit would be reached. */
+  private rerunPlan(n: number, keys: ReadonlyArray<string>): { ok: true; branches: Array<{ key: string; nodes: number[] }>; skipped: Array<{ key: string; reason: string }> } | { ok: false; reason: string } {
+    const { nodes } = this.workflow;
+    const branches = this.branchesOf(n);
+    const planned: Array<{ key: string; nodes: number[] }> = [];
+    const skipped: Array<{ key: string; reason: string }> = [];
+    for (const key of new Set(keys)) {
+      const writers = [...branches.keys()].filter((p) => this.status[p] === "done" && kindOf(nodes[p]).writes(nodes[p].config).includes(key));
+      const members = [...new Set(writers.flatMap((p) => branches.get(p)!))];
+      if (members.length) planned.push({ key, nodes: members });
+      else skipped.push({ key, reason: writers.length ? "its branch shares steps with other branches, is pinned or sits in another loop, so it cannot run again on its own" : "no branch of this join wrote it" });
+    }
+    if (!planned.length) return { ok: false, reason: skipped.map((s) => `"${s.key}": ${s.reason}`).join("; ") || "no branch to run again" };
+    const { limits } = this;
+    if (this.loopIterations + 1 > limits.maxTotalLoopIterations) {
+      return { ok: false, reason: `the run's loops and re-runs reached their limit of ${limits.maxTotalLoopIterations}` };
+    }
+    // The cost of the branches' latest execution stands for the cost of the next one.
+    const members = new Set(planned.flatMap((p) => p.nodes));
+    let calls = 0;
+    let tokens = 0;
+    for (const b of members) {
+      calls += Math.max(this.nodeCalls[b], kindOf(nodes[b]).models(nodes[b].config, this.workflow.defaultModel).length ? 1 : 0);
+      tokens += this.nodeUsage[b].inputTokens + this.nodeUsage[b].outputTokens;
+    }
+    const ms = Math.max(...planned.map((p) => p.nodes.reduce((sum, b) => sum + this.lastMs[b], 0)));
+    if (this.modelCalls + calls > limits.maxModelCalls) {
+      return { ok: false, reason: `it would take about ${calls} more model calls, past the run's limit of ${limits.maxModelCalls} (${this.modelCalls} made)` };
+    }
+    const used = this.usage.inputTokens + this.usage.outputTokens;
+    if (used + tokens > limits.maxTokens) {
+      return { ok: false, reason: `it would use about ${tokens} more tokens, past the run's budget of ${limits.maxTokens} (${used} used)` };
+    }
+    if (this.elapsedSince(this.startedAt) + ms > limits.maxWallTimeMs) {
+      return { ok: false, reason: `it would take about ${Math.round(ms)} ms more, past the run's wall time limit of ${limits.maxWallTimeMs} ms` };
+    }
+    return { ok: true, branches: planned, skipped };
+  }
+
+  planRerun(n: number, keys: ReadonlyArray<string>): RerunPlan {
+    const plan = this.rerunPlan(n, keys);
+    if (!plan.ok) return plan;
+    const ids = (list: number[]) => [...list].sort((a, b) => a - b).map((b) => this.workflow.nodes[b].id);
+    return { ok: true, branches: plan.branches.map((b) => ({ key: b.key, nodes: ids(b.nodes) })), skipped: plan.skipped };
+  }
+
+  /**
+   * The join `n` re-runs some of its branches: their nodes return to pending with the edges they
+   * send (as a loop body does), the join waits for those edges again, and the branches' first nodes
+   * start at once — the rest of the graph is untouched. Counts as a loop-back against
+   * `maxTotalLoopIterations`, so rounds, like loops, always end.
+   */
+  private rerunBranches(n: number, branches: Array<{ key: string; nodes: number[] }>, note: string): void {
+    const { outgoing, nodes } = this.workflow;
+    if (++this.loopIterations > this.limits.maxTotalLoopIterations) {
+      return this.fail({ code: "limit:loop-iterations", message: `the run's loops went round ${this.limits.maxTotalLoopIterations} times in all, its limit`, nodeId: nodes[n].id });
+    }
+    const members = [...new Set(branches.flatMap((b) => b.nodes))].sort((a, b) => a - b);
+    this.rounds[n]++;
+    for (const b of members) {
+      this.status[b] = "pending";
+      this.rerunNotes.set(b, note);
+      for (const k of outgoing[b]) {
+        this.edgeState[k] = PENDING;
+        this.deferred[k] = UNDECIDED;
+      }
+    }
+    this.status[n] = "pending";
+    for (const b of members) this.recount(b);
+    this.recount(n);
+    this.emit({ type: "branches-rerun", nodeId: nodes[n].id, round: this.rounds[n], keys: branches.map((b) => b.key), nodes: members.map((b) => nodes[b].id) });
+    for (const b of members) if (this.status[b] === "pending" && this.unresolved[b] === 0) this.resolved(b);
+  }
+
+  roundOf(n: number): number {
+    return this.rounds[n];
+  }
+
+  /** The note a node's model calls get while it re-runs for a join, if it does. */
+  rerunNoteOf(n: number): string | undefined {
+    return this.rerunNotes.size ? this.rerunNotes.get(n) : undefined;
   }
 
   private recount(n: number): void {
@@ -524,7 +685,8 @@ export class Run {
   }
 
   /** Counts a model call against the run's limit; throws when it is reached. */
-  countModelCall(): void {
+  countModelCall(n?: number): void {
+    if (n !== undefined) this.nodeCalls[n]++;
     if (++this.modelCalls > this.limits.maxModelCalls) {
       throw new LimitError("model-calls", `the run reached its limit of ${this.limits.maxModelCalls} model calls`);
     }

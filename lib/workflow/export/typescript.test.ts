@@ -25,7 +25,12 @@ const demo = () => new DemoLanguageModel("fast", { firstTokenDelayMs: 0, chunkDe
 
 async function engineState(document: WorkflowDocument): Promise<Record<string, unknown>> {
   const model = demo();
-  const registry: ModelRegistry = { list: () => [], resolve: () => ({ ok: true, model }), secrets: () => [] };
+  const registry: ModelRegistry = {
+    list: () => [],
+    resolve: () => ({ ok: true, model }),
+    resolveEmbedding: () => ({ ok: false, code: "model-not-configured", message: "no embedding models in this test" }),
+    secrets: () => [],
+  };
   for await (const event of runWorkflow(document, { models: createModelPort(registry) })) {
     if (event.type === "run-finished") {
       if (event.status !== "succeeded") throw new Error(`the engine run ${event.status}: ${event.error?.message}`);

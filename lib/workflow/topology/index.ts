@@ -4,6 +4,18 @@ export { routeTopology, describeMetrics, TOPOLOGIES, PARALLEL_CAP, HIERARCHICAL_
 export { repairPlan, plannerPrompt, PLANNER_SCHEMA, PLANNER_SYSTEM, MAX_SUBTASKS, MAX_TASK_CHARS, PLANNER_TASK_MARKER, type Subtask, type RepairResult } from "./plan";
 export { buildWorkflow, planDag, TopologyBuildError, TASK_KEY, STEP_CONTEXT, ASSIGN_MARKER, VERIFY_INSTRUCTION, RESULTS_LINE, type BuildRequest, type BuiltWorkflow } from "./build";
 export { adviseWorkflow, SOURCES, REDUNDANT_PROMPT_SIMILARITY, REDUNDANT_MAX_DIFFERENT_WORDS, type Advice, type AdviceFix, type AdviceKind, type AdviceReport, type AdviceSource, type DependencyAnalysis } from "./advise";
-export { agreementReport, DEFAULT_AGREEMENT_THRESHOLD, OUTLIER_RATIO, type AgreementReport } from "./agreement";
+export {
+  agreementReport,
+  recheckNote,
+  roundsSentence,
+  embeddingModelsUsed,
+  DEFAULT_AGREEMENT_THRESHOLD,
+  OUTLIER_RATIO,
+  MAX_RERUN_ROUNDS,
+  RECHECK_MARKER,
+  type AgreementReport,
+  type AgreementRound,
+  type EmbeddingSimilarity,
+} from "./agreement";
 export { simulateLatency, type NodeLatency } from "./latency";
 export { textSimilarity } from "./text";
