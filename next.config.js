@@ -13,6 +13,9 @@ const nextConfig = {
   // (cluster mode) keeps process-wide state: one copy from node_modules, not one per bundle.
   serverExternalPackages: ["@electric-sql/pglite", "@dbos-inc/dbos-sdk"],
   poweredByHeader: false,
+  // The browser only checks gate patterns (runs execute on the server, on RE2JS): it gets a syntax
+  // check with RE2's rules instead of RE2JS and its Unicode tables (lib/workflow/re2-browser.ts).
+  turbopack: { resolveAlias: { re2js: { browser: "./lib/workflow/re2-browser.ts" } } },
   reactStrictMode: true,
   experimental: {
     serverActions: { bodySizeLimit: SERVER_ACTION_BODY_LIMIT },

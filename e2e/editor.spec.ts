@@ -245,6 +245,24 @@ test("the prompt editor autocompletes upstream keys and marks unknown ones", asy
   await expect(page.getByTestId("node-issues-n_polish")).toBeVisible();
 });
 
+test("a gate pattern RE2 cannot run is refused as you type, with RE2's reason; RE2's own syntax is accepted", async ({ page }) => {
+  // The browser checks patterns without RE2JS (lib/workflow/re2-browser.ts): same verdicts, same messages.
+  const editor = new EditorPage(page);
+  await editor.open("prompt-chaining");
+  await editor.select("n_gate");
+  const inspector = page.getByTestId("node-inspector");
+  await inspector.getByTestId("rule-op-0").selectOption("matches");
+  const pattern = inspector.getByTestId("rule-pattern-0");
+  await pattern.fill("(?=ha)ha");
+  await expect(inspector).toContainText("invalid or unsupported Perl syntax: `(?=`");
+  await expect(inspector).toContainText("lookahead, lookbehind and backreferences are not available");
+  await expect(page.getByTestId("node-issues-n_gate")).toBeVisible();
+  // Named groups in RE2's spelling and inline flags: the browser's own parser refuses both.
+  await pattern.fill("(?i)(?P<laugh>ha)+\\b");
+  await expect(page.getByTestId("validation-state")).toHaveText("Valid");
+  expect((await editor.exportDocument()).nodes.find((n) => n.id === "n_gate")?.config).toMatchObject({ condition: { rules: [{ op: "matches", pattern: "(?i)(?P<laugh>ha)+\\b" }, { op: "contains" }] } });
+});
+
 test("the validation panel lists issues and clicking one selects its node", async ({ page }) => {
   const editor = new EditorPage(page);
   await editor.open("parallelization");

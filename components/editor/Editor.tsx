@@ -2,6 +2,7 @@
 
 import "@xyflow/react/dist/style.css";
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
+import dynamic from "next/dynamic";
 import { X } from "lucide-react";
 import { useCallback, useEffect, useState } from "react";
 import { documentIssues } from "@/lib/editor/store";
@@ -9,7 +10,6 @@ import type { WorkflowDocument } from "@/lib/workflow";
 import { Canvas } from "./Canvas";
 import { FollowRun } from "./run/FollowRun";
 import { ConflictDialog, ImportDialog, QuickAddDialog, ShortcutsDialog } from "./dialogs";
-import { HistoryDialog } from "./HistoryDialog";
 import { RunsDialog, ShareDialog, ShareRunButton } from "./SharingDialogs";
 import { useDraft } from "./useDraft";
 import { useSaver } from "./useSaver";
@@ -22,9 +22,12 @@ import { RunFromProvider } from "./run/RunFrom";
 import { RunPanel } from "./run/RunPanel";
 import { useRunner } from "./run/useRunner";
 import { Toolbar } from "./Toolbar";
-import { AdvicePanel } from "@/components/topology/AdvicePanel";
-import { PlanDialog } from "@/components/topology/PlanDialog";
 import { TopologyButtons } from "@/components/topology/TopologyButtons";
+
+// Opened on demand, so not part of the editor's first download (issue 12: ≤ 300 kB of JavaScript).
+const HistoryDialog = dynamic(() => import("./HistoryDialog").then((m) => m.HistoryDialog), { ssr: false });
+const AdvicePanel = dynamic(() => import("@/components/topology/AdvicePanel").then((m) => m.AdvicePanel), { ssr: false });
+const PlanDialog = dynamic(() => import("@/components/topology/PlanDialog").then((m) => m.PlanDialog), { ssr: false });
 
 type Dialog = "import" | "shortcuts" | "quick-add" | "run" | "conflict" | "history" | "runs" | "share" | "plan" | null;
 

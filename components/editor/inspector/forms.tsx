@@ -173,7 +173,7 @@ const gate = ({ config, set, available, error }: FormProps<"gate">) => (
               )}
               {rule.op === "matches" && (
                 <>
-                  <TextInput value={rule.pattern} onChange={(pattern) => update({ ...rule, pattern })} mono />
+                  <TextInput value={rule.pattern} onChange={(pattern) => update({ ...rule, pattern })} testId={`rule-pattern-${i}`} mono />
                   {error(`condition.rules[${i}].pattern`) && <span className="text-xs text-red-600">{error(`condition.rules[${i}].pattern`)}</span>}
                 </>
               )}

@@ -3,7 +3,6 @@
 import { ChevronDown, Download } from "lucide-react";
 import { useEffect, useRef, useState } from "react";
 import type { WorkflowDocument } from "@/lib/workflow";
-import { exportTypeScript } from "@/lib/workflow/export/typescript";
 import { useEditorStore } from "../EditorProvider";
 
 /** Downloads text as a file. */
@@ -19,8 +18,12 @@ function download(text: string, fileName: string, type: string) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** Export as a runnable TypeScript program (AI SDK), or says why it cannot be. */
-export function downloadTypeScript(document: WorkflowDocument): string | null {
+/**
+ * Export as a runnable TypeScript program (AI SDK), or says why it cannot be. The exporter loads
+ * on the first export: it is not part of the editor's first download.
+ */
+export async function downloadTypeScript(document: WorkflowDocument): Promise<string | null> {
+  const { exportTypeScript } = await import("@/lib/workflow/export/typescript");
   const result = exportTypeScript(document);
   if (!result.ok) return result.message;
   download(result.code, result.fileName, "text/typescript");
@@ -89,8 +92,10 @@ export function ExportMenu({ onJson }: { onJson: () => void }) {
             className={item}
             onClick={() => {
               setOpen(false);
-              const problem = downloadTypeScript(store.getState().document);
-              if (problem) store.getState().notify("error", problem);
+              void downloadTypeScript(store.getState().document).then(
+                (problem) => problem && store.getState().notify("error", problem),
+                () => store.getState().notify("error", "the TypeScript exporter could not be loaded; check your connection and try again"),
+              );
             }}
           >
             TypeScript program
