@@ -134,6 +134,8 @@ function createPrinter(document: WorkflowDocument, out: Out) {
         return line(yellow(`↻ ${name(event.nodeId, event.instance)}: ${event.message}; attempt ${event.attempt} in ${seconds(event.delayMs)}`));
       case "loop-iteration":
         return line(cyan(`⟲ ${name(event.nodeId)} → ${name(event.targetId)}, iteration ${event.iteration}`));
+      case "branches-rerun":
+        return line(cyan(`⟲ ${name(event.nodeId)}: round ${event.round}, re-running ${event.nodes.map((id) => name(id)).join(", ")} (branches that disagreed)`));
       case "warning":
         return line(yellow(`! ${event.warning.nodeId ? `${name(event.warning.nodeId, event.warning.instance)}: ` : ""}${event.warning.message}`));
       case "run-finished": {

@@ -67,6 +67,20 @@ class Generator {
     return this.workflow.nodes[n];
   }
 
+  /**
+   * What the program cannot do yet: an aggregate's re-run policy re-enters its branches (the engine's
+   * join rounds, docs/architecture.md §4.6.1), and its embedding similarity needs an embedding model.
+   */
+  private unsupported(): string | null {
+    for (const node of this.workflow.nodes) {
+      if (node.kind !== "aggregate" || !node.config.agreement) continue;
+      const name = node.label || node.id;
+      if (node.config.agreement.rerun) return `"${name}" re-runs disagreeing branches (agreement.rerun), which the exported program does not do; turn that policy off to export`;
+      if (node.config.agreement.embeddingModel) return `"${name}" measures agreement with an embedding model (agreement.embeddingModel), which the exported program does not call; clear it to export`;
+    }
+    return null;
+  }
+
   /** Loops nest or are disjoint; two that overlap otherwise have no structured form. */
   private buildLoops(): string | null {
     const loops: Loop[] = [...this.workflow.loopBodies.entries()].map(([edge, body], i) => ({ edge, body: new Set(body), children: [], name: `loop_${i + 1}` }));
@@ -366,7 +380,7 @@ class Generator {
   }
 
   generate(): ExportResult {
-    const problem = this.buildLoops();
+    const problem = this.unsupported() ?? this.buildLoops();
     if (problem) return { ok: false, message: `this workflow cannot be exported yet: ${problem}` };
     const doc = this.workflow.document;
     this.workflow.nodes.forEach((_, n) => {

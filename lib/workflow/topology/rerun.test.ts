@@ -7,6 +7,7 @@ import { input, llm, workflow } from "../testing/build";
 import { scriptedModel, type Script } from "../testing/scripted-model";
 import { VirtualClock } from "../testing/virtual-clock";
 import { parseDocument, type WorkflowDocument } from "../schema";
+import { exportTypeScript } from "../export/typescript";
 import { RECHECK_MARKER, type AgreementReport } from "./agreement";
 
 /**
@@ -257,5 +258,16 @@ describe("agreement by embeddings", () => {
     const wrong: ModelPort["embed"] = async () => [[1, 0]];
     const { finished } = await run(fan({ embeddingModel: "demo:embed" }), answers(), { embed: wrong });
     expect(finished.error).toMatchObject({ code: "invalid-output", nodeId: "j" });
+  });
+});
+
+describe("the TypeScript export", () => {
+  it("refuses the re-run policy and embedding similarity by name, and exports the plain agreement check's workflow", () => {
+    expect(exportTypeScript(fan({ rerun: { rounds: 2 } }))).toEqual({
+      ok: false,
+      message: 'this workflow cannot be exported yet: "j" re-runs disagreeing branches (agreement.rerun), which the exported program does not do; turn that policy off to export',
+    });
+    expect(exportTypeScript(fan({ embeddingModel: "demo:embed" }))).toMatchObject({ ok: false, message: expect.stringContaining("(agreement.embeddingModel)") });
+    expect(exportTypeScript(fan({})).ok).toBe(true);
   });
 });
