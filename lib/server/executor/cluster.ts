@@ -1,65 +1,88 @@
 import "server-only";
 import { DBOS } from "@dbos-inc/dbos-sdk";
 import { getExecutor } from "@dbos-inc/dbos-sdk/internal/dbos";
-import { sql } from "drizzle-orm";
+import { and, eq, gt, or, sql } from "drizzle-orm";
 import { Client } from "pg";
 import type { RunEvent } from "@/lib/workflow";
 import { readServerConfig, secretsOf } from "../config";
 import { getDatabase, PROCESS_ID } from "../db";
+import { compactDeltas } from "../db/compact";
 import type { Db } from "../db/connect";
-import { assignRunProcess, finishRun, getRun, getRunStatus, runEventsPage } from "../db/queries";
+import { appendRunEvents, finishRun, getRun, getRunStatus, runEventsPage } from "../db/queries";
+import { runEvents, runs } from "../db/schema";
 import { createModels } from "../models";
+import { Continuation } from "./continuation";
 import { runAndRecord } from "./events";
 import type { AdmittedRun, RunExecutor, RunServices, RunSink } from "./types";
 
 /**
- * Cluster mode (README, "Cluster mode"): a run is a DBOS Transact workflow on the PostgreSQL every
- * web and worker process shares. Its workflow id is the run id, so a second submit of one run
- * starts nothing; it waits on a queue whose global limit is the server's run limit; whichever
- * process dequeues it runs the engine there (`runAndRecord`: the same record as in-process) and
- * writes the events to a durable stream, in batches, that any process reads from any offset.
+ * Cluster mode (README, "Cluster mode"; docs/cluster.md): a run is a DBOS Transact workflow on the
+ * PostgreSQL every web and worker process shares. Its workflow id is the run id, so a second submit
+ * of one run starts nothing; it waits on a queue whose global limit is the server's run limit and
+ * whose partitions (one per owner) hold each owner to their own limit; whichever worker dequeues it
+ * runs the engine there (`runAndRecord`: the same record as in-process) and writes the events to a
+ * durable stream, in batches, that any process reads from any offset.
  *
- * What this skeleton does not do yet: checkpoint node executions as durable steps (the whole run
- * is one step), so a run whose worker died is not re-run on another — that would call every
- * model again — but ended `failed` with code `interrupted` by the process that recovers it.
+ * Checkpoints: the durable stream is the run's checkpoint. Each `node-finished` in it records one
+ * execution (node id, iteration, item index) with its result. When the process running a run dies
+ * (or hands it over at SIGTERM), DBOS puts the workflow back on the queue and another worker runs
+ * its step again: it reads what the stream holds, and the engine resumes (`RunOptions.resume`):
+ * every recorded execution answers its result without a model call, the executions in progress
+ * start over as attempt 2, and the stream goes on from its last event (`Continuation`). DBOS's own
+ * steps are numbered by call order, which a dataflow run does not keep (nodes finish in any
+ * order), so executions are keyed by what they are instead.
  */
 
 const APPLICATION = "trellis";
 /** DBOS's tables live in their own schema of Trellis's database. */
 const SCHEMA = "trellis_dbos";
 /** Which code may resume a workflow: bump it when the durable run's steps change. */
-const APPLICATION_VERSION = "trellis-run-1";
+const APPLICATION_VERSION = "trellis-run-2";
 const QUEUE = "trellis-runs";
 const STREAM = "events";
 /** Trellis's own cancel notification: DBOS notices a cancelled workflow by polling, within about a second. */
 const CANCEL_CHANNEL = "trellis_run_cancel";
+/** A run its process has not ended this long after a cancel is cancelled in DBOS (its process may have died before it heard). */
+const CANCEL_BACKSTOP_MS = 2_000;
+
+type Running = {
+  controller: AbortController;
+  gone: boolean;
+  /** Set at SIGTERM's deadline: the run stops here without an ending and another process resumes it. */
+  handingOver: boolean;
+  /** Settles once the run has stopped here (ended, or handed over with everything it sent durable). */
+  stopped: Promise<unknown>;
+};
 
 type Cluster = {
   launched: Promise<void>;
   /** The durable run as DBOS registered it: what is started and what recovery resumes. */
   run?: (run: AdmittedRun) => Promise<string>;
+  executesRuns: boolean;
   /** Runs executing in this process, by id: what a cancel notification aborts, and whether its browser left. */
-  running: Map<string, { controller: AbortController; gone: boolean }>;
+  running: Map<string, Running>;
   listener?: Client;
   sweep?: ReturnType<typeof setInterval>;
+  draining: boolean;
 };
 const KEY = Symbol.for("trellis.cluster");
 const global = globalThis as Record<symbol, Cluster | undefined>;
 
-/** The durable run: one step that runs the engine where it was dequeued. */
+/** The durable run: one step that runs the engine where it was dequeued (again, resuming, after a recovery). */
 async function durableRun(run: AdmittedRun): Promise<string> {
   return DBOS.runStep(() => runHere(run), { name: "run" });
 }
 
 /**
- * Launches DBOS in this process (once): a web process to enqueue, follow and cancel runs (and run
- * them unless `executesRuns` is false), a worker to run them. Recovery: DBOS resumes this process's
- * own workflows at launch; those of a process whose heartbeat went silent are resumed by the sweep.
+ * Launches DBOS in this process (once). A web process (instrumentation.ts) enqueues, follows and
+ * cancels runs; a worker (`npm run worker`, `executesRuns`) also takes them from the queue.
+ * Recovery: every process sweeps for workflows of processes whose heartbeat went silent and puts
+ * them back on the queue, where a worker resumes them; DBOS resumes a worker's own at its launch.
  */
-export async function launchCluster({ databaseUrl, executesRuns = true }: { databaseUrl: string; executesRuns?: boolean }): Promise<Cluster> {
+export async function launchCluster({ databaseUrl, executesRuns = false }: { databaseUrl: string; executesRuns?: boolean }): Promise<Cluster> {
   const existing = global[KEY];
   if (existing) return existing.launched.then(() => existing);
-  const cluster: Cluster = { launched: Promise.resolve(), running: new Map() };
+  const cluster: Cluster = { launched: Promise.resolve(), running: new Map(), executesRuns, draining: false };
   global[KEY] = cluster;
   cluster.launched = (async () => {
     const config = readServerConfig();
@@ -74,7 +97,15 @@ export async function launchCluster({ databaseUrl, executesRuns = true }: { data
     });
     cluster.run = DBOS.registerWorkflow(durableRun, { name: "trellis.run" });
     await DBOS.launch();
-    await DBOS.registerQueue(QUEUE, { globalConcurrency: config.admission.maxConcurrentRuns, minPollingIntervalMs: 100, onConflict: "always_update" });
+    await DBOS.registerQueue(QUEUE, {
+      globalConcurrency: config.admission.maxConcurrentRuns,
+      // One partition per owner: a busy owner waits behind their own runs, not in front of others'.
+      partitionConcurrency: config.admission.maxRunsPerIdentity,
+      minPollingIntervalMs: 100,
+      onConflict: "always_update",
+    });
+    cluster.sweep = setInterval(() => void recoverSilentProcesses(config.heartbeat.staleAfterMs).catch((error: Error) => console.error("trellis: recovery sweep failed:", error.message)), config.heartbeat.everyMs);
+    cluster.sweep.unref();
     if (!executesRuns) return;
     cluster.listener = new Client({ connectionString: databaseUrl });
     cluster.listener.on("notification", ({ payload = "" }) => {
@@ -87,27 +118,47 @@ export async function launchCluster({ databaseUrl, executesRuns = true }: { data
     cluster.listener.on("error", (error) => console.error("trellis: the cancel listener failed:", error.message));
     await cluster.listener.connect();
     await cluster.listener.query(`LISTEN ${CANCEL_CHANNEL}`);
-    cluster.sweep = setInterval(() => void recoverSilentProcesses(config.heartbeat.staleAfterMs).catch((error: Error) => console.error("trellis: recovery sweep failed:", error.message)), config.heartbeat.everyMs);
-    cluster.sweep.unref();
   })();
   await cluster.launched;
   return cluster;
 }
 
-/** Stops taking runs and closes DBOS (SIGTERM of a worker; runs in progress are recovered by another). */
-export async function stopCluster(): Promise<void> {
+/**
+ * SIGTERM of a process in cluster mode: it takes no more runs, lets those in progress here finish
+ * for up to `drainMs`, then hands the others over — each stops where it is, with every event it
+ * sent durable, and goes back on the queue, where another worker resumes it at once (the
+ * executions in progress start over as attempt 2). Then DBOS is shut down. Returns how many runs
+ * finished here and how many were handed over.
+ */
+export async function stopCluster({ drainMs = 0 }: { drainMs?: number } = {}): Promise<{ finished: number; handedOver: number }> {
   const cluster = global[KEY];
-  if (!cluster) return;
-  global[KEY] = undefined;
+  if (!cluster) return { finished: 0, handedOver: 0 };
   clearInterval(cluster.sweep);
   await cluster.launched.catch(() => undefined);
+  cluster.draining = true;
+  // No more runs from the queue (DBOS.shutdown would also wait for the runs here to finish).
+  await getExecutor().deactivateEventReceivers();
+  const inProgress = [...cluster.running.values()];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([Promise.allSettled(inProgress.map((run) => run.stopped)), new Promise((resolve) => (timer = setTimeout(resolve, drainMs)))]);
+  clearTimeout(timer);
+  const left = [...cluster.running.values()];
+  for (const run of left) {
+    run.handingOver = true;
+    run.controller.abort();
+  }
+  await Promise.allSettled(left.map((run) => run.stopped));
+  // Back on the queue now rather than once this process's heartbeat is stale.
+  if (left.length) await getExecutor().recoverPendingWorkflows([PROCESS_ID]);
+  global[KEY] = undefined;
   await cluster.listener?.end().catch(() => undefined);
   await DBOS.shutdown();
+  return { finished: inProgress.length - left.length, handedOver: left.length };
 }
 
 /**
  * Workflows left pending by a process whose heartbeat has gone silent are put back on a queue,
- * where any live process takes them. Every process sweeps; DBOS re-enqueues each workflow once.
+ * where any live worker takes them. Every process sweeps; DBOS re-enqueues each workflow once.
  * DBOS's table is read here, beside the code that owns it, not in the storage module.
  */
 async function recoverSilentProcesses(staleAfterMs: number): Promise<void> {
@@ -120,6 +171,53 @@ async function recoverSilentProcesses(staleAfterMs: number): Promise<void> {
   if (silent.length) await getExecutor().recoverPendingWorkflows(silent);
 }
 
+/** Every event earlier attempts of a run wrote to its durable stream (none for a run's first attempt). */
+async function eventsSent(db: Db, runId: string): Promise<RunEvent[]> {
+  const counted = (await db.execute(sql`SELECT count(*)::int AS n FROM ${sql.identifier(SCHEMA)}.streams WHERE workflow_uuid = ${runId} AND key = ${STREAM}`)) as unknown as {
+    rows: Array<{ n: number }>;
+  };
+  let left = counted.rows[0]?.n ?? 0;
+  const events: RunEvent[] = [];
+  if (!left) return events;
+  // Read from a step, DBOS's stream reader is not checkpointed; it would wait at the end of an open stream, so it stops at the count.
+  for await (const batch of DBOS.readStream<RunEvent[]>(runId, STREAM)) {
+    events.push(...batch);
+    if (--left === 0) break;
+  }
+  return events;
+}
+
+/**
+ * This process answers for the run from now on (the heartbeat sweep judges it by this process). A
+ * run the sweep marked interrupted while its process was dead is running again: DBOS recovered it.
+ * False when it ended otherwise (cancelled while it waited, or finished).
+ */
+async function claimRun(db: Db, runId: string): Promise<boolean> {
+  const claimed = await db
+    .update(runs)
+    .set({ processId: PROCESS_ID, status: "running", error: null, finishedAt: null })
+    .where(and(eq(runs.id, runId), or(eq(runs.status, "running"), and(eq(runs.status, "interrupted"), sql`${runs.error}->>'code' = 'interrupted'`))))
+    .returning({ id: runs.id });
+  return claimed.length > 0;
+}
+
+/**
+ * The record of a resumed run is made to hold what its stream holds: the earlier attempt recorded
+ * in batches of its own, so it may have stored events its stream never got (they go: the second
+ * attempt numbers its own from the stream's last) or not yet stored the last ones the stream has.
+ * A stored chunk of deltas carries its last delta's number, so none kept covers a later event.
+ */
+async function alignRecord(db: Db, runId: string, sent: ReadonlyArray<RunEvent>): Promise<void> {
+  const last = sent.at(-1)!.seq;
+  await db.delete(runEvents).where(and(eq(runEvents.runId, runId), gt(runEvents.seq, last)));
+  const [stored] = await db
+    .select({ seq: sql<number | null>`max(${runEvents.seq})` })
+    .from(runEvents)
+    .where(eq(runEvents.runId, runId));
+  const missing = sent.filter((event) => event.seq > (stored?.seq ?? -1));
+  if (missing.length) await appendRunEvents(db, { runId, events: compactDeltas(missing) });
+}
+
 /** Runs an admitted run in this process, inside its durable step: events to the record and to the run's stream. */
 async function runHere(run: AdmittedRun): Promise<string> {
   const cluster = global[KEY];
@@ -127,33 +225,48 @@ async function runHere(run: AdmittedRun): Promise<string> {
   const models = createModels();
   const services: RunServices = { db, port: models.port, coalesceMs: models.coalesceMs, secrets: secretsOf(readServerConfig()) };
   const stream = new StreamWriter();
-  // From now on this process answers for the run: the sweep interrupts it if this process goes silent.
-  if (!(await assignRunProcess(db, { runId: run.runId, processId: PROCESS_ID }))) {
-    // It ended while it waited (its admitting process went silent, or it was cancelled): its record says how.
+  const sent = await eventsSent(db, run.runId);
+  if (sent.at(-1)?.type === "run-finished") {
+    // The earlier attempt ended the run and died before its step was recorded.
+    await stream.close();
+    return "ended";
+  }
+  if (!(await claimRun(db, run.runId))) {
+    // It ended while it waited (cancelled, or finished by another path): its record says how.
     await stream.close();
     return "ended-before";
   }
-  const earlier = await runEventsPage(db, { runId: run.runId, after: -1, limit: 1 });
-  if (earlier.events.length) {
-    // A process ran this step before and died: without node checkpoints, running it again would call every model again.
-    const finished = finishedEvent("failed", { code: "interrupted", message: "the process running this run stopped; it cannot be resumed yet" });
-    await finishRun(db, { runId: run.runId, finished });
-    stream.push(finished);
-    await stream.close();
-    return "interrupted";
+  let continuation: Continuation | undefined;
+  if (sent.length) {
+    continuation = new Continuation(run.document, sent);
+    await alignRecord(db, run.runId, sent);
   }
   const controller = new AbortController();
-  const running = { controller, gone: false };
+  let stopped!: () => void;
+  const running: Running = { controller, gone: false, handingOver: false, stopped: new Promise<void>((resolve) => (stopped = resolve)) };
   cluster?.running.set(run.runId, running);
   // DBOS's own cancel (polled) is the backstop for Trellis's notification.
   DBOS.stepStatus?.cancelSignal.addEventListener("abort", () => controller.abort(), { once: true });
+  let outcome: "ended" | "handed-over";
   try {
-    await runAndRecord(run, services, { signal: controller.signal, gone: () => running.gone, emit: (event) => stream.push(event) });
+    outcome = await runAndRecord(run, services, {
+      signal: controller.signal,
+      gone: () => running.gone,
+      emit: (event) => stream.push(event),
+      continuation,
+      handingOver: () => running.handingOver,
+    });
+    if (outcome === "ended") await stream.close();
+    else await stream.settle();
   } finally {
     cluster?.running.delete(run.runId);
+    stopped();
   }
-  await stream.close();
-  return "ended";
+  if (outcome === "handed-over") {
+    // The step must not end: the workflow goes back on the queue as it is and another worker resumes it.
+    return new Promise<never>(() => undefined);
+  }
+  return continuation ? "resumed" : "ended";
 }
 
 /** A run-finished of a run that ended outside the engine. */
@@ -192,17 +305,35 @@ class StreamWriter {
     }
   }
 
+  /** Every event pushed so far is durable (or the stream refused it). */
+  async settle(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
   async close(): Promise<void> {
-    await this.writing;
+    await this.settle();
     if (!this.failed) await DBOS.closeStream(STREAM);
   }
 }
 
-/** Tells the process running a run to cancel it (`client-gone`: its browser left); a run still on the queue is cancelled there. */
+/**
+ * Tells the process running a run to cancel it (`client-gone`: its browser left); a run still on
+ * the queue is cancelled there. A run whose process died before it heard is cancelled in DBOS a
+ * little later, so that recovery never resumes it.
+ */
 async function cancelEverywhere(db: Db, runId: string, reason: "cancel" | "client-gone"): Promise<void> {
   await db.execute(sql`SELECT pg_notify(${CANCEL_CHANNEL}, ${`${runId} ${reason}`})`);
+  const status = (await DBOS.getWorkflowStatus(runId))?.status;
   // Still waiting on the queue: no process holds it to hear the notification.
-  if ((await DBOS.getWorkflowStatus(runId))?.status === "ENQUEUED") await DBOS.cancelWorkflow(runId);
+  if (status === "ENQUEUED") await DBOS.cancelWorkflow(runId);
+  else if (status === "PENDING") {
+    const backstop = setTimeout(() => {
+      void DBOS.getWorkflowStatus(runId)
+        .then((later) => (later?.status === "PENDING" || later?.status === "ENQUEUED" ? DBOS.cancelWorkflow(runId) : undefined))
+        .catch((error: Error) => console.error("trellis: cancel backstop failed:", error.message));
+    }, CANCEL_BACKSTOP_MS);
+    backstop.unref();
+  }
 }
 
 async function runOf(db: Db, runId: string, owner: string) {
@@ -224,7 +355,7 @@ export function clusterExecutor(databaseUrl: string): RunExecutor {
     async execute(run: AdmittedRun, sink: RunSink, services: RunServices): Promise<void> {
       const { run: durable } = await ready();
       if (!durable) throw new Error("DBOS was launched without Trellis's run workflow");
-      await DBOS.startWorkflow(durable, { workflowID: run.runId, queueName: QUEUE })(run);
+      await DBOS.startWorkflow(durable, { workflowID: run.runId, queueName: QUEUE, enqueueOptions: { queuePartitionKey: run.owner } })(run);
       // The browser that started it left (or the transport cancelled): the run ends as it would in-process.
       const cancel = () => void cancelEverywhere(services.db, run.runId, sink.gone ? "client-gone" : "cancel").catch((error: Error) => console.error("trellis: cancel failed:", error.message));
       sink.controller.signal.addEventListener("abort", cancel, { once: true });

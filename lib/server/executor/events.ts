@@ -3,6 +3,7 @@ import { runWorkflow, type RunEvent } from "@/lib/workflow";
 import { appendRunEvents, finishRun } from "../db/queries";
 import { redact } from "../models/port";
 import { RunRecorder } from "../recorder";
+import type { Continuation } from "./continuation";
 import type { AdmittedRun, RunServices } from "./types";
 
 /** Error and warning texts leave the server only after every configured secret is replaced. */
@@ -25,32 +26,53 @@ export function withoutSecrets(event: RunEvent, secrets: ReadonlyArray<string>):
 export async function runAndRecord(
   run: AdmittedRun,
   services: RunServices,
-  { signal, gone, emit }: { signal: AbortSignal; gone: () => boolean; emit: (event: RunEvent) => void | Promise<void> },
-): Promise<void> {
+  {
+    signal,
+    gone,
+    emit,
+    continuation,
+    handingOver,
+  }: {
+    signal: AbortSignal;
+    gone: () => boolean;
+    emit: (event: RunEvent) => void | Promise<void>;
+    /** Cluster mode: the run resumes after an earlier attempt stopped (see Continuation). */
+    continuation?: Continuation;
+    /** Cluster mode: this process hands the run over to another; it stops here without an ending, its record written so far. */
+    handingOver?: () => boolean;
+  },
+): Promise<"ended" | "handed-over"> {
   const { runId, document, inputs, limits, reuse } = run;
   const { db, port, coalesceMs, secrets } = services;
   const recorder = new RunRecorder({
     append: (events) => appendRunEvents(db, { runId, events }),
     finish: (finished) => finishRun(db, { runId, finished }),
   });
-  for await (const engineEvent of runWorkflow(document, { runId, inputs, models: port, signal, limits, coalesceMs, reuse })) {
-    const event = withoutSecrets(engineEvent, secrets);
-    // The engine counts time from its start; the record also says when that was.
-    if (event.type === "run-started") event.at = Date.now();
-    if (event.type === "run-finished" && gone() && event.status === "cancelled") {
-      event.error = { code: "client-gone", message: "the browser stopped following this run" };
+  for await (const engineEvent of runWorkflow(document, { runId, inputs, models: port, signal, limits, coalesceMs, reuse, resume: continuation?.resume })) {
+    if (handingOver?.()) {
+      // What the engine says from here (its cancelled ending) is not the run's: the next attempt goes on.
+      await recorder.flush();
+      return "handed-over";
     }
-    recorder.push(event);
-    if (event.type === "run-finished") {
-      const stored = await recorder.finish(event);
-      if (!stored.recorded) {
-        event.warnings.push({ code: "not-recorded", message: `this run could not be stored completely (${stored.lost} events lost): its replay and history will be incomplete` });
+    for (const event of continuation ? continuation.next(withoutSecrets(engineEvent, secrets)) : [withoutSecrets(engineEvent, secrets)]) {
+      // The engine counts time from its start; the record also says when that was.
+      if (event.type === "run-started") event.at = Date.now();
+      if (event.type === "run-finished" && gone() && event.status === "cancelled") {
+        event.error = { code: "client-gone", message: "the browser stopped following this run" };
       }
+      recorder.push(event);
+      if (event.type === "run-finished") {
+        const stored = await recorder.finish(event);
+        if (!stored.recorded) {
+          event.warnings.push({ code: "not-recorded", message: `this run could not be stored completely (${stored.lost} events lost): its replay and history will be incomplete` });
+        }
+      }
+      // The in-process transport takes events synchronously; only the cluster's durable stream is awaited.
+      const sent = emit(event);
+      if (sent) await sent;
     }
-    // The in-process transport takes events synchronously; only the cluster's durable stream is awaited.
-    const sent = emit(event);
-    if (sent) await sent;
   }
+  return "ended";
 }
 
 /**
