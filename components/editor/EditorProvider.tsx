@@ -7,7 +7,7 @@ import type { WorkflowDocument } from "@/lib/workflow";
 import { createEditorStore, type EditorState, type EditorStore } from "@/lib/editor/store";
 
 /** Models the server offers (ids and labels only — never keys or URLs). */
-export type ModelOption = { id: string; label: string; demo: boolean };
+export type ModelOption = { id: string; label: string; demo: boolean; /** An embedding model (similarity), not a language model. */ embedding?: true };
 
 type EditorContextValue = { store: EditorStore; models: ModelOption[]; readOnly: boolean };
 

@@ -102,7 +102,7 @@ export function PlanDialog({ onClose }: { onClose: () => void }) {
               data-testid="plan-model"
               className="h-8 rounded-md border border-zinc-300 bg-white px-2 text-xs dark:border-zinc-700 dark:bg-zinc-950"
             >
-              {models.map((option) => (
+              {models.filter((option) => !option.embedding).map((option) => (
                 <option key={option.id} value={option.id}>
                   {option.id}
                   {option.demo ? " (offline demo)" : ""}

@@ -68,7 +68,11 @@ export type RunState = {
   calls?: number;
   /** The final state (inputs and every key written). */
   state?: Record<string, unknown>;
+  /** Rounds in which a join re-ran some of its branches (an aggregate's agreement policy), in order. */
+  reruns?: BranchRerun[];
 };
+
+export type BranchRerun = { nodeId: string; round: number; keys: string[]; nodes: string[]; t: number };
 
 const EMPTY_NODE: NodeRun = Object.freeze({ status: "queued", text: "", iteration: 0, instances: [], spans: [] }) as NodeRun;
 
@@ -180,6 +184,18 @@ export function applyRunEvents(run: RunState, events: ReadonlyArray<RunEvent>): 
     }
     if (event.type === "warning") {
       next = { ...next, t: event.t, warnings: [...next.warnings, event.warning] };
+      continue;
+    }
+    if (event.type === "branches-rerun") {
+      const { nodeId, round, keys, nodes: rerun, t } = event;
+      next = { ...next, t, reruns: [...(next.reruns ?? []), { nodeId, round, keys, nodes: rerun, t }] };
+      if (!copied) {
+        nodes = { ...nodes };
+        copied = true;
+      }
+      // The join waits for its branches again: nothing left it yet (its last output stays in view).
+      const join = nodes[nodeId] ?? EMPTY_NODE;
+      nodes[nodeId] = { ...join, status: "queued", ports: undefined };
       continue;
     }
     if (event.type === "run-finished") {

@@ -63,13 +63,28 @@ export function Select<T extends string>({ value, options, onChange, testId }: {
   );
 }
 
-/** Only the models the server has configured; an unknown one stays visible, marked. */
-export function ModelPicker({ value, onChange, allowDefault = true }: { value: string | undefined; onChange: (v: string | undefined) => void; allowDefault?: boolean }) {
-  const models = useModels();
+/**
+ * Only the models the server has configured; an unknown one stays visible, marked. Language models
+ * by default; `embedding` lists the embedding models instead, with `none` as the empty choice.
+ */
+export function ModelPicker({
+  value,
+  onChange,
+  allowDefault = true,
+  embedding,
+  testId = "model-picker",
+}: {
+  value: string | undefined;
+  onChange: (v: string | undefined) => void;
+  allowDefault?: boolean;
+  embedding?: { none: string };
+  testId?: string;
+}) {
+  const models = useModels().filter((m) => Boolean(m.embedding) === Boolean(embedding));
   const known = !value || models.some((m) => m.id === value);
   return (
-    <select value={value ?? ""} data-testid="model-picker" onChange={(e) => onChange(e.target.value || undefined)} className={inputClass}>
-      {allowDefault && <option value="">Workflow default</option>}
+    <select value={value ?? ""} data-testid={testId} onChange={(e) => onChange(e.target.value || undefined)} className={inputClass}>
+      {embedding ? <option value="">{embedding.none}</option> : allowDefault && <option value="">Workflow default</option>}
       {!known && <option value={value}>{value} (not configured on this server)</option>}
       {models.map((model) => (
         <option key={model.id} value={model.id}>

@@ -254,8 +254,39 @@ const aggregate = ({ config, set, available, error }: FormProps<"aggregate">) =>
         </div>
       )}
     </Field>
+    {config.agreement && <AgreementPolicy config={config} set={set} error={error} />}
   </>
 );
+
+/** How the aggregate measures agreement, and what it does when the branches disagree. */
+function AgreementPolicy({ config, set, error }: Pick<FormProps<"aggregate">, "config" | "set" | "error">) {
+  const agreement = config.agreement!;
+  const update = (change: Partial<typeof agreement>) => set({ ...config, agreement: { ...agreement, ...change } });
+  return (
+    <>
+      <Field label="Similarity" hint="Shared words by default; an embedding model compares meaning more closely (each check is one model call)" error={error("agreement.embeddingModel")}>
+        <ModelPicker value={agreement.embeddingModel} onChange={(embeddingModel) => update({ embeddingModel })} embedding={{ none: "Lexical (shared words)" }} testId="aggregate-embedding-model" />
+      </Field>
+      <Field
+        label="On disagreement"
+        hint="Runs only the branches that stand apart once more (they see the others' answers), then combines; the run's limits can stop it sooner. Needs three or more branches."
+        error={error("agreement.rerun.rounds") ?? error("agreement.rerun")}
+      >
+        <label className="flex items-center gap-2 text-sm">
+          <input type="checkbox" data-testid="aggregate-rerun" checked={Boolean(agreement.rerun)} onChange={(e) => update({ rerun: e.target.checked ? {} : undefined })} />
+          Re-run the outlier branches
+        </label>
+        {agreement.rerun && (
+          <label className="mt-2 flex items-center gap-2 text-sm">
+            <span className="shrink-0 text-zinc-600 dark:text-zinc-400">At most</span>
+            <NumberInput value={agreement.rerun.rounds ?? 1} min={1} max={5} testId="aggregate-rerun-rounds" onChange={(rounds) => update({ rerun: { rounds } })} />
+            <span className="shrink-0 text-zinc-600 dark:text-zinc-400">rounds</span>
+          </label>
+        )}
+      </Field>
+    </>
+  );
+}
 
 const orchestrator = ({ config, set, available, error }: FormProps<"orchestrator">) => (
   <>

@@ -3,6 +3,7 @@
 import { Pause, Play, SkipForward, X } from "lucide-react";
 import { useState, type PointerEvent as ReactPointerEvent, type ReactNode } from "react";
 import { Markdown } from "@/components/Markdown";
+import { RerunRounds } from "@/components/topology/RerunRounds";
 import { formatValue, withModel, type RunReuseSummary } from "@/lib/workflow";
 import type { NodeRunStatus, RunState, Span } from "@/lib/editor/run-state";
 import { useEditor, useEditorStore, useModels } from "../EditorProvider";
@@ -286,6 +287,7 @@ export function RunPanel({ runner, replay, actions }: { runner?: Runner; replay?
               ))}
             </ul>
           )}
+          {run.reruns && <RerunRounds reruns={run.reruns} onSelect={(ids) => store.getState().select(ids)} />}
           {run.outputs && (
             <dl data-testid="run-outputs">
               {Object.entries(run.outputs).map(([key, value]) => (
