@@ -7,14 +7,17 @@
  *   npm run trellis -- export <file | template> --to ts [--out workflow.ts]
  *   npm run trellis -- plan "<task>" [--out workflow.json] [--model id]
  *   npm run trellis -- advise <file | template> [--run events.ndjson] [--json]
+ *   npm run trellis -- eval <file | template> --dataset <csv | jsonl> [--assert file] [--concurrency N] [--min-pass-rate 0.9] [--json] [--model id] [--prices file]
  *   npm run trellis -- templates
  *
- * Exit codes: 0 success, 1 the run failed or was cancelled, 2 invalid document or usage.
+ * Exit codes: 0 success, 1 the run failed or was cancelled (eval: the pass rate is below
+ * --min-pass-rate), 2 invalid document, dataset, assertions or usage.
  */
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createModels, unconfiguredModels, withModel } from "@/lib/server/models";
 import { exportTypeScript } from "@/lib/workflow/export/typescript";
+import { evalCommand } from "./trellis-eval";
 import { adviseCommand, planCommand } from "./trellis-topology";
 import {
   describeIssues,
@@ -37,6 +40,8 @@ const USAGE = `usage:
   trellis export <file | template> --to ts [--out file.ts]
   trellis plan "<task>" [--out file.json] [--model provider:model]
   trellis advise <file | template> [--run events.ndjson] [--json]
+  trellis eval <file | template> --dataset <file.csv | file.jsonl> [--assert assertions.json]
+      [--concurrency N] [--min-pass-rate 0.9] [--json] [--model provider:model] [--prices prices.json]
   trellis templates
 
 templates: ${TEMPLATES.map((t) => t.id).join(", ")}`;
@@ -248,6 +253,7 @@ async function main(argv: string[]): Promise<number> {
     if (command === "export") return exportProgram(rest);
     if (command === "plan") return await planCommand(rest, { stdout, stderr, load, usage: USAGE });
     if (command === "advise") return adviseCommand(rest, { stdout, stderr, load, usage: USAGE });
+    if (command === "eval") return await evalCommand(rest, { stdout, stderr, load, usage: USAGE, tty: tty && Boolean(process.stderr.isTTY) });
     if (command === "templates") {
       for (const template of TEMPLATES) stdout.write(`${template.id.padEnd(22)}${template.whenToUse}\n`);
       return 0;

@@ -1,0 +1,142 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+/** `trellis eval` as CI runs it: a real process, real exit codes, JSON on stdout with --json. */
+
+type Result = { code: number | null; stdout: string; stderr: string };
+
+function trellis(args: string[]): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "--conditions=react-server", "scripts/trellis.ts", ...args], {
+      env: { ...process.env, NO_COLOR: "1", TRELLIS_DEMO_FIRST_TOKEN_MS: "0", TRELLIS_DEMO_CHUNK_MS: "0", OPENAI_API_KEY: "" },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const tmp = mkdtempSync(join(tmpdir(), "trellis-eval-"));
+const file = (name: string, text: string) => {
+  const path = join(tmp, name);
+  writeFileSync(path, text);
+  return path;
+};
+
+const rows = file("rows.csv", "id,topic\r\notters,otters\r\npenguins,penguins\r\nsnow,\"snow, \"\"deep\"\"\"\r\n");
+const assertions = file(
+  "assertions.json",
+  JSON.stringify({
+    assertions: [
+      { id: "has-poem", key: "combined_output", kind: "contains", value: "POEM", ignoreCase: true },
+      { id: "mentions-otters", key: "combined_output", kind: "contains", value: "otters" },
+      { id: "has-story", key: "combined_output", kind: "judge", rubric: 'Contains a "story".' },
+    ],
+  }),
+);
+
+type JsonReport = {
+  rows: Array<{ id: string; index: number; runId: string; status: string; pass: boolean; verdicts: Array<{ assertionId: string; pass: boolean; reason: string }>; outputs: Record<string, unknown>; latencyMs: number; usage: { inputTokens: number; outputTokens: number }; costUsd: number | null }>;
+  summary: { rows: number; finished: number; passed: number; passRate: number; perAssertion: Array<{ assertionId: string; passRate: number }>; costUsd: number | null };
+};
+
+describe("trellis eval", () => {
+  it("prints a table and a summary; exit 0 when the pass rate meets --min-pass-rate", async () => {
+    const { code, stdout } = await trellis(["eval", "parallelization", "--dataset", rows, "--assert", assertions, "--min-pass-rate", "0.3", "--concurrency", "2"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^row\s+result\s+has-poem\s+mentions-otters\s+has-story\s+latency\s+tokens\n/);
+    expect(stdout).toMatch(/\notters\s+pass\s+✓\s+✓\s+✓\s+\d+ ms\s+\d+\n/);
+    expect(stdout).toMatch(/\npenguins\s+FAIL\s+✓\s+✗\s+✓ /);
+    expect(stdout).toContain('  penguins · mentions-otters: expected to contain "otters"; it does not\n');
+    expect(stdout).toMatch(/rows passed {4}1\/3 \(33\.3%\)/);
+    expect(stdout).toMatch(/cost {11}\$0\n/);
+    expect(stdout).toMatch(/\npassed: 33\.3% of rows pass \(at least 30\.0% required\)\n$/);
+  });
+
+  it("exits 1 below the threshold (1.0 by default); --json prints only { rows, summary }", async () => {
+    const { code, stdout, stderr } = await trellis(["eval", "parallelization", "--dataset", rows, "--assert", assertions, "--json"]);
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout) as JsonReport;
+    expect(Object.keys(report)).toEqual(["rows", "summary"]);
+    expect(report.rows.map((r) => [r.id, r.index, r.status, r.pass])).toEqual([
+      ["otters", 0, "succeeded", true],
+      ["penguins", 1, "succeeded", false],
+      ["snow", 2, "succeeded", false],
+    ]);
+    expect(report.rows[1].verdicts).toEqual([
+      { assertionId: "has-poem", pass: true, reason: 'contains "POEM"' },
+      { assertionId: "mentions-otters", pass: false, reason: 'expected to contain "otters"; it does not' },
+      { assertionId: "has-story", pass: true, reason: 'It mentions "story".', score: 1 },
+    ]);
+    expect(report.rows[2].outputs.combined_output).toContain('snow, "deep"');
+    expect(report.rows[0].runId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(report.rows[0].costUsd).toBe(0);
+    expect(report.summary).toMatchObject({ rows: 3, finished: 3, passed: 1, costUsd: 0 });
+    expect(report.summary.perAssertion.map((a) => [a.assertionId, a.passRate])).toEqual([
+      ["has-poem", 1],
+      ["mentions-otters", 1 / 3],
+      ["has-story", 1],
+    ]);
+    expect(stderr).toBe("pass rate 33.3% is below the required 100%\n");
+  });
+
+  it("takes a JSONL dataset with its rows' own assertions and expected values", async () => {
+    const jsonl = file(
+      "routing.jsonl",
+      [
+        JSON.stringify({ id: "poem", inputs: { input: "a poem about snow" }, expected: { decision: "poem" } }),
+        JSON.stringify({ input: "a story about otters", expected: { decision: "story" }, assertions: [{ id: "otters", key: "output", kind: "contains", value: "otters", ignoreCase: true }] }),
+      ].join("\n"),
+    );
+    const routed = file("routed.json", JSON.stringify([{ id: "routed", key: "decision", kind: "equals" }]));
+    const { code, stdout } = await trellis(["eval", "routing", "--dataset", jsonl, "--assert", routed, "--json"]);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as JsonReport;
+    expect(report.rows.map((r) => [r.id, r.verdicts.map((v) => `${v.assertionId}:${v.pass}`)])).toEqual([
+      ["poem", ["routed:true"]],
+      ["r1", ["routed:true", "otters:true"]],
+    ]);
+  });
+
+  it("exits 2 for a dataset that does not fit, naming the row and column; nothing runs", async () => {
+    const bad = file("bad.csv", "topic,colour\nowls,brown\n");
+    const { code, stdout, stderr } = await trellis(["eval", "parallelization", "--dataset", bad]);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toBe(`${bad}: row 1, column "colour": "colour" is not an input of this workflow; its inputs are topic ("Topic") (reference values go in "expected.<key>" columns)\n`);
+  });
+
+  it("exits 2 for bad assertions, naming the path", async () => {
+    const bad = file("bad-assertions.json", JSON.stringify([{ id: "x", key: "combined_outptu", kind: "length_between", min: 9, max: 3 }]));
+    const { code, stderr } = await trellis(["eval", "parallelization", "--dataset", rows, "--assert", bad]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`${bad}: assertions[0].key "combined_outptu" is not produced by this workflow`);
+    expect(stderr).toContain(`${bad}: assertions[0].min min (9) is above max (3)`);
+    const notJson = file("not.json", "[{");
+    expect((await trellis(["eval", "parallelization", "--dataset", rows, "--assert", notJson])).stderr).toMatch(/^.*not\.json is not valid JSON \(/);
+  });
+
+  it("exits 2 for bad flags, a missing dataset, an unknown format, a bad price table and an unconfigured model", async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [["--concurrency", "0"], /^--concurrency must be a whole number from 1 to 32 \(got "0"\)/],
+      [["--min-pass-rate", "90%"], /^--min-pass-rate must be a number from 0 to 1 \(got "90%"\)/],
+      [["--prices", file("prices.json", '{"acme:x":{"inputPerMTok":-1,"outputPerMTok":0}}')], /^"acme:x\.inputPerMTok": /],
+      [["--model", "openai:gpt-4o-mini"], /^error at node "n_joke": [\s\S]*\nEvaluate it with the offline demo model instead: --model demo:fast/],
+      [["--bogus"], /^Unknown option '--bogus'/],
+    ];
+    for (const [flags, message] of cases) {
+      const { code, stderr } = await trellis(["eval", "parallelization", "--dataset", rows, ...flags]);
+      expect({ flags, code }).toEqual({ flags, code: 2 });
+      expect(stderr).toMatch(message);
+    }
+    expect((await trellis(["eval", "parallelization"])).stderr).toMatch(/^--dataset <file\.csv \| file\.jsonl> is required/);
+    expect((await trellis(["eval", "parallelization", "--dataset", join(tmp, "none.csv")])).stderr).toBe(`no dataset file ${join(tmp, "none.csv")}\n`);
+    expect((await trellis(["eval", "parallelization", "--dataset", file("rows.txt", "topic\nx\n")])).stderr).toMatch(/cannot tell the format of .*rows\.txt: name it \.csv or \.jsonl/);
+    expect((await trellis(["eval", "no-such-template", "--dataset", rows])).code).toBe(2);
+  });
+});
