@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { expect, test } from "@playwright/test";
 import { RunPage } from "./editor-page";
 
@@ -71,4 +73,49 @@ test("advice: selects the nodes it names, previews a verifying step, applies it 
   await editor.finished("succeeded");
   await expect(page.getByTestId("agreement-n_aggregate")).toContainText(/Agreement \d\.\d\d across 3 branches/);
   await page.screenshot({ path: "test-results/topology-advice-applied-run.png" });
+});
+
+test("the merge re-runs the branch that stands apart: the policy set in the inspector, the round on the card, in the run panel and on the timeline", async ({ page }) => {
+  const editor = new RunPage(page);
+  await editor.open();
+  // Three answers to one question; with the demo model the storyteller's stands apart, every time.
+  await editor.importFile("disagreeing-branches.trellis.json", readFileSync(join(__dirname, "fixtures/disagreeing-branches.trellis.json"), "utf8"));
+  await expect(editor.node("n_merge")).toBeVisible();
+
+  // Without the policy: the score and the outlier, nothing re-run.
+  await editor.run();
+  await editor.finished("succeeded");
+  const agreement = page.getByTestId("agreement-n_merge");
+  await expect(agreement).toContainText(/Agreement 0\.\d\d across 3 branches/);
+  await expect(agreement).toContainText("Stands apart: Storyteller");
+  await expect(agreement).toHaveAttribute("data-agrees", "false");
+  await expect(page.getByTestId("run-reruns")).toHaveCount(0);
+  await expect(page.locator('[data-testid="timeline-bar-n_story"]')).toHaveCount(1);
+
+  // The policy and the embedding model, from the aggregate's inspector.
+  await editor.select("n_merge");
+  const inspector = page.getByTestId("node-inspector");
+  await inspector.getByTestId("aggregate-rerun").check();
+  await expect(inspector.getByTestId("aggregate-rerun-rounds")).toHaveValue("1");
+  await expect(inspector.getByTestId("aggregate-embedding-model").locator("option")).toHaveText(["Lexical (shared words)", "demo:embed — offline demo model"]);
+  await inspector.getByTestId("aggregate-embedding-model").selectOption("demo:embed");
+  await expect(page.getByTestId("node-summary-n_merge")).toHaveText("Combine every branch · checks agreement, re-runs outliers");
+  await inspector.screenshot({ path: "test-results/topology-rerun-inspector.png" });
+
+  await editor.run();
+  await editor.finished("succeeded");
+  const round = page.getByTestId("agreement-round-n_merge-2");
+  await expect(round).toHaveText(/^Round 2: re-ran Storyteller; agreement 0\.\d\d → (0\.\d\d|1\.00)$/);
+  const [before, after] = ((await round.textContent()) ?? "").match(/\d\.\d\d/g)!.map(Number);
+  expect(after).toBeGreaterThan(before);
+  await expect(agreement).toHaveAttribute("data-agrees", "true");
+  await expect(agreement).toContainText("by demo:embed");
+  await expect(page.getByTestId("run-rerun-n_merge-2")).toHaveText(`⟲ Combine · round 2: re-ran Storyteller; agreement ${before.toFixed(2)} → ${after.toFixed(2)}`);
+  // Only the outlier ran again; the merge gathered twice, the answer was written once.
+  await expect(page.locator('[data-testid="timeline-bar-n_story"]')).toHaveCount(2);
+  await expect(page.locator('[data-testid="timeline-bar-n_plain"]')).toHaveCount(1);
+  await expect(page.locator('[data-testid="timeline-bar-n_merge"]')).toHaveCount(2);
+  await expect(page.locator('[data-testid="timeline-bar-n_answer"]')).toHaveCount(1);
+  await editor.node("n_merge").screenshot({ path: "test-results/topology-rerun-card.png" });
+  await page.screenshot({ path: "test-results/topology-rerun-run.png" });
 });
