@@ -59,7 +59,7 @@ import {
   type StoredRowResult,
 } from "./db/eval-queries";
 import { getWorkflowById, listVersions } from "./db/queries";
-import { ensureIdentity, readIdentity, SignInRequiredError } from "./identity";
+import { ensureIdentity, identityFromCookieHeader, readIdentity, SignInRequiredError } from "./identity";
 import { createModels, unconfiguredModels } from "./models";
 import { cancelRun, startEvalRowRun, type RunContext } from "./runs";
 import { editorRunContext } from "./auth/run-context";
@@ -627,4 +627,54 @@ export async function sharedEvaluationView(shareId: string): Promise<SharedEvalu
   if (!shared.after) return { status: "ok", single: before, compared: null };
   const after = withoutRuns(await viewOf(db, shared.after.evaluation, shared.after.results, owner));
   return { status: "ok", single: null, compared: comparisonOf(before, after) };
+}
+
+// ── Progress as Server-Sent Events ───────────────────────────────────────────
+
+const PROGRESS_EVERY_MS = 250;
+const ENDED = new Set<EvalStatus>(["succeeded", "failed", "cancelled", "interrupted"]);
+
+/**
+ * `GET /api/evals/<id>/progress` (Accept: text/event-stream): the evaluation's progress whenever
+ * it changes, then its end. Read from this process's runner, else from the stored results, so any
+ * process sharing the database answers; EventSource reconnects by itself after a dropped
+ * connection and a reconnect simply reads the current state. Owner only (cookie): anyone else, 404.
+ */
+export async function evaluationProgressStream(request: Request, id: string): Promise<Response> {
+  const owner = await identityFromCookieHeader(request.headers.get("cookie"));
+  const first = await evaluationProgress(id, owner).catch((error: unknown) => {
+    if (isDatabaseUnavailable(error)) return "unavailable" as const;
+    throw error;
+  });
+  if (first === "unavailable") return Response.json({ ok: false, error: { code: "database-unavailable", message: new DatabaseUnavailableError().message } }, { status: 503 });
+  if (!first) return Response.json({ ok: false, error: NOT_YOURS }, { status: 404 });
+  const encoder = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      let last = "";
+      let current: EvalProgressView | null = first;
+      const send = (event: string, data: unknown) => controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+      try {
+        while (current && !request.signal.aborted) {
+          const text = JSON.stringify(current);
+          if (text !== last) send("progress", current);
+          last = text;
+          if (ENDED.has(current.status)) {
+            send("end", { status: current.status });
+            break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, PROGRESS_EVERY_MS));
+          current = await evaluationProgress(id, owner).catch(() => current);
+        }
+      } finally {
+        // The browser may have gone away and cancelled the stream.
+        try {
+          controller.close();
+        } catch {
+          // Already closed: nothing to do.
+        }
+      }
+    },
+  });
+  return new Response(body, { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" } });
 }

@@ -1,0 +1,35 @@
+import type { Metadata } from "next";
+import { notFound } from "next/navigation";
+import { EvalsPage } from "@/components/evals/EvalsPage";
+import { producedKeys } from "@/lib/workflow/eval";
+import { datasetOf, datasetsOf, evaluationsOf, versionsOf } from "@/lib/server/evals";
+import { modelOptions } from "@/lib/server/models";
+import { loadWorkflow } from "@/lib/server/workflows";
+
+export const metadata: Metadata = { title: "Evaluations — Trellis" };
+export const dynamic = "force-dynamic";
+
+/** Evaluations of one of the owner's saved workflows; anyone else's id is a 404, like a missing one. */
+export default async function EvaluationsPage({ params }: { params: Promise<{ id: string }> }) {
+  const { id } = await params;
+  const found = await loadWorkflow(id);
+  if (!found) notFound();
+  const [versions, datasets, evaluations] = await Promise.all([versionsOf({ workflowId: id }), datasetsOf({ workflowId: id }), evaluationsOf({ workflowId: id })]);
+  if (!versions.ok || !datasets.ok || !evaluations.ok) notFound();
+  const { document } = found;
+  const first = datasets.data[0] ? await datasetOf({ datasetId: datasets.data[0].id }) : null;
+  const inputKeys = new Set(document.inputs.map((input) => input.key));
+  return (
+    <EvalsPage
+      workflowId={id}
+      workflowName={document.name}
+      versions={versions.data}
+      inputs={document.inputs.map((input) => ({ key: input.key, label: input.label ?? input.key, type: input.type }))}
+      outputKeys={[...producedKeys(document)].filter((key) => !inputKeys.has(key))}
+      models={modelOptions().map(({ id: modelId, label }) => ({ id: modelId, label }))}
+      datasets={datasets.data}
+      evaluations={evaluations.data}
+      initialDataset={first?.ok ? first.data : null}
+    />
+  );
+}
