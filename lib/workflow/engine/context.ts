@@ -51,7 +51,7 @@ export type NodeContext<Config> = {
    */
   embed(model: string, texts: string[]): Promise<number[][]>;
   /**
-   * A join's gathering round (docs/architecture.md §4.6.1): 1 on its first execution, k after its
+   * A join's gathering round (docs/architecture.md §4.15): 1 on its first execution, k after its
    * branches were run again k−1 times. Starts at 1 again when an enclosing loop goes round.
    */
   round: number;

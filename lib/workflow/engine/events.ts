@@ -65,6 +65,8 @@ export type RunEvent = Stamp &
         reused?: { runId: string };
         /** Not executed: the document pins this node's output. */
         pinned?: true;
+        /** A join's round that fired nothing: it asked for the branches that wrote `keys` to run again (§4.15). */
+        rerun?: { keys: string[]; note: string };
       }
     | { type: "node-skipped"; nodeId: string }
     | { type: "node-failed"; nodeId: string; instance?: number; code: string; message: string; retryable: boolean }

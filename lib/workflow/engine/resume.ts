@@ -33,7 +33,8 @@ export function resumeFromEvents(document: WorkflowDocument, events: ReadonlyArr
     if (!node) continue;
     // An instance's recorded output is its value; a node's output stands for the keys it wrote.
     const writes = event.instance === undefined ? writesOf(node, event.output) : {};
-    finished.set(keyOf(event.nodeId, event.iteration, event.instance), { writes, ports: event.ports, output: event.output, usage: event.usage });
+    // A join's round that asked for a re-run asks again, so the branches run again as they did.
+    finished.set(keyOf(event.nodeId, event.iteration, event.instance), { writes, ports: event.ports, output: event.output, usage: event.usage, ...(event.rerun ? { rerun: event.rerun } : {}) });
   }
   return {
     size: finished.size,

@@ -90,7 +90,7 @@ export class Run {
   /** Nodes (by index) that answer their recorded result once instead of running; empty without reuse. */
   private readonly reused = new Map<number, ReusedNode>();
   private readonly instancesTaken = new Set<number>();
-  /** A join's gathering round (1, then one more per re-run of its branches; §4.6.1). */
+  /** A join's gathering round (1, then one more per re-run of its branches; §4.15). */
   private readonly rounds: Int32Array;
   /** Model calls of each node's latest execution, and its duration: what a re-run is estimated to cost. */
   private readonly nodeCalls: Int32Array;
@@ -305,6 +305,7 @@ export class Run {
       ms: this.elapsedSince(this.startedAtNode[n]),
       iteration,
       ...provenance,
+      ...(rerun ? { rerun: result.rerun } : {}),
     });
     const { edges, outgoing } = this.workflow;
     const loops = outgoing[n].filter((e) => edges[e].back && ports.includes(edges[e].sourcePort));
@@ -434,7 +435,7 @@ export class Run {
     if (this.unresolved[head] === 0) this.resolved(head);
   }
 
-  // ── Re-running a join's branches (§4.6.1) ─────────────────────────────────
+  // ── Re-running a join's branches (§4.15) ─────────────────────────────────
 
   /**
    * Each inbound neighbour's branch: that neighbour and the nodes upstream of it that feed nothing

@@ -69,7 +69,7 @@ class Generator {
 
   /**
    * What the program cannot do yet: an aggregate's re-run policy re-enters its branches (the engine's
-   * join rounds, docs/architecture.md §4.6.1), and its embedding similarity needs an embedding model.
+   * join rounds, docs/architecture.md §4.15), and its embedding similarity needs an embedding model.
    */
   private unsupported(): string | null {
     for (const node of this.workflow.nodes) {

@@ -21,7 +21,7 @@ export const AggregateConfigSchema = z.strictObject({
       /**
        * On disagreement, run the outlier branches again (their chains back to the fork) at most
        * `rounds` times (default 1) before combining; the run's limits can stop it sooner
-       * (docs/architecture.md §4.6.1). The conflicts left are listed for the next step either way.
+       * (docs/architecture.md §4.15). The conflicts left are listed for the next step either way.
        */
       rerun: z
         .strictObject({

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RunEvent, RunEventOf } from "../engine/events";
 import { ModelError, type ModelCall, type ModelPort } from "../engine/model-port";
+import { resumeFromEvents } from "../engine/resume";
 import { planReuse } from "../engine/reuse";
 import { runWorkflow, type RunOptions } from "../engine/run";
 import { input, llm, workflow } from "../testing/build";
@@ -11,7 +12,7 @@ import { exportTypeScript } from "../export/typescript";
 import { RECHECK_MARKER, type AgreementReport } from "./agreement";
 
 /**
- * The aggregate's re-run policy (docs/architecture.md §4.6.1) and its embedding similarity: only the
+ * The aggregate's re-run policy (docs/architecture.md §4.15) and its embedding similarity: only the
  * outlier branches run again, at most K rounds, within the run's limits, and the run always ends.
  */
 
@@ -191,6 +192,36 @@ describe("re-running the outlier branches", () => {
     expect(again.filter((e) => e.type === "branches-rerun")).toHaveLength(0);
     expect(model.calls.slice(before).map((c) => c.prompt.slice(0, 6))).toEqual(["Check:"]);
     expect(finished.state.c).toBe(NILE);
+  });
+});
+
+describe("resuming a run that stopped during a re-run round (cluster mode)", () => {
+  it("recalls the join's round as a re-run request, so the branch runs again with its note and the run ends as it would have", async () => {
+    const doc = fan({ rerun: {} });
+    const clock = new VirtualClock();
+    const model = scriptedModel(clock, answers({ c: 1 }));
+    const collect = async (options: Partial<RunOptions>) => {
+      const events: RunEvent[] = [];
+      await clock.drive(
+        (async () => {
+          for await (const event of runWorkflow(doc, { models: model.port, clock, random: () => 0.5, ...options })) events.push(event);
+        })(),
+      );
+      return events;
+    };
+    const whole = await collect({});
+    // The earlier attempt stopped right after the round began: c had not run again yet.
+    const cut = whole.slice(0, whole.findIndex((e) => e.type === "branches-rerun") + 1);
+    expect(cut.filter((e) => e.type === "node-finished" && e.nodeId === "j")).toEqual([expect.objectContaining({ ports: [], rerun: { keys: ["c"], note: expect.stringContaining(RECHECK_MARKER) } })]);
+    const before = model.calls.length;
+    const resumed = await collect({ resume: resumeFromEvents(doc, cut) });
+    const finished = resumed.at(-1) as RunEventOf<"run-finished">;
+    expect(finished.status).toBe("succeeded");
+    expect(finished.state).toEqual((whole.at(-1) as RunEventOf<"run-finished">).state);
+    // Only what had not finished calls a model: prep and c again (with the note), then v.
+    const calls = model.calls.slice(before);
+    expect(calls.map((c) => /\((\w+)\)/.exec(c.prompt)?.[1])).toEqual(["prep", "c", "v"]);
+    expect(calls[1].prompt).toContain(RECHECK_MARKER);
   });
 });
 
