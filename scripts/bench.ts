@@ -1,6 +1,7 @@
 /**
  * Engine benchmark (docs/architecture.md §10):
  *   npm run bench -- [--quick] [--filter REGEX] [--out FILE] [--compare FILE] [--full-gc] [--no-browser]
+ *   (--filter eval-1000: the evaluation of 1,000 recorded rows, scripts/bench-eval.ts)
  * Measures the engine alone with a fake model that waits a given number of milliseconds.
  * `npm run bench` bundles this file with esbuild first, so the engine runs as it ships, without
  * a TypeScript loader's wrappers around every function.
@@ -27,6 +28,7 @@ import {
 } from "@/lib/workflow";
 import type { Db } from "@/lib/server/db/connect";
 import { hostileBudgets, measureHostile, type HostileResult } from "./bench-hostile";
+import { benchEval, evalBenchChild, evalBudgets, printEvalBench, type EvalBenchResult } from "./bench-eval";
 import { benchTopology } from "./bench-topology";
 
 const LIMITS: Partial<RunLimits> = {
@@ -405,6 +407,7 @@ type Report = {
   streaming: Array<Record<string, unknown>>;
   memory: Array<Record<string, unknown>>;
   hostile: HostileResult[];
+  evaluation?: EvalBenchResult;
 };
 
 function budgets(report: Report): string[] {
@@ -449,7 +452,8 @@ function printTable(report: Report, previous?: Report) {
     console.log(`\n${"memory".padEnd(44)}${pad("peak RSS MB", 13)}${pad("Δ MB", 8)}`);
     for (const m of report.memory as Array<{ id: string; peakRssMB: number; peakRssDeltaMB: number }>) console.log(`${m.id.padEnd(44)}${pad(m.peakRssMB, 13)}${pad(m.peakRssDeltaMB, 8)}`);
   }
-  const lines = [...budgets(report), ...hostileBudgets(report.hostile)];
+  if (report.evaluation) printEvalBench(report.evaluation);
+  const lines = [...budgets(report), ...hostileBudgets(report.hostile), ...(report.evaluation ? evalBudgets(report.evaluation) : [])];
   if (lines.length) console.log(`\nBudgets (docs/architecture.md §10)\n${lines.join("\n")}`);
 }
 
@@ -462,11 +466,13 @@ async function main() {
       compare: { type: "string" },
       "full-gc": { type: "boolean" },
       "rss-child": { type: "string" },
+      "eval-child": { type: "boolean" },
       "no-browser": { type: "boolean" },
     },
   });
   fullGc = Boolean(values["full-gc"]);
   if (values["rss-child"]) return rssChild(values["rss-child"]);
+  if (values["eval-child"]) return evalBenchChild();
   checkLatencies();
   if (!(globalThis as { gc?: unknown }).gc) console.warn("(no --expose-gc: runs are not preceded by a GC)");
   const filter = new RegExp(values.filter ?? ".");
@@ -492,6 +498,11 @@ async function main() {
     process.stderr.write("hostile…\n");
     gcBetweenCases();
     report.hostile = await measureHostile();
+  }
+  // An evaluation of 1,000 rows with every run recorded, in a child process (scripts/bench-eval.ts).
+  if (filter.test("eval-1000")) {
+    process.stderr.write("eval-1000…\n");
+    report.evaluation = await benchEval(["--expose-gc", ...process.execArgv.filter((a) => a !== "--expose-gc"), process.argv[1], "--eval-child"]);
   }
   // Does the topology router pick the fastest of the four? (scripts/bench-topology.ts)
   if (filter.test("topology")) benchTopology(quick);
