@@ -1,0 +1,59 @@
+import { expect, test } from "@playwright/test";
+import type { RunEvent } from "@/lib/workflow";
+import { holderId } from "./processes";
+
+const webA = process.env.CLUSTER_WEB_A!;
+const webB = process.env.CLUSTER_WEB_B!;
+
+test("the editor on web A streams a run that a worker executes; a tab on web B watches it live through web B and cancels it", async ({ context }) => {
+  // One browser: its identity cookie (issued by web A) is honoured by web B, which shares the database.
+  const a = await context.newPage();
+  await a.goto(`${webA}/editor?template=prompt-chaining`);
+  await a.getByTestId("save").click();
+  await expect(a).toHaveURL(/\/w\/[0-9a-f-]{36}$/);
+  const workflowId = /\/w\/([0-9a-f-]{36})$/.exec(a.url())![1];
+  // The run id the editor chose, from its run action's request.
+  const started = a.waitForRequest((request) => request.method() === "POST" && Boolean(request.headers()["next-action"]) && (request.postData() ?? "").includes('"runId"'));
+  await a.getByTestId("run").click();
+  await a.getByTestId("run-start").click();
+  const runId = (JSON.parse((await started).postData()!) as Array<{ runId: string }>)[0].runId;
+  // Streaming in web A's editor: the node runs and its text grows.
+  await expect(a.getByTestId("node-status-n_joke")).toHaveAttribute("data-status", "running");
+  await expect(a.getByTestId("node-output-n_joke")).not.toBeEmpty();
+  // Executed by a worker, neither web instance.
+  expect(process.env.CLUSTER_WORKERS!.split(",")).toContain(await holderId(process.env.CLUSTER_DATABASE_URL!, runId));
+
+  // The run's page on web B, and its events live through web B (Server-Sent Events).
+  const b = await context.newPage();
+  await b.goto(`${webB}/w/${workflowId}/runs/${runId}`);
+  await expect(b.getByTestId("node-n_joke")).toBeVisible();
+  await b.evaluate((id) => {
+    const events: RunEvent[] = [];
+    (window as unknown as { received: RunEvent[] }).received = events;
+    const source = new EventSource(`/api/runs/${id}/events`);
+    source.onmessage = (message) => {
+      const event = JSON.parse(message.data as string) as RunEvent;
+      events.push(event);
+      if (event.type === "run-finished") source.close();
+    };
+  }, runId);
+  const received = () => b.evaluate(() => (window as unknown as { received: RunEvent[] }).received);
+  // Deltas keep arriving on web B while web A's editor streams the same run.
+  await expect.poll(async () => (await received()).filter((event) => event.type === "node-delta").length).toBeGreaterThan(5);
+  const before = (await received()).length;
+  await expect.poll(async () => (await received()).length).toBeGreaterThan(before);
+
+  // Cancel from web B, the way a closing tab does.
+  const cancelled = await b.evaluate(async (id) => (await fetch("/api/runs/cancel", { method: "POST", body: id })).json(), runId);
+  expect(cancelled).toEqual({ ok: true, data: { cancelled: true } });
+  const at = Date.now();
+  await expect(a.getByTestId("run-status")).toHaveText("cancelled", { timeout: 2_000 });
+  expect(Date.now() - at).toBeLessThan(2_000);
+  await expect.poll(async () => (await received()).at(-1)).toMatchObject({ type: "run-finished", status: "cancelled" });
+  // Both tabs saw one stream: web B's events are web A's run, numbered without gaps.
+  const events = await received();
+  expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));
+  const text = await a.getByTestId("node-output-n_joke").textContent();
+  await expect(a.getByTestId("node-status-n_joke")).toHaveAttribute("data-status", "cancelled");
+  expect(await a.getByTestId("node-output-n_joke").textContent()).toBe(text);
+});
