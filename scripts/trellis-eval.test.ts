@@ -117,6 +117,13 @@ describe("trellis eval", () => {
     expect(code).toBe(2);
     expect(stderr).toContain(`${bad}: assertions[0].key "combined_outptu" is not produced by this workflow`);
     expect(stderr).toContain(`${bad}: assertions[0].min min (9) is above max (3)`);
+    const unconfigured = file(
+      "unconfigured.json",
+      JSON.stringify([{ id: "close", key: "combined_output", kind: "similar", method: "embedding", model: "openai:text-embedding-3-small", threshold: 0.5, reference: "x" }]),
+    );
+    const refused = await trellis(["eval", "parallelization", "--dataset", rows, "--assert", unconfigured]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^assertion "close": embedding model openai:text-embedding-3-small: /);
     const notJson = file("not.json", "[{");
     expect((await trellis(["eval", "parallelization", "--dataset", rows, "--assert", notJson])).stderr).toMatch(/^.*not\.json is not valid JSON \(/);
   });

@@ -12,9 +12,11 @@ import { readFileSync, statSync } from "node:fs";
 import { extname } from "node:path";
 import { parseArgs } from "node:util";
 import { createModels, unconfiguredModels, withModel } from "@/lib/server/models";
-import { DEFAULT_MODEL, describeIssues, runWorkflow, type ModelPort, type ParseResult } from "@/lib/workflow";
+import { DEFAULT_MODEL, describeIssues, runWorkflow, type ParseResult } from "@/lib/workflow";
 import {
   createModelJudge,
+  createPortEmbedder,
+  DEFAULT_EMBEDDING_MODEL,
   DEFAULT_EVAL_CONCURRENCY,
   evaluateDataset,
   loadPriceTable,
@@ -31,12 +33,6 @@ import {
 
 type Out = { write(text: string): void };
 type Io = { stdout: Out; stderr: Out; load(source: string): ParseResult; usage: string; tty: boolean };
-
-/** The embedding model similarity assertions use when they name none. */
-const DEFAULT_EMBEDDING_MODEL = "demo:embed";
-
-/** A port that can embed (the capability is optional on ModelPort). */
-type EmbeddingPort = ModelPort & { embed?: (model: string, texts: string[], signal: AbortSignal) => Promise<number[][]> };
 
 class UsageError extends Error {}
 
@@ -151,13 +147,9 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
       io.stderr.write(`Evaluate it with the offline demo model instead: --model demo:fast\n`);
       return 2;
     }
-    const port = models.port as EmbeddingPort;
+    const port = models.port;
     const judgeModel = values.model ?? document.settings?.defaultModel ?? DEFAULT_MODEL;
-    const services: EvalServices = { judge: createModelJudge(port, judgeModel) };
-    if (typeof port.embed === "function") {
-      const embed = port.embed.bind(port);
-      services.embed = (texts, { model, signal }) => embed(model ?? DEFAULT_EMBEDDING_MODEL, texts, signal ?? new AbortController().signal);
-    }
+    const services: EvalServices = { judge: createModelJudge(port, judgeModel), embed: createPortEmbedder(port) };
     const canEmbed = Boolean(services.embed);
 
     const prices = loadPriceTable(values.prices, (path) => readText(path, "price table", 1_000_000));
@@ -188,9 +180,15 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
       assertions = read.assertions;
     }
     const everyAssertion = [...assertions, ...dataset.dataset.rows.flatMap((row) => row.assertions ?? [])];
-    for (const model of new Set(everyAssertion.flatMap((a) => (a.kind === "judge" && a.model ? [a.model] : [])))) {
-      const resolved = models.registry.resolve(model);
-      if (!resolved.ok) throw new UsageError(`judge model ${model}: ${resolved.message}`);
+    for (const assertion of everyAssertion) {
+      if (assertion.kind === "judge" && assertion.model) {
+        const resolved = models.registry.resolve(assertion.model);
+        if (!resolved.ok) throw new UsageError(`assertion "${assertion.id}": judge model ${assertion.model}: ${resolved.message}`);
+      }
+      if (assertion.kind === "similar" && assertion.method === "embedding") {
+        const resolved = models.registry.resolveEmbedding(assertion.model ?? DEFAULT_EMBEDDING_MODEL);
+        if (!resolved.ok) throw new UsageError(`assertion "${assertion.id}": embedding model ${assertion.model ?? DEFAULT_EMBEDDING_MODEL}: ${resolved.message}`);
+      }
     }
 
     const controller = new AbortController();

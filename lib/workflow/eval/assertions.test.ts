@@ -3,6 +3,7 @@ import { createModels } from "@/lib/server/models";
 import { ModelError, type ModelPort } from "../engine/model-port";
 import { input, llm, workflow } from "../testing/build";
 import { assertionProblems, checkAssertion, parseAssertions, resolveAssertions, type EvalServices } from "./assertions";
+import { createPortEmbedder } from "./embed";
 import { createModelJudge } from "./judge";
 import type { Assertion, DatasetRow, RowRun } from "./types";
 
@@ -83,6 +84,18 @@ describe("each assertion kind passes and fails with a reason", () => {
     const assertion: Assertion = { ...base, kind: "similar", threshold: 0.9, method: "embedding", reference: "Paris" };
     expect(await check(assertion, { answer: "Paris!" }, { embed })).toMatchObject({ pass: true, score: 1 });
     expect(await check(assertion, { answer: "Lyon" }, { embed })).toMatchObject({ pass: false, score: 0.6, reason: "similarity 0.6 is below 0.9 (embedding)" });
+  });
+
+  it("similar, embedding: through the model port's demo:embed (identical texts score 1, unrelated ones less)", async () => {
+    const { port } = createModels({ demo: { firstTokenDelayMs: 0, chunkDelayMs: 0 }, limits: {}, coalesceMs: 0 });
+    const embed = createPortEmbedder(port);
+    const assertion: Assertion = { ...base, kind: "similar", threshold: 0.99, method: "embedding" };
+    const same = await check(assertion, { answer: "The capital of France is Paris." }, { embed });
+    expect(same).toMatchObject({ pass: true, reason: "similarity 1 reaches 0.99 (embedding)" });
+    const other = await check(assertion, { answer: "Bananas are yellow." }, { embed });
+    expect(other.pass).toBe(false);
+    expect(other.score).toBeLessThan(0.5);
+    expect(createPortEmbedder({ stream: port.stream.bind(port) })).toBeUndefined();
   });
 
   it("judge: the demo model's structured { pass, reason } through the model port", async () => {

@@ -16,6 +16,7 @@ export {
   type JudgeRequest,
 } from "./assertions";
 export { createModelJudge, judgePrompt, JUDGE_SCHEMA, JUDGE_SYSTEM } from "./judge";
+export { createPortEmbedder, DEFAULT_EMBEDDING_MODEL } from "./embed";
 export { DEFAULT_PRICES, PriceTableSchema, parsePriceTable, loadPriceTable, priceOf, estimateCost, usageByModel, addModelUsage, type PriceTableResult } from "./cost";
 export {
   evaluateDataset,
