@@ -1,3 +1,5 @@
+import { STOPWORD_TEXT } from "../topology/text";
+
 /**
  * The helpers every exported program starts with, as source text (issue 16, "Export →
  * TypeScript"). They restate the engine's semantics in plain AI SDK code: Mustache with the
@@ -83,6 +85,83 @@ function ruleHolds(state: State, rule: Rule): boolean {
   }
 }
 
+//@agreementReport
+const STOPWORDS = new Set(__STOPWORDS__.split(" "));
+/** Content words: lowercase word tokens without function words, a light plural strip. */
+function contentWords(text: string): string[] {
+  const out: string[] = [];
+  for (const raw of text.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? []) {
+    if (raw.length < 2 || STOPWORDS.has(raw)) continue;
+    out.push(raw.length > 3 && raw.endsWith("s") && !raw.endsWith("ss") ? raw.slice(0, -1) : raw);
+  }
+  return out;
+}
+type TermVector = { terms: Map<string, number>; norm: number };
+function termVector(text: string): TermVector {
+  const terms = new Map<string, number>();
+  for (const word of contentWords(text)) terms.set(word, (terms.get(word) ?? 0) + 1);
+  let sum = 0;
+  for (const count of terms.values()) sum += count * count;
+  return { terms, norm: Math.sqrt(sum) };
+}
+function cosine(a: TermVector, b: TermVector): number {
+  if (!a.norm || !b.norm) return 0;
+  const [small, large] = a.terms.size <= b.terms.size ? [a, b] : [b, a];
+  let dot = 0;
+  for (const [term, count] of small.terms) dot += count * (large.terms.get(term) ?? 0);
+  return Math.min(1, dot / (a.norm * b.norm));
+}
+const round2 = (value: number) => Math.round(value * 100) / 100;
+/**
+ * Trellis's agreement check: pairwise lexical similarity of the branch outputs, their mean as the
+ * score, and the branches under \`ratio\` of the median (and \`gap\` below it) as outliers.
+ */
+function agreementReport(branches: Array<{ key: string; text: string }>, threshold: number, ratio: number, gap: number) {
+  const n = branches.length;
+  if (n < 2) {
+    const summary = "agreement not checked: " + (n === 0 ? "no branch" : "one branch") + " to compare";
+    return { method: "lexical", score: null, threshold, agrees: true, branches: branches.map((b) => ({ key: b.key, agreement: 1 })), outliers: [], pairs: [], conflicts: "", summary };
+  }
+  const vectors = branches.map((b) => termVector(b.text));
+  const sums = new Array<number>(n).fill(0);
+  const pairs: Array<{ a: string; b: string; similarity: number }> = [];
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const similarity = cosine(vectors[i], vectors[j]);
+      sums[i] += similarity;
+      sums[j] += similarity;
+      total += similarity;
+      pairs.push({ a: branches[i].key, b: branches[j].key, similarity: round2(similarity) });
+    }
+  }
+  const score = total / pairs.length;
+  const means = sums.map((sum) => sum / (n - 1));
+  const sorted = [...means].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const middle = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  const outlierIndices = n < 3 ? [] : means.flatMap((m, i) => (m < middle * ratio && middle - m >= gap ? [i] : []));
+  const outliers = outlierIndices.map((i) => branches[i].key);
+  const conflicts = [
+    ...outlierIndices.map((i) => '"' + branches[i].key + '" stands apart from the other branches (similarity ' + round2(means[i]) + " against a median of " + round2(middle) + "); check it against them."),
+    ...(score < threshold && !outliers.length ? ["The branches share little (agreement " + round2(score) + ", below " + threshold + "); reconcile them rather than concatenating them."] : []),
+  ].join(" ");
+  const summary =
+    "agreement " + round2(score).toFixed(2) + " across " + n + " branches" +
+    (outliers.length ? "; outlier" + (outliers.length > 1 ? "s" : "") + ": " + outliers.join(", ") : score < threshold ? "; below the threshold" : "");
+  return {
+    method: "lexical",
+    score: round2(score),
+    threshold,
+    agrees: score >= threshold && outliers.length === 0,
+    branches: branches.map((b, i) => ({ key: b.key, agreement: round2(means[i]) })),
+    outliers,
+    pairs,
+    conflicts,
+    summary,
+  };
+}
+
 //@Call
 type Call = { model: string; system?: string; prompt: string; temperature?: number; maxOutputTokens?: number };
 
@@ -155,5 +234,6 @@ export function runtimeFor(code: string): string {
   const wanted = new Set(["formatValue"]);
   for (const name of PARTS.keys()) if (new RegExp(`\\b${name}[(<]`).test(code)) wanted.add(name);
   if (wanted.has("callObject") || wanted.has("callText")) wanted.add("Call");
-  return PREAMBLE + [...PARTS.entries()].filter(([name]) => wanted.has(name)).map(([, source]) => source).join("");
+  const source = PREAMBLE + [...PARTS.entries()].filter(([name]) => wanted.has(name)).map(([, part]) => part).join("");
+  return wanted.has("agreementReport") ? source.replace("__STOPWORDS__", JSON.stringify(STOPWORD_TEXT)) : source;
 }

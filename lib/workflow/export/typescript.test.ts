@@ -75,6 +75,18 @@ const HANDMADE: Record<string, WorkflowDocument> = {
     ],
     ["in->plan", "plan:plan->write", "write->route", "route:story->story", "route:poem->poem", "in->facts", "facts->judge", "judge:pass->all", "story->all", "poem->all", "write->synth"],
   ),
+  "agreement-check": workflow(
+    [
+      input,
+      { id: "plain", kind: "llm", config: { outputKey: "plain", system: "Answer in a few sentences.", prompt: "Explain why {{topic}} purr" } },
+      { id: "careful", kind: "llm", config: { outputKey: "careful", system: "Answer plainly.", prompt: "Explain why {{topic}} purr" } },
+      { id: "teller", kind: "llm", config: { outputKey: "teller", system: "You are a storyteller.", prompt: "Explain why {{topic}} purr" } },
+      { id: "merge", kind: "aggregate", config: { outputKey: "combined", agreement: { key: "agreement", threshold: 0.3 } } },
+      { id: "pair", kind: "aggregate", config: { outputKey: "pair", template: "{{plain}} / {{careful}}", agreement: { key: "pair_agreement" } } },
+      llm("verify", "Combine these.{{#agreement.conflicts}} Check first: {{agreement.conflicts}}{{/agreement.conflicts}} ({{agreement.summary}})\n\n{{combined}}"),
+    ],
+    ["in->plain", "in->careful", "in->teller", "plain->merge", "careful->merge", "teller->merge", "plain->pair", "careful->pair", "merge->verify"],
+  ),
   "gate-loop-and-pins": workflow(
     [
       input,

@@ -5,6 +5,7 @@ import { DEFAULT_PLAN_FIELDS } from "../kinds/orchestrator";
 import { routeSchema } from "../kinds/router";
 import { DEFAULT_WORKER_CONCURRENCY } from "../kinds/worker";
 import { effectiveLimits } from "../limits";
+import { DEFAULT_AGREEMENT_THRESHOLD, OUTLIER_MIN_GAP, OUTLIER_RATIO } from "../topology/agreement";
 import { pinnedResult } from "../pin";
 import type { WorkflowDocument, WorkflowNode } from "../schema";
 import { compileWorkflow, type CompiledWorkflow } from "../validate";
@@ -117,6 +118,7 @@ class Generator {
 
   private writesOf(n: number): string[] {
     const node = this.node(n);
+    if (node.kind === "aggregate" && node.config.agreement) return [node.config.outputKey, node.config.agreement.key];
     if ("outputKey" in node.config) return [node.config.outputKey];
     if (node.kind === "evaluator") return [node.config.gradeKey, node.config.feedbackKey];
     return [];
@@ -209,14 +211,22 @@ class Generator {
       }
       case "aggregate": {
         const c = node.config;
-        if (c.template) return `    state[${lit(c.outputKey)}] = render(state, ${lit(c.template)});\n    return ["out"];`;
         const keys = this.workflow.upstreamKeys[n];
+        // The agreement report after the combined text, as the engine computes them.
+        const agreement = c.agreement
+          ? [
+              `    // Agreement across the branches: pairwise lexical similarity, the score and the outliers.`,
+              `    state[${lit(c.agreement.key)}] = agreementReport(${lit(keys)}.filter((key) => state[key] !== undefined).map((key) => ({ key, text: formatValue(state[key]) })), ${lit(c.agreement.threshold ?? DEFAULT_AGREEMENT_THRESHOLD)}, ${lit(OUTLIER_RATIO)}, ${lit(OUTLIER_MIN_GAP)});`,
+            ]
+          : [];
+        if (c.template) return [`    state[${lit(c.outputKey)}] = render(state, ${lit(c.template)});`, ...agreement, `    return ["out"];`].join("\n");
         return [
           `    // One "key:\\n value" block per inbound key that has a value.`,
           `    state[${lit(c.outputKey)}] = ${lit(keys)}`,
           `      .filter((key) => state[key] !== undefined)`,
           `      .map((key) => key + ":\\n" + formatValue(state[key]))`,
           `      .join("\\n\\n");`,
+          ...agreement,
           `    return ["out"];`,
         ].join("\n");
       }

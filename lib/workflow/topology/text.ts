@@ -4,15 +4,14 @@
  * text: lowercase word tokens, common function words dropped, a light plural strip.
  */
 
-const STOPWORDS = new Set(
-  (
-    "a an the and or but nor of to in on at by for with from as into onto about over under than then so if " +
-    "is are was were be been being am do does did done have has had having it its this that these those " +
-    "there here what which who whom whose when where why how all any each every some such no not only own same " +
-    "can could should would will shall may might must i me my we our you your he him his she her they them their " +
-    "one two three up down out off again further once very more most other also just too both few"
-  ).split(" "),
-);
+/** Function words the lexical measures ignore (also written into exported programs that check agreement). */
+export const STOPWORD_TEXT =
+  "a an the and or but nor of to in on at by for with from as into onto about over under than then so if " +
+  "is are was were be been being am do does did done have has had having it its this that these those " +
+  "there here what which who whom whose when where why how all any each every some such no not only own same " +
+  "can could should would will shall may might must i me my we our you your he him his she her they them their " +
+  "one two three up down out off again further once very more most other also just too both few";
+const STOPWORDS = new Set(STOPWORD_TEXT.split(" "));
 
 /** Content words of a text: `{{keys}}` count as words (their name), numbers are kept. */
 export function contentWords(text: string): string[] {
