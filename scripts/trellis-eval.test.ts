@@ -108,7 +108,7 @@ describe("trellis eval", () => {
     const { code, stdout, stderr } = await trellis(["eval", "parallelization", "--dataset", bad]);
     expect(code).toBe(2);
     expect(stdout).toBe("");
-    expect(stderr).toBe(`${bad}: row 1, column "colour": "colour" is not an input of this workflow; its inputs are topic ("Topic") (reference values go in "expected.<key>" columns)\n`);
+    expect(stderr).toBe(`${bad}: row 1, column "colour": "colour" is not an input of this workflow; its inputs are topic ("Topic") (reference values go in "expected.<key>" columns).\n`);
   });
 
   it("exits 2 for bad assertions, naming the path", async () => {
@@ -124,6 +124,10 @@ describe("trellis eval", () => {
     const refused = await trellis(["eval", "parallelization", "--dataset", rows, "--assert", unconfigured]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/^assertion "close": embedding model openai:text-embedding-3-small: /);
+    const clashing = file("clash.jsonl", `${JSON.stringify({ topic: "owls", assertions: [{ id: "has-poem", key: "combined_output", kind: "contains", value: "owl" }] })}\n`);
+    const clash = await trellis(["eval", "parallelization", "--dataset", clashing, "--assert", assertions]);
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toBe(`rows[0].assertions[0].id "has-poem" is already the id of one of the dataset's assertions\n`);
     const notJson = file("not.json", "[{");
     expect((await trellis(["eval", "parallelization", "--dataset", rows, "--assert", notJson])).stderr).toMatch(/^.*not\.json is not valid JSON \(/);
   });

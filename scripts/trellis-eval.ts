@@ -18,6 +18,7 @@ import {
   createPortEmbedder,
   DEFAULT_EMBEDDING_MODEL,
   DEFAULT_EVAL_CONCURRENCY,
+  EvalConfigError,
   evaluateDataset,
   loadPriceTable,
   MAX_DATASET_BYTES,
@@ -229,6 +230,10 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof EvalConfigError) {
+      for (const found of error.issues) io.stderr.write(`${found.path} ${found.message}\n`);
       return 2;
     }
     throw error;

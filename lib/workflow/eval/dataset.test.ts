@@ -50,8 +50,21 @@ describe("CSV import", () => {
   it("refuses an unknown column, naming it and listing the inputs", () => {
     const [message] = messages(csv("question,count,colour\na,1,red\n"));
     expect(message).toBe(
-      'row 1, column "colour": "colour" is not an input of this workflow; its inputs are question ("Question"), audience ("Audience"), count ("How many"), formal ("Formal") (reference values go in "expected.<key>" columns)',
+      'row 1, column "colour": "colour" is not an input of this workflow; its inputs are question ("Question"), audience ("Audience"), count ("How many"), formal ("Formal") (reference values go in "expected.<key>" columns).',
     );
+  });
+
+  it("says so when the file is separated by semicolons or tabs", () => {
+    expect(messages(csv("question;count\na;1\n"))[0]).toMatch(/The file seems to separate columns with ";": save it comma-separated\.$/);
+    expect(messages(csv("question\tcount\na\t1\n"))[0]).toMatch(/separate columns with tabs/);
+  });
+
+  it("refuses expected columns and JSONL keys that are not output keys, reserved names included", () => {
+    expect(messages(csv("question,count,expected.__proto__\na,1,x\n"))).toEqual(['row 1, column "expected.__proto__": "__proto__" is not an output key (letters, digits and _, not starting with a digit)']);
+    expect(messages(jsonl('{"question":"a","count":1,"expected":{"__proto__":"x","2x":"y"}}'))).toEqual([
+      'line 1, column "expected.__proto__": "__proto__" is not an output key',
+      'line 1, column "expected.2x": "2x" is not an output key',
+    ]);
   });
 
   it("refuses a missing required input by row and column, and a value of the wrong type; nothing is imported", () => {

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { utf8Length } from "../engine/model-call";
 import { resolveInputs } from "../inputs";
 import { formatPath } from "../issues";
-import { IDENTIFIER } from "../kinds/common";
+import { stateKey } from "../kinds/common";
 import type { WorkflowDocument, WorkflowInput } from "../schema";
 import { formatValue } from "../template";
 import { assertionProblems, producedKeys } from "./assertions";
@@ -196,7 +196,7 @@ function parseCsv(text: string, options: ParseDatasetOptions): { raw: RawRow[]; 
     }
     const expected = expectedKey(name);
     if (expected !== null) {
-      if (!IDENTIFIER.test(expected)) {
+      if (!stateKey.safeParse(expected).success) {
         issues.push(problem("invalid-column", `"${expected}" is not an output key (letters, digits and _, not starting with a digit)`, { row: 1, column }));
         columns.push({ kind: "ignored" });
         return;
@@ -207,7 +207,9 @@ function parseCsv(text: string, options: ParseDatasetOptions): { raw: RawRow[]; 
     }
     const input = inputNamed(document, name);
     if (!input) {
-      issues.push(problem("unknown-column", `"${name}" is not an input of this workflow; ${describeInputs(document)} (reference values go in "expected.<key>" columns)`, { row: 1, column }));
+      const separator = header.length === 1 ? [";", "\t", "|"].find((candidate) => name.includes(candidate)) : undefined;
+      const hint = separator ? ` The file seems to separate columns with ${separator === "\t" ? "tabs" : `"${separator}"`}: save it comma-separated.` : "";
+      issues.push(problem("unknown-column", `"${name}" is not an input of this workflow; ${describeInputs(document)} (reference values go in "expected.<key>" columns).${hint}`, { row: 1, column }));
       columns.push({ kind: "ignored" });
       return;
     }
@@ -257,7 +259,7 @@ function parseJsonl(text: string, options: ParseDatasetOptions): { raw: RawRow[]
   const at = { rowWord: "line" };
   const readExpected = (value: Record<string, unknown>, line: number, into: Record<string, string>) => {
     for (const [key, expected] of Object.entries(value)) {
-      if (!IDENTIFIER.test(key)) issues.push(problem("invalid-expected", `"${key}" is not an output key`, { ...at, row: line, column: `expected.${key}` }));
+      if (!stateKey.safeParse(key).success) issues.push(problem("invalid-expected", `"${key}" is not an output key`, { ...at, row: line, column: `expected.${key}` }));
       else if (expected !== null && expected !== undefined && expected !== "") into[key] = expectedText(expected);
     }
   };
@@ -348,7 +350,9 @@ export function parseDataset(text: string, options: ParseDatasetOptions): ParseD
     ...read.warnings,
     ...unproduced.map((key) => problem("unknown-expected-key", `the workflow produces no "${key}", so no assertion can compare with it`, { column: `expected.${key}` })),
   ];
-  return { ok: true, dataset: { name: options.name, rows: built.rows, assertions: [] }, warnings };
+  // The name fits the dataset schema (a file path can be longer).
+  const name = options.name.trim().slice(0, 120) || "dataset";
+  return { ok: true, dataset: { name, rows: built.rows, assertions: [] }, warnings };
 }
 
 function formatBytes(bytes: number): string {

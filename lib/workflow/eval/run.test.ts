@@ -185,5 +185,7 @@ describe("the evaluation pool", () => {
     await expect(evaluateDataset({ document, dataset: bad, runRow })).rejects.toThrow(EvalConfigError);
     await expect(evaluateDataset({ document, dataset: bad, runRow })).rejects.toThrow('assertions[0].key: "answr" is not produced by this workflow (it produces answer, topic)');
     expect(started).toEqual([]);
+    const clash: Dataset = { ...sixRows, rows: [{ id: "r1", inputs: {}, assertions: [{ id: "says-answer", key: "answer", kind: "contains", value: "b" }] }] };
+    await expect(evaluateDataset({ document, dataset: clash, runRow })).rejects.toThrow('rows[0].assertions[0].id: "says-answer" is already the id of one of the dataset\'s assertions');
   });
 });

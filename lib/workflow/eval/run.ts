@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from "../engine/clock";
 import type { RunEvent } from "../engine/events";
+import { issue } from "../issues";
 import type { WorkflowDocument } from "../schema";
 import { assertionProblems, checkAssertion, resolveAssertions, type EvalServices } from "./assertions";
 import { DEFAULT_PRICES, estimateCost, usageByModel } from "./cost";
@@ -115,9 +116,16 @@ export async function evaluateDataset(options: EvaluateOptions): Promise<Evaluat
   const { dataset, runRow, services, prices, onResult, onProgress, clock = systemClock } = options;
   let assertions = [...(options.assertions ?? dataset.assertions)];
   if (options.document) {
+    const shared = new Set(assertions.map((assertion) => assertion.id));
     const problems = [
       ...assertionProblems(assertions, options.document, { canEmbed: Boolean(services?.embed) }),
-      ...dataset.rows.flatMap((row, i) => assertionProblems(row.assertions ?? [], options.document!, { canEmbed: Boolean(services?.embed), path: `rows[${i}].assertions` })),
+      ...dataset.rows.flatMap((row, i) => [
+        ...assertionProblems(row.assertions ?? [], options.document!, { canEmbed: Boolean(services?.embed), path: `rows[${i}].assertions` }),
+        // A row's own assertion may share an id with other rows' (one column in the summary), not with the dataset's.
+        ...(row.assertions ?? []).flatMap((assertion, j) =>
+          shared.has(assertion.id) ? [issue("duplicate-assertion-id", `rows[${i}].assertions[${j}].id`, `"${assertion.id}" is already the id of one of the dataset's assertions`)] : [],
+        ),
+      ]),
     ].filter((found) => found.severity === "error");
     if (problems.length) throw new EvalConfigError(problems);
     assertions = resolveAssertions(assertions, options.document);
