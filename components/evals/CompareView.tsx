@@ -70,7 +70,7 @@ export function CompareView({ view }: { view: ComparisonView }) {
           </thead>
           <tbody>
             {rows.map((row) => {
-              const inputs = (row.after ?? row.before)?.rowId ? (after.rows.find((r) => r.rowId === row.rowId) ?? before.rows.find((r) => r.rowId === row.rowId))?.inputs : undefined;
+              const inputs = (after.rows.find((r) => r.rowId === row.rowId) ?? before.rows.find((r) => r.rowId === row.rowId))?.inputs;
               const flipped = row.change === "fixed" || row.change === "broken";
               return (
                 <tr key={row.rowId} className={`border-t border-zinc-100 align-top dark:border-zinc-800 ${flipped ? (row.change === "fixed" ? "bg-emerald-50/60 dark:bg-emerald-950/20" : "bg-red-50/60 dark:bg-red-950/20") : ""}`} data-testid="compare-row" data-row-id={row.rowId} data-change={row.change}>

@@ -307,10 +307,12 @@ export function EvalsPage(props: EvalsPageProps) {
                     </span>
                     <span className="truncate text-zinc-500">· {e.datasetName}</span>
                   </div>
-                  <div className="mt-0.5 flex items-center gap-1.5 text-xs text-zinc-500">
+                  <div className="mt-0.5 flex items-center gap-1.5 whitespace-nowrap text-xs text-zinc-500">
                     <StatusBadge status={e.status} />
                     {e.summary && <span className="tabular-nums">{percent(e.summary.passRate)} pass</span>}
-                    <span className="ml-auto">{when(e.createdAt)}</span>
+                    <span className="ml-auto tabular-nums" title={`${when(e.createdAt)} UTC`}>
+                      {when(e.createdAt).slice(5)}
+                    </span>
                   </div>
                 </button>
               </li>

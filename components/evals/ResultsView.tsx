@@ -9,12 +9,12 @@ import { asText, cost, duration, percent, tokens } from "./format";
 export function SummaryCards({ view }: { view: EvaluationView }) {
   const { summary } = view;
   return (
-    <div className="grid grid-cols-2 gap-3 md:grid-cols-5" data-testid="eval-summary">
+    <div className="grid grid-cols-2 gap-3 md:grid-cols-6" data-testid="eval-summary">
       <Card label="Pass rate" testId="summary-pass-rate" value={percent(summary.passRate)} detail={`${summary.passed} of ${summary.finished} rows${summary.finished < summary.rows ? ` (${summary.rows} in the dataset)` : ""}`} strong />
-      <Card label="Latency p50" value={duration(summary.latencyMs.p50)} detail={`p95 ${duration(summary.latencyMs.p95)}`} />
+      <Card label="Latency p50" value={summary.finished ? duration(summary.latencyMs.p50) : "—"} detail={summary.finished ? `p95 ${duration(summary.latencyMs.p95)}` : "no row finished yet"} />
       <Card label="Tokens" value={tokens(summary.usage)} detail={`${summary.usage.inputTokens.toLocaleString("en")} in · ${summary.usage.outputTokens.toLocaleString("en")} out`} />
       <Card label="Estimated cost" value={cost(summary.costUsd)} detail={summary.costUsd === null ? "a model has no price" : "from the price table"} />
-      <div className="col-span-2 rounded-lg border border-zinc-200 bg-white p-3 md:col-span-1 dark:border-zinc-800 dark:bg-zinc-900">
+      <div className="col-span-2 rounded-lg border border-zinc-200 bg-white p-3 dark:border-zinc-800 dark:bg-zinc-900">
         <div className="text-xs font-medium text-zinc-500">Per assertion</div>
         <ul className="mt-1 space-y-0.5 text-xs" data-testid="summary-per-assertion">
           {summary.perAssertion.map((a) => (
