@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { expect, test } from "@playwright/test";
 import { RunPage } from "./editor-page";
 
@@ -79,7 +78,7 @@ test("the merge re-runs the branch that stands apart: the policy set in the insp
   const editor = new RunPage(page);
   await editor.open();
   // Three answers to one question; with the demo model the storyteller's stands apart, every time.
-  await editor.importFile("disagreeing-branches.trellis.json", readFileSync(join(__dirname, "fixtures/disagreeing-branches.trellis.json"), "utf8"));
+  await editor.importFile("disagreeing-branches.trellis.json", readFileSync(new URL("./fixtures/disagreeing-branches.trellis.json", import.meta.url), "utf8"));
   await expect(editor.node("n_merge")).toBeVisible();
 
   // Without the policy: the score and the outlier, nothing re-run.
