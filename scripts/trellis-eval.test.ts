@@ -71,7 +71,7 @@ describe("trellis eval", () => {
     expect(report.rows[1].verdicts).toEqual([
       { assertionId: "has-poem", pass: true, reason: 'contains "POEM"' },
       { assertionId: "mentions-otters", pass: false, reason: 'expected to contain "otters"; it does not' },
-      { assertionId: "has-story", pass: true, reason: 'It mentions "story".', score: 1 },
+      { assertionId: "has-story", pass: true, reason: 'It mentions "story".', score: 1, model: "demo:default", usage: expect.objectContaining({ inputTokens: expect.any(Number) }) },
     ]);
     expect(report.rows[2].outputs.combined_output).toContain('snow, "deep"');
     expect(report.rows[0].runId).toMatch(/^[0-9a-f-]{36}$/);

@@ -102,8 +102,10 @@ describe("each assertion kind passes and fails with a reason", () => {
     const { port } = createModels({ demo: { firstTokenDelayMs: 0, chunkDelayMs: 0 }, limits: {}, coalesceMs: 0 });
     const judge = createModelJudge(port, "demo:fast");
     const assertion: Assertion = { ...base, kind: "judge", rubric: 'Names the capital, "Paris".' };
-    expect(await check(assertion, { answer: "It is Paris." }, { judge })).toEqual({ assertionId: "a1", pass: true, score: 1, reason: 'It mentions "Paris".' });
-    expect(await check(assertion, { answer: "It is Lyon." }, { judge })).toEqual({ assertionId: "a1", pass: false, score: 0, reason: 'It does not mention "Paris".' });
+    const passed = await check(assertion, { answer: "It is Paris." }, { judge });
+    expect(passed).toMatchObject({ assertionId: "a1", pass: true, score: 1, reason: 'It mentions "Paris".', model: "demo:fast" });
+    expect(passed.usage!.inputTokens).toBeGreaterThan(0);
+    expect(await check(assertion, { answer: "It is Lyon." }, { judge })).toMatchObject({ assertionId: "a1", pass: false, score: 0, reason: 'It does not mention "Paris".' });
   });
 
   it("a missing key and a run that did not succeed fail every kind, the latter with the run's error", async () => {

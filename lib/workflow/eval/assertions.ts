@@ -275,7 +275,8 @@ export async function checkAssertion(
           { rubric: assertion.rubric, key: assertion.key, text, inputs: row.inputs, expected: row.expected?.[assertion.key], model: assertion.model },
           signal,
         );
-        return verdict(answer.pass, answer.reason || (answer.pass ? "the judge passed it" : "the judge failed it"), { score: answer.pass ? 1 : 0 });
+        const spent = answer.usage && answer.model ? { usage: answer.usage, model: answer.model } : {};
+        return verdict(answer.pass, answer.reason || (answer.pass ? "the judge passed it" : "the judge failed it"), { score: answer.pass ? 1 : 0, ...spent });
       }
     }
   } catch (error) {

@@ -6,6 +6,7 @@ import { parseDocument, type WorkflowDocument } from "../schema";
 import { TEMPLATES } from "../templates";
 import { input, llm, workflow } from "../testing/build";
 import { VirtualClock } from "../testing/virtual-clock";
+import type { EvalServices } from "./assertions";
 import { createModelJudge } from "./judge";
 import { EvalConfigError, evaluateDataset, rowRunFromEvents, type RowRunner } from "./run";
 import type { Assertion, Dataset, EvalProgress, RowRun } from "./types";
@@ -172,6 +173,16 @@ describe("the evaluation pool", () => {
     expect(summary.costUsd).toBeNull();
     const priced = await evaluateDataset({ dataset, runRow, prices: { "acme:*": { inputPerMTok: 1, outputPerMTok: 2 }, "openai:gpt-4o-mini": { inputPerMTok: 0, outputPerMTok: 0 } } });
     expect(priced.summary.costUsd).toBeCloseTo(3, 10);
+  });
+
+  it("counts a judge's tokens in the row's usage and cost, at the judge model's price", async () => {
+    const runRow: RowRunner = async () => ({ runId: "r", status: "succeeded", outputs: { answer: "answer" }, state: {}, usage: { inputTokens: 10, outputTokens: 0 }, ms: 1, usageByModel: { "demo:fast": { inputTokens: 10, outputTokens: 0 } } });
+    const paidJudge: EvalServices["judge"] = async () => ({ pass: true, reason: "fine", model: "openai:gpt-4o", usage: { inputTokens: 1_000_000, outputTokens: 100_000 } });
+    const dataset: Dataset = { ...sixRows, rows: sixRows.rows.slice(0, 1), assertions: [{ id: "j", key: "answer", kind: "judge", rubric: "Is an answer." }] };
+    const { results } = await evaluateDataset({ dataset, runRow, services: { judge: paidJudge } });
+    expect(results[0].usage).toEqual({ inputTokens: 1_000_010, outputTokens: 100_000 });
+    expect(results[0].costUsd).toBeCloseTo(2.5 + 1, 10);
+    expect(results[0].verdicts[0]).toMatchObject({ model: "openai:gpt-4o", usage: { inputTokens: 1_000_000, outputTokens: 100_000 } });
   });
 
   it("refuses assertions the workflow cannot satisfy before running any row", async () => {

@@ -1,9 +1,11 @@
 import { systemClock, type Clock } from "../engine/clock";
 import type { RunEvent } from "../engine/events";
+import { addUsage } from "../engine/model-call";
+import type { TokenUsage } from "../engine/model-port";
 import { issue } from "../issues";
 import type { WorkflowDocument } from "../schema";
 import { assertionProblems, checkAssertion, resolveAssertions, type EvalServices } from "./assertions";
-import { DEFAULT_PRICES, estimateCost, usageByModel } from "./cost";
+import { addModelUsage, DEFAULT_PRICES, estimateCost, usageByModel } from "./cost";
 import { summarise } from "./summary";
 import type { Assertion, Dataset, DatasetRow, EvalProgress, EvalSummary, PriceTable, RowResult, RowRun } from "./types";
 
@@ -98,6 +100,16 @@ export async function scoreRow(
   const all = [...assertions, ...(row.assertions ?? [])];
   const verdicts = await Promise.all(all.map((assertion) => checkAssertion(assertion, { row, run }, services, signal)));
   const tokens = run.usage.inputTokens + run.usage.outputTokens;
+  let costUsd = run.usageByModel ? estimateCost(run.usageByModel, prices) : tokens ? null : 0;
+  const usage = { ...run.usage };
+  const checks: Record<string, TokenUsage> = {};
+  for (const verdict of verdicts) {
+    if (!verdict.usage) continue;
+    addUsage(usage, verdict.usage);
+    addModelUsage(checks, verdict.model ?? "unknown:model", verdict.usage);
+  }
+  const checksCost = estimateCost(checks, prices);
+  costUsd = costUsd === null || checksCost === null ? null : costUsd + checksCost;
   return {
     rowId: row.id,
     index,
@@ -106,9 +118,9 @@ export async function scoreRow(
     outputs: run.outputs,
     verdicts,
     pass: run.status === "succeeded" && verdicts.every((verdict) => verdict.pass),
-    usage: run.usage,
+    usage,
     latencyMs: run.ms,
-    costUsd: run.usageByModel ? estimateCost(run.usageByModel, prices) : tokens ? null : 0,
+    costUsd,
   };
 }
 

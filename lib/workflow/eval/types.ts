@@ -90,6 +90,9 @@ export type Verdict = {
   /** Why, in a sentence a person reads in the grid ("expected to contain \"Paris\"", the judge's reason…). */
   reason: string;
   error?: boolean;
+  /** Tokens the check itself spent (a judge's call), and on which model: counted in the row's usage and cost. */
+  usage?: TokenUsage;
+  model?: string;
 };
 
 /** What one row's run produced, as the evaluator sees it (from its run-finished event). */
@@ -114,6 +117,7 @@ export type RowResult = {
   verdicts: Verdict[];
   /** Every assertion passed and the run succeeded. */
   pass: boolean;
+  /** The run's tokens plus what its checks spent (judges). */
   usage: TokenUsage;
   latencyMs: number;
   /** Estimated cost in US dollars; null when a model's price is unknown. */
