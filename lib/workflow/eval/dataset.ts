@@ -7,7 +7,7 @@ import { stateKey } from "../kinds/common";
 import type { WorkflowDocument, WorkflowInput } from "../schema";
 import { formatValue } from "../template";
 import { assertionProblems, producedKeys } from "./assertions";
-import { AssertionSchema, MAX_DATASET_BYTES, MAX_DATASET_ROWS, type Assertion, type Dataset, type DatasetRow, type InputValue } from "./types";
+import { AssertionSchema, MAX_ASSERTIONS, MAX_DATASET_BYTES, MAX_DATASET_ROWS, type Assertion, type Dataset, type DatasetRow, type InputValue } from "./types";
 
 /**
  * Dataset import and export (CSV and JSONL). Columns are matched to the workflow's inputs by key
@@ -112,9 +112,8 @@ function buildRows(raw: RawRow[], options: ParseDatasetOptions, rowWord: string)
     if (!resolved.ok) {
       for (const found of resolved.issues) {
         const key = found.path.replace(/^inputs\./, "");
-        const input = document.inputs.find((i) => i.key === key);
         const text = found.code === "missing-input" ? `"${key}" is required and has no default` : found.message;
-        issues.push(problem(found.code, text, { row: row.at, column: row.columns[key] ?? input?.key ?? key, rowWord }));
+        issues.push(problem(found.code, text, { row: row.at, column: row.columns[key] ?? key, rowWord }));
       }
       continue;
     }
@@ -136,7 +135,7 @@ function buildRows(raw: RawRow[], options: ParseDatasetOptions, rowWord: string)
 }
 
 function parseRowAssertions(value: unknown, options: ParseDatasetOptions, at: number, rowWord: string): { assertions: Assertion[]; issues: DatasetIssue[] } {
-  const parsed = z.array(AssertionSchema).max(30).safeParse(value);
+  const parsed = z.array(AssertionSchema).max(MAX_ASSERTIONS).safeParse(value);
   if (!parsed.success) {
     return {
       assertions: [],
