@@ -15,6 +15,8 @@ test("the editor on web A streams a run that a worker executes; a tab on web B w
   // The run id the editor chose, from its run action's request.
   const started = a.waitForRequest((request) => request.method() === "POST" && Boolean(request.headers()["next-action"]) && (request.postData() ?? "").includes('"runId"'));
   await a.getByTestId("run").click();
+  // A topic whose joke the gate sends on to two more model nodes (with "cats" the run ends after the first).
+  await a.getByTestId("run-input-topic").fill("a kite");
   await a.getByTestId("run-start").click();
   const runId = (JSON.parse((await started).postData()!) as Array<{ runId: string }>)[0].runId;
   // Streaming in web A's editor: the node runs and its text grows.
@@ -23,10 +25,9 @@ test("the editor on web A streams a run that a worker executes; a tab on web B w
   // Executed by a worker, neither web instance.
   expect(process.env.CLUSTER_WORKERS!.split(",")).toContain(await holderId(process.env.CLUSTER_DATABASE_URL!, runId));
 
-  // The run's page on web B, and its events live through web B (Server-Sent Events).
+  // A tab on web B follows the run's events live through web B (Server-Sent Events, as a reconnecting browser does).
   const b = await context.newPage();
-  await b.goto(`${webB}/w/${workflowId}/runs/${runId}`);
-  await expect(b.getByTestId("node-n_joke")).toBeVisible();
+  await b.goto(`${webB}/w/${workflowId}`);
   await b.evaluate((id) => {
     const events: RunEvent[] = [];
     (window as unknown as { received: RunEvent[] }).received = events;
@@ -39,9 +40,10 @@ test("the editor on web A streams a run that a worker executes; a tab on web B w
   }, runId);
   const received = () => b.evaluate(() => (window as unknown as { received: RunEvent[] }).received);
   // Deltas keep arriving on web B while web A's editor streams the same run.
-  await expect.poll(async () => (await received()).filter((event) => event.type === "node-delta").length).toBeGreaterThan(5);
+  await expect.poll(async () => (await received()).filter((event) => event.type === "node-delta").length).toBeGreaterThan(3);
   const before = (await received()).length;
   await expect.poll(async () => (await received()).length).toBeGreaterThan(before);
+  expect((await received()).some((event) => event.type === "run-finished")).toBe(false);
 
   // Cancel from web B, the way a closing tab does.
   const cancelled = await b.evaluate(async (id) => (await fetch("/api/runs/cancel", { method: "POST", body: id })).json(), runId);
@@ -53,7 +55,7 @@ test("the editor on web A streams a run that a worker executes; a tab on web B w
   // Both tabs saw one stream: web B's events are web A's run, numbered without gaps.
   const events = await received();
   expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));
-  const text = await a.getByTestId("node-output-n_joke").textContent();
-  await expect(a.getByTestId("node-status-n_joke")).toHaveAttribute("data-status", "cancelled");
-  expect(await a.getByTestId("node-output-n_joke").textContent()).toBe(text);
+  // The run's page on web B shows the run as it was recorded: cancelled.
+  await b.goto(`${webB}/w/${workflowId}/runs/${runId}`);
+  await expect(b.getByTestId("run-status")).toHaveText("cancelled");
 });

@@ -10,8 +10,10 @@ export default async function setup(): Promise<() => Promise<void>> {
   requireBuild();
   const port = Number(process.env.TRELLIS_CLUSTER_PORT ?? 3300) + 2;
   const databaseUrl = await freshDatabase(base, "trellis_cluster_browser_test");
-  const webA = await startWeb({ port, databaseUrl });
-  const [webB, ...workers] = await Promise.all([startWeb({ port: port + 1, databaseUrl }), startWorker({ databaseUrl }), startWorker({ databaseUrl })]);
+  // Slower than the e2e suite's pace: a node streams for several seconds, so the run is still streaming while a second tab attaches.
+  const env = { TRELLIS_DEMO_FIRST_TOKEN_MS: "300", TRELLIS_DEMO_CHUNK_MS: "150" };
+  const webA = await startWeb({ port, databaseUrl, env });
+  const [webB, ...workers] = await Promise.all([startWeb({ port: port + 1, databaseUrl, env }), startWorker({ databaseUrl, env }), startWorker({ databaseUrl, env })]);
   process.env.CLUSTER_WEB_A = webA.url;
   process.env.CLUSTER_WEB_B = webB.url;
   process.env.CLUSTER_DATABASE_URL = databaseUrl;
