@@ -8,15 +8,18 @@ import { describe, expect, it } from "vitest";
 
 type Result = { code: number | null; stdout: string; stderr: string };
 
-function trellis(args: string[]): Promise<Result> {
+function trellis(args: string[], env: Record<string, string> = {}, onStderr?: (text: string, interrupt: () => void) => void): Promise<Result> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--import", "tsx", "--conditions=react-server", "scripts/trellis.ts", ...args], {
-      env: { ...process.env, NO_COLOR: "1", TRELLIS_DEMO_FIRST_TOKEN_MS: "0", TRELLIS_DEMO_CHUNK_MS: "0", OPENAI_API_KEY: "" },
+      env: { ...process.env, NO_COLOR: "1", TRELLIS_DEMO_FIRST_TOKEN_MS: "0", TRELLIS_DEMO_CHUNK_MS: "0", OPENAI_API_KEY: "", ...env },
     });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+      onStderr?.(stderr, () => child.kill("SIGINT"));
+    });
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -82,7 +85,10 @@ describe("trellis eval", () => {
       ["mentions-otters", 1 / 3],
       ["has-story", 1],
     ]);
-    expect(stderr).toBe("pass rate 33.3% is below the required 100%\n");
+    // A line per finished row on stderr (for CI logs), then why it failed.
+    expect(stderr.split("\n").filter((line) => line.startsWith("["))).toHaveLength(3);
+    expect(stderr).toMatch(/^\[1\/3\] \S+ (pass|FAIL) \d+ ms\n/);
+    expect(stderr).toMatch(/\npass rate 33\.3% is below the required 100%\n$/);
   });
 
   it("takes a JSONL dataset with its rows' own assertions and expected values", async () => {
@@ -101,6 +107,24 @@ describe("trellis eval", () => {
       ["poem", ["routed:true"]],
       ["r1", ["routed:true", "otters:true"]],
     ]);
+  });
+
+  it("Ctrl-C cancels: running rows stop, the finished row is kept and reported; exit 1", async () => {
+    // Every model call for the other two rows hangs until the cancel reaches it.
+    const faults = [{ kind: "hang", match: "penguins" }, { kind: "hang", match: "snow" }];
+    let interrupted = false;
+    const { code, stdout, stderr } = await trellis(["eval", "parallelization", "--dataset", rows, "--assert", assertions, "--json", "--concurrency", "3"], { TRELLIS_DEMO_FAULTS: JSON.stringify(faults) }, (text, interrupt) => {
+      if (!interrupted && text.includes("] otters pass")) {
+        interrupted = true;
+        interrupt();
+      }
+    });
+    expect(code).toBe(1);
+    expect(stderr).toContain("Cancelling… finished rows are kept");
+    const report = JSON.parse(stdout) as JsonReport;
+    expect(report.rows.map((r) => [r.id, r.pass])).toEqual([["otters", true]]);
+    expect(report.summary).toMatchObject({ rows: 3, finished: 1, passed: 1 });
+    expect(stderr).toMatch(/\ncancelled\n$/);
   });
 
   it("exits 2 for a dataset that does not fit, naming the row and column; nothing runs", async () => {

@@ -199,7 +199,10 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
       io.stderr.write("\nCancelling… finished rows are kept (Ctrl-C again to quit at once)\n");
       controller.abort();
     });
-    const showProgress = io.tty && !values.json;
+    // A terminal gets one progress line rewritten in place; a CI log gets a line per finished row.
+    const liveProgress = io.tty && !values.json;
+    const total = dataset.dataset.rows.length;
+    let done = 0;
     const outcome = await evaluateDataset({
       document,
       dataset: { ...dataset.dataset, assertions },
@@ -208,11 +211,12 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
       services,
       prices: prices.prices,
       runRow: (row, _index, signal) => rowRunFromEvents(runWorkflow(document, { inputs: row.inputs, models: port, signal, limits: models.limits })),
-      onProgress: showProgress
+      onProgress: liveProgress
         ? (p) => io.stderr.write(`\r${p.done}/${p.total} rows, ${p.failed} failing, ${p.running} running${p.etaMs !== null && p.done < p.total ? `, about ${seconds(p.etaMs)} left` : ""}   `)
         : undefined,
+      onResult: io.tty ? undefined : (r) => io.stderr.write(`[${++done}/${total}] ${r.rowId} ${r.pass ? "pass" : r.status === "succeeded" ? "FAIL" : r.status} ${seconds(r.latencyMs)}\n`),
     });
-    if (showProgress) io.stderr.write("\n");
+    if (liveProgress) io.stderr.write("\n");
     const { results, summary } = outcome;
     const passRate = summary.rows ? summary.passed / summary.rows : 0;
     const ok = outcome.status === "succeeded" && passRate >= threshold;
