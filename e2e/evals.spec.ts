@@ -128,6 +128,10 @@ test("import a dataset, evaluate, open a failing row's run, compare two versions
   await expect(guest.getByTestId("open-run")).toHaveCount(0);
   await expect(guest.getByTestId("dataset-save")).toHaveCount(0);
   await expect(guest.getByTestId("share-create")).toHaveCount(0);
+  // Nothing of the owner's: no workflow id, no run ids.
+  const html = await guest.content();
+  expect(html).not.toContain(workflowId);
+  expect(html).not.toMatch(/runs\/[0-9a-f-]{36}/);
   await guest.screenshot({ path: shots("shared-1280"), fullPage: false });
   // The guest cannot open the owner's evaluations page either.
   expect((await guest.goto(`/w/${workflowId}/evals`))?.status()).toBe(404);

@@ -177,6 +177,18 @@ describe("evaluation service", () => {
     expect(await e.listEvaluations(database.db, { owner: ctx.owner, workflowId })).toEqual([]);
   });
 
+  it("is not throttled by the editor's runs per minute, and its rows leave the editor's quota alone", async () => {
+    const ctx = context({ rates: { runsPerMinute: 2, sharedRunsPerMinute: 1 } });
+    const { workflowId, datasetId } = await setUp(ctx, 5);
+    const { id, done } = await launched(ctx, { workflowId, version: 1, datasetId, concurrency: 2 });
+    await done;
+    const view = await evaluationViewFor(database.db, { owner: ctx.owner, id });
+    expect(view?.rows.map((r) => r.status)).toEqual(Array(5).fill("succeeded"));
+    // Five eval runs in the last minute, none counted against the two editor runs allowed.
+    expect(await q.recentRuns(database.db, { owner: ctx.owner, source: "eval", windowMs: 60_000 })).toMatchObject({ count: 5 });
+    expect(await q.recentRuns(database.db, { owner: ctx.owner, source: "editor", windowMs: 60_000 })).toMatchObject({ count: 0 });
+  });
+
   it("stops at the owner's daily token budget, which its rows spend like editor runs, keeping the rows that finished", async () => {
     const ctx = context({ admission: { ...ADMISSION, dailyTokens: 1 } });
     const { workflowId, datasetId } = await setUp(ctx, 6);

@@ -615,7 +615,12 @@ export function revokeEvaluationShare(raw: unknown): Promise<EvalActionResult<{ 
  */
 export type SharedEvaluationView = { status: "not-found" | "revoked" } | { status: "ok"; single: EvaluationView | null; compared: ComparisonView | null };
 
-const withoutRuns = (view: EvaluationView): EvaluationView => ({ ...view, rows: view.rows.map((row) => ({ ...row, runId: "" })) });
+/** What a visitor must not learn: the rows' run ids and the owner's workflow, dataset and evaluation ids. */
+const withoutRuns = (view: EvaluationView): EvaluationView => ({
+  ...view,
+  evaluation: { ...view.evaluation, id: "", workflowId: "", datasetId: "" },
+  rows: view.rows.map((row) => ({ ...row, runId: "" })),
+});
 
 export async function sharedEvaluationView(shareId: string): Promise<SharedEvaluationView> {
   if (!ShareId.safeParse(shareId).success) return { status: "not-found" };

@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto";
+import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findTemplate, parseDocument, type WorkflowDocument } from "@/lib/workflow";
 import type { Dataset, RowResult } from "@/lib/workflow/eval/types";
 import { openDatabase, type Database } from "./connect";
 import * as e from "./eval-queries";
 import * as q from "./queries";
+import { evalResults } from "./schema";
 
 /** The same suite on in-memory PGlite and, when TEST_DATABASE_URL is set, on PostgreSQL. */
 const backends: Array<[string, () => Promise<Database>]> = [["pglite", () => openDatabase({})]];
@@ -99,6 +101,10 @@ describe.each(backends)("evaluation queries on %s", (_, open) => {
     await q.createRun(database.db, { id: runId, owner, workflowId, version: 1, document: template("prompt-chaining"), inputs: { topic: "t" }, processId: "p" });
     await e.recordEvalResult(database.db, { evaluationId: started.id, result: result("r2", 1, false, runId) });
     await e.recordEvalResult(database.db, { evaluationId: started.id, result: result("r1", 0, true) });
+    // A row refused before admission names a run that was never recorded: stored without it.
+    await e.recordEvalResult(database.db, { evaluationId: started.id, result: result("r3", 2, false, randomUUID()) });
+    expect((await e.getEvaluationWithResults(database.db, { owner, id: started.id }))?.results.find((r) => r.rowId === "r3")?.runId).toBe("");
+    await database.db.delete(evalResults).where(and(eq(evalResults.evaluationId, started.id), eq(evalResults.rowId, "r3")));
     // A retried write replaces the row, never duplicates it.
     await e.recordEvalResult(database.db, { evaluationId: started.id, result: result("r1", 0, true) });
     expect(await e.evaluationCounts(database.db, { owner, id: started.id })).toMatchObject({ status: "running", total: 3, done: 2, passed: 1 });
@@ -198,7 +204,7 @@ describe.each(backends)("evaluation queries on %s", (_, open) => {
     expect(await e.getSharedEvaluations(database.db, { id: link!.id })).toEqual({ status: "not-found" });
     const left = await database.db.execute<{ n: number }>(
       // Nothing of it is left anywhere, not only unreachable.
-      (await import("drizzle-orm")).sql`SELECT (SELECT count(*) FROM eval_dataset_versions WHERE dataset_id = ${ds.id}) + (SELECT count(*) FROM eval_results WHERE evaluation_id = ${evaluation.id}) AS n`,
+      sql`SELECT (SELECT count(*) FROM eval_dataset_versions WHERE dataset_id = ${ds.id}) + (SELECT count(*) FROM eval_results WHERE evaluation_id = ${evaluation.id}) AS n`,
     );
     expect(Number((left as unknown as { rows: Array<{ n: number }> }).rows[0]?.n)).toBe(0);
   });
