@@ -96,7 +96,12 @@ test("the merge re-runs the branch that stands apart: the policy set in the insp
   const inspector = page.getByTestId("node-inspector");
   await inspector.getByTestId("aggregate-rerun").check();
   await expect(inspector.getByTestId("aggregate-rerun-rounds")).toHaveValue("1");
-  await expect(inspector.getByTestId("aggregate-embedding-model").locator("option")).toHaveText(["Lexical (shared words)", "demo:embed — offline demo model"]);
+  // Embedding models only: the offline one and the configured provider's, never a language model.
+  const options = inspector.getByTestId("aggregate-embedding-model").locator("option");
+  await expect(options.first()).toHaveText("Lexical (shared words)");
+  await expect(options.filter({ hasText: "demo:embed — offline demo model" })).toHaveCount(1);
+  await expect(options.filter({ hasText: "google:gemini-embedding-001" })).toHaveCount(1);
+  await expect(options.filter({ hasText: /demo:default|gemini-2\.5/ })).toHaveCount(0);
   await inspector.getByTestId("aggregate-embedding-model").selectOption("demo:embed");
   await expect(page.getByTestId("node-summary-n_merge")).toHaveText("Combine every branch · checks agreement, re-runs outliers");
   await inspector.screenshot({ path: "test-results/topology-rerun-inspector.png" });
@@ -115,6 +120,10 @@ test("the merge re-runs the branch that stands apart: the policy set in the insp
   await expect(page.locator('[data-testid="timeline-bar-n_plain"]')).toHaveCount(1);
   await expect(page.locator('[data-testid="timeline-bar-n_merge"]')).toHaveCount(2);
   await expect(page.locator('[data-testid="timeline-bar-n_answer"]')).toHaveCount(1);
-  await editor.node("n_merge").screenshot({ path: "test-results/topology-rerun-card.png" });
   await page.screenshot({ path: "test-results/topology-rerun-run.png" });
+  // The card, legible: a larger window with the whole workflow in view.
+  await page.setViewportSize({ width: 1920, height: 1200 });
+  await editor.fitView();
+  await page.screenshot({ path: "test-results/topology-rerun-canvas.png" });
+  await editor.node("n_merge").screenshot({ path: "test-results/topology-rerun-card.png" });
 });
