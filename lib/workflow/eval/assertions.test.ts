@@ -120,11 +120,11 @@ describe("judge and embedding failures are failing verdicts, never crashes", () 
     const failing: ModelPort = {
       // eslint-disable-next-line require-yield
       async *stream() {
-        throw new ModelError("rate-limited", "the provider is rate-limiting this server");
+        throw new ModelError("auth", "the provider refused this server's credentials");
       },
     };
     const verdict = await check({ ...base, kind: "judge", rubric: "Is correct." }, { answer: "Paris" }, { judge: createModelJudge(failing, "openai:gpt-4o-mini") });
-    expect(verdict).toEqual({ assertionId: "a1", pass: false, error: true, reason: "the judge failed: the provider is rate-limiting this server" });
+    expect(verdict).toEqual({ assertionId: "a1", pass: false, error: true, reason: "the judge failed: the provider refused this server's credentials" });
   });
 
   it("a judge whose answer is not { pass, reason }", async () => {

@@ -1,11 +1,15 @@
 import { z } from "zod";
-import { ModelError, type ModelPort, type TokenUsage } from "../engine/model-port";
+import { sleep, systemClock, type Clock } from "../engine/clock";
+import { ModelError, type ModelCall, type ModelErrorCode, type ModelPort, type TokenUsage } from "../engine/model-port";
+import { classifyModelError, retryDelay } from "../engine/retry";
+import { DEFAULT_LIMITS, type RunLimits } from "../limits";
 import { formatValue } from "../template";
 import type { JudgeAnswer, JudgeRequest } from "./assertions";
 
 /**
  * The LLM judge of `judge` assertions: one structured-output call (`{ pass, reason }`) with a
- * rubric, through the same model port as runs, on the assertion's model or the default.
+ * rubric, through the same model port as runs, on the assertion's model or the default. It calls
+ * the port outside any run, so it applies the engine's retry and timeout rules itself.
  */
 
 export const JUDGE_SYSTEM =
@@ -42,33 +46,91 @@ export function judgePrompt(request: JudgeRequest): string {
     .join("\n\n");
 }
 
-/** A judge over a model port. It throws on a failed call or an answer that is not `{ pass, reason }`: the checker turns that into an error verdict. */
-export function createModelJudge(port: ModelPort, defaultModel: string) {
+export type JudgeOptions = {
+  /** Attempts, backoff and timeouts (`maxAttempts`, `backoff*`, `retryAfterCapMs`, `firstTokenTimeoutMs`, `idleTimeoutMs`); the engine's defaults otherwise. */
+  limits?: Partial<RunLimits>;
+  clock?: Clock;
+  random?: () => number;
+};
+
+type Answer = { text: string; object: unknown; usage: TokenUsage };
+
+/**
+ * A judge over a model port, with the engine's retry rules: a retryable failure (rate limit,
+ * overload, network, a provider that stays silent) is tried again with backoff up to
+ * `maxAttempts`. It throws when it gives up or the answer is not `{ pass, reason }`: the checker
+ * turns that into an error verdict.
+ */
+export function createModelJudge(port: ModelPort, defaultModel: string, options: JudgeOptions = {}) {
+  const limits: RunLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+
+  /** One call, ended by the caller's signal or by the first-token and idle watchdog. */
+  async function callOnce(call: ModelCall, signal: AbortSignal): Promise<Answer> {
+    const attempt = new AbortController();
+    const cancel = () => attempt.abort();
+    signal.addEventListener("abort", cancel, { once: true });
+    let timedOut: ModelError | undefined;
+    let disarm = () => {};
+    const arm = (ms: number, what: string) => {
+      disarm();
+      disarm = clock.schedule(ms, () => {
+        timedOut = new ModelError("network", `the judge (${call.model}) ${what} for ${Math.round(ms / 1000)} s`, { retryable: true });
+        attempt.abort();
+      });
+    };
+    const answer: Answer = { text: "", object: undefined, usage: { inputTokens: 0, outputTokens: 0 } };
+    let finished = false;
+    arm(limits.firstTokenTimeoutMs, "sent nothing");
+    try {
+      for await (const chunk of port.stream(call, attempt.signal)) {
+        arm(limits.idleTimeoutMs, "stalled");
+        if (chunk.type === "text") answer.text += chunk.delta;
+        else {
+          finished = true;
+          answer.object = chunk.object;
+          answer.usage.inputTokens += chunk.usage?.inputTokens ?? 0;
+          answer.usage.outputTokens += chunk.usage?.outputTokens ?? 0;
+        }
+      }
+    } catch (error) {
+      throw timedOut ?? error;
+    } finally {
+      disarm();
+      signal.removeEventListener("abort", cancel);
+    }
+    if (timedOut) throw timedOut;
+    if (!finished) throw new ModelError("invalid-output", `the judge (${call.model}) stopped before answering`);
+    return answer;
+  }
+
   return async function judge(request: JudgeRequest, signal: AbortSignal = new AbortController().signal): Promise<JudgeAnswer> {
     const model = request.model ?? defaultModel;
-    let text = "";
-    let object: unknown;
-    let finished = false;
-    const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
-    for await (const chunk of port.stream({ model, system: JUDGE_SYSTEM, prompt: judgePrompt(request), schema: JUDGE_SCHEMA, schemaName: "judgement", temperature: 0 }, signal)) {
-      if (chunk.type === "text") text += chunk.delta;
-      else {
-        finished = true;
-        object = chunk.object;
-        usage.inputTokens += chunk.usage?.inputTokens ?? 0;
-        usage.outputTokens += chunk.usage?.outputTokens ?? 0;
+    const call: ModelCall = { model, system: JUDGE_SYSTEM, prompt: judgePrompt(request), schema: JUDGE_SCHEMA, schemaName: "judgement", temperature: 0 };
+    let answer: Answer;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        answer = await callOnce(call, signal);
+        break;
+      } catch (error) {
+        if (signal.aborted) throw error;
+        const failure = classifyModelError(error);
+        if (!failure.retryable) throw error;
+        if (attempt >= limits.maxAttempts) throw new ModelError(failure.code as ModelErrorCode, `${failure.message}; gave up after ${attempt} attempts`);
+        await sleep(clock, retryDelay(attempt, limits, random, failure.retryAfterMs), signal);
       }
     }
-    if (!finished) throw new ModelError("invalid-output", `the judge (${model}) stopped before answering`);
+    let object = answer.object;
     if (object === undefined) {
       try {
-        object = JSON.parse(text);
+        object = JSON.parse(answer.text);
       } catch {
         throw new ModelError("invalid-output", `the judge (${model}) did not answer with JSON`);
       }
     }
     const parsed = JudgeResult.safeParse(object);
     if (!parsed.success) throw new ModelError("invalid-output", `the judge (${model}) answered without a pass/fail and a reason`);
-    return { ...parsed.data, model, usage };
+    return { ...parsed.data, model, usage: answer.usage };
   };
 }
