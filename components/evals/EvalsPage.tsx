@@ -15,6 +15,7 @@ import {
   importDatasetAction,
   saveDatasetAction,
   startEvaluationAction,
+  versionsAction,
   type ComparisonView,
   type DatasetSummary,
   type DatasetView,
@@ -40,6 +41,8 @@ export type EvalsPageProps = {
   evaluations: EvaluationListItem[];
   /** The newest dataset, opened at once. */
   initialDataset: DatasetView | null;
+  /** The caller's workflows: another one may run on this workflow's dataset (two topologies of one task). */
+  workflows: Array<{ id: string; name: string }>;
 };
 
 type Tab = "dataset" | "results" | "compare";
@@ -167,7 +170,14 @@ export function EvalsPage(props: EvalsPageProps) {
   };
 
   // ── Running and results ──
+  const [target, setTarget] = useState({ workflowId, versions });
   const [version, setVersion] = useState(versions[0]?.version ?? 1);
+  const chooseWorkflow = async (id: string) => {
+    const answer = id === workflowId ? { ok: true as const, data: versions } : await versionsAction({ workflowId: id });
+    if (!answer.ok) return setNotice({ kind: "error", text: answer.error.message });
+    setTarget({ workflowId: id, versions: answer.data });
+    setVersion(answer.data[0]?.version ?? 1);
+  };
   const [concurrency, setConcurrency] = useState(4);
   const [selected, setSelected] = useState<EvaluationView | null>(null);
   const [progress, setProgress] = useState<EvalProgressView | null>(null);
@@ -207,7 +217,7 @@ export function EvalsPage(props: EvalsPageProps) {
     if (!current) return;
     setStarting(true);
     setNotice(null);
-    const answer = await startEvaluationAction({ workflowId, version, datasetId: current.id, datasetVersion: current.latestVersion, concurrency });
+    const answer = await startEvaluationAction({ workflowId: target.workflowId, version, datasetId: current.id, datasetVersion: current.latestVersion, concurrency });
     setStarting(false);
     if (!answer.ok) return setNotice({ kind: "error", text: answer.error.message });
     setProgress({ total: answer.data.total, done: 0, passed: 0, failed: 0, running: 0, etaMs: null, status: "queued", error: null });
@@ -394,10 +404,22 @@ export function EvalsPage(props: EvalsPageProps) {
                   </section>
                   <section className="rounded-lg border border-zinc-200 bg-white p-3 dark:border-zinc-800 dark:bg-zinc-900" data-testid="run-form">
                     <div className="flex flex-wrap items-end gap-3">
+                      {props.workflows.length > 1 && (
+                        <label className="text-xs text-zinc-600 dark:text-zinc-400">
+                          Workflow
+                          <select value={target.workflowId} onChange={(event) => void chooseWorkflow(event.target.value)} className="mt-1 block h-8 w-56 rounded-md border border-zinc-300 bg-white px-2 text-sm dark:border-zinc-700 dark:bg-zinc-900" data-testid="run-workflow">
+                            {props.workflows.map((w) => (
+                              <option key={w.id} value={w.id}>
+                                {w.id === workflowId ? `${w.name} (this one)` : w.name}
+                              </option>
+                            ))}
+                          </select>
+                        </label>
+                      )}
                       <label className="text-xs text-zinc-600 dark:text-zinc-400">
                         Version
                         <select value={version} onChange={(event) => setVersion(Number(event.target.value))} className="mt-1 block h-8 w-72 rounded-md border border-zinc-300 bg-white px-2 text-sm dark:border-zinc-700 dark:bg-zinc-900" data-testid="run-version">
-                          {versions.map((v) => (
+                          {target.versions.map((v) => (
                             <option key={v.version} value={v.version}>
                               v{v.version} — {v.summary.slice(0, 60)}
                             </option>

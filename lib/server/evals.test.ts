@@ -177,6 +177,23 @@ describe("evaluation service", () => {
     expect(await e.listEvaluations(database.db, { owner: ctx.owner, workflowId })).toEqual([]);
   });
 
+  it("evaluates another of the owner's workflows on this workflow's dataset (two topologies of one task)", async () => {
+    const ctx = context();
+    const { workflowId, datasetId } = await setUp(ctx, 2);
+    const other = await q.createWorkflow(database.db, { owner: ctx.owner, document: template("parallelization") });
+    if (!other.ok) throw new Error("workflow not created");
+    const { id, done } = await launched(ctx, { workflowId: other.id, version: 1, datasetId, concurrency: 2 });
+    await done;
+    const view = await evaluationViewFor(database.db, { owner: ctx.owner, id });
+    expect(view?.evaluation).toMatchObject({ workflowId: other.id, workflowName: "Parallelization", datasetId, status: "succeeded" });
+    expect(view?.rows.map((r) => r.verdicts.map((v) => v.pass))).toEqual([
+      [true, false],
+      [true, false],
+    ]);
+    // Listed with the dataset's workflow too, so the two can be compared there.
+    expect((await e.listEvaluations(database.db, { owner: ctx.owner, workflowId }))?.map((x) => x.id)).toContain(id);
+  });
+
   it("is not throttled by the editor's runs per minute, and its rows leave the editor's quota alone", async () => {
     const ctx = context({ rates: { runsPerMinute: 2, sharedRunsPerMinute: 1 } });
     const { workflowId, datasetId } = await setUp(ctx, 5);

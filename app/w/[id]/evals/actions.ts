@@ -15,6 +15,7 @@ import {
   saveDataset,
   shareEvaluation,
   startEvaluation,
+  versionsOf,
   type ComparisonView,
   type DatasetSummary,
   type DatasetView,
@@ -65,6 +66,11 @@ export async function startEvaluationAction(request: {
   concurrency: number;
 }): Promise<EvalActionResult<{ id: string; total: number; concurrency: number }>> {
   return startEvaluation(request);
+}
+
+/** The saved versions of one of the caller's workflows (the run form's version picker). */
+export async function versionsAction(request: { workflowId: string }): Promise<EvalActionResult<Array<{ version: number; summary: string }>>> {
+  return versionsOf(request);
 }
 
 export async function cancelEvaluationAction(request: { id: string }): Promise<EvalActionResult<{ id: string }>> {

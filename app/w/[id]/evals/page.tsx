@@ -4,7 +4,7 @@ import { EvalsPage } from "@/components/evals/EvalsPage";
 import { producedKeys } from "@/lib/workflow/eval";
 import { datasetOf, datasetsOf, evaluationsOf, versionsOf } from "@/lib/server/evals";
 import { modelOptions } from "@/lib/server/models";
-import { loadWorkflow } from "@/lib/server/workflows";
+import { loadWorkflow, myWorkflows } from "@/lib/server/workflows";
 
 export const metadata: Metadata = { title: "Evaluations — Trellis" };
 export const dynamic = "force-dynamic";
@@ -14,7 +14,7 @@ export default async function EvaluationsPage({ params }: { params: Promise<{ id
   const { id } = await params;
   const found = await loadWorkflow(id);
   if (!found) notFound();
-  const [versions, datasets, evaluations] = await Promise.all([versionsOf({ workflowId: id }), datasetsOf({ workflowId: id }), evaluationsOf({ workflowId: id })]);
+  const [versions, datasets, evaluations, workflows] = await Promise.all([versionsOf({ workflowId: id }), datasetsOf({ workflowId: id }), evaluationsOf({ workflowId: id }), myWorkflows()]);
   if (!versions.ok || !datasets.ok || !evaluations.ok) notFound();
   const { document } = found;
   const first = datasets.data[0] ? await datasetOf({ datasetId: datasets.data[0].id }) : null;
@@ -30,6 +30,7 @@ export default async function EvaluationsPage({ params }: { params: Promise<{ id
       datasets={datasets.data}
       evaluations={evaluations.data}
       initialDataset={first?.ok ? first.data : null}
+      workflows={workflows.map((w) => ({ id: w.id, name: w.name }))}
     />
   );
 }
