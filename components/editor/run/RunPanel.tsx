@@ -4,7 +4,7 @@ import { Pause, Play, SkipForward, X } from "lucide-react";
 import { useState, type PointerEvent as ReactPointerEvent, type ReactNode } from "react";
 import { Markdown } from "@/components/Markdown";
 import { RerunRounds } from "@/components/topology/RerunRounds";
-import { formatValue, withModel, type RunReuseSummary } from "@/lib/workflow";
+import { formatValue, withEmbeddingModel, withModel, type RunReuseSummary } from "@/lib/workflow";
 import type { NodeRunStatus, RunState, Span } from "@/lib/editor/run-state";
 import { useEditor, useEditorStore, useModels } from "../EditorProvider";
 import { shortRun } from "./RunFrom";
@@ -268,7 +268,7 @@ export function RunPanel({ runner, replay, actions }: { runner?: Runner; replay?
                 <button
                   type="button"
                   data-testid="run-with-demo"
-                  onClick={() => void runner.start({}, withModel(store.getState().document, "demo:default"))}
+                  onClick={() => void runner.start({}, withEmbeddingModel(withModel(store.getState().document, "demo:default"), "demo:embed"))}
                   className="mt-2 block rounded bg-white px-2 py-1 font-medium text-sky-700 shadow-sm dark:bg-zinc-900 dark:text-sky-300"
                 >
                   Run with the demo model

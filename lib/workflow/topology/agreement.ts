@@ -1,5 +1,5 @@
 import { cosineSimilarity } from "../engine/model-port";
-import type { WorkflowDocument } from "../schema";
+import type { WorkflowDocument, WorkflowNode } from "../schema";
 import { cosine, termVector } from "./text";
 
 /**
@@ -147,4 +147,14 @@ export function roundsSentence(rounds: ReadonlyArray<AgreementRound> | undefined
 /** The embedding models a document's aggregates name (checked against the server before a run). */
 export function embeddingModelsUsed(doc: WorkflowDocument): Array<{ nodeId: string; model: string }> {
   return doc.nodes.flatMap((node) => (node.kind === "aggregate" && node.config.agreement?.embeddingModel ? [{ nodeId: node.id, model: node.config.agreement.embeddingModel }] : []));
+}
+
+/** The document with every aggregate that measures agreement by embeddings using `model` instead (as `withModel` does for language models). */
+export function withEmbeddingModel(doc: WorkflowDocument, model: string): WorkflowDocument {
+  return {
+    ...doc,
+    nodes: doc.nodes.map((node): WorkflowNode =>
+      node.kind === "aggregate" && node.config.agreement?.embeddingModel ? { ...node, config: { ...node.config, agreement: { ...node.config.agreement, embeddingModel: model } } } : node,
+    ),
+  };
 }

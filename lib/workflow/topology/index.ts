@@ -9,6 +9,7 @@ export {
   recheckNote,
   roundsSentence,
   embeddingModelsUsed,
+  withEmbeddingModel,
   DEFAULT_AGREEMENT_THRESHOLD,
   OUTLIER_RATIO,
   MAX_RERUN_ROUNDS,

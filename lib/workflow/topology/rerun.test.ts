@@ -9,7 +9,7 @@ import { scriptedModel, type Script } from "../testing/scripted-model";
 import { VirtualClock } from "../testing/virtual-clock";
 import { parseDocument, type WorkflowDocument } from "../schema";
 import { exportTypeScript } from "../export/typescript";
-import { RECHECK_MARKER, type AgreementReport } from "./agreement";
+import { embeddingModelsUsed, RECHECK_MARKER, withEmbeddingModel, type AgreementReport } from "./agreement";
 
 /**
  * The aggregate's re-run policy (docs/architecture.md §4.15) and its embedding similarity: only the
@@ -243,6 +243,12 @@ describe("agreement by embeddings", () => {
     expect(calls).toEqual([["demo:embed", NILE, NILE, REVENUE]]);
     // 4 branch calls, the embedding, and the synthesizer.
     expect(finished.calls).toBe(6);
+  });
+
+  it("switches to another embedding model in one step, as the run-with-the-demo-model choice does", () => {
+    const doc = withEmbeddingModel(fan({ embeddingModel: "openai:text-embedding-3-small" }), "demo:embed");
+    expect(embeddingModelsUsed(doc)).toEqual([{ nodeId: "j", model: "demo:embed" }]);
+    expect(embeddingModelsUsed(withEmbeddingModel(fan({}), "demo:embed"))).toEqual([]);
   });
 
   it("is lexical without an embedding model", async () => {
