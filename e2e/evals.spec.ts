@@ -148,3 +148,51 @@ test("import a dataset, evaluate, open a failing row's run, compare two versions
   await page.getByTestId("tab-results").click();
   await page.screenshot({ path: shots("results-1280"), fullPage: false });
 });
+
+test("edit a dataset in the grid, export it, and cancel an evaluation keeping its finished rows", async ({ page }) => {
+  test.setTimeout(120_000);
+  const editor = new RunPage(page);
+  await editor.open("prompt-chaining");
+  await page.getByTestId("save").click();
+  await expect(page).toHaveURL(SAVED_URL);
+  await page.getByTestId("evaluate").click();
+  await expect(page.getByTestId("evals-page")).toBeVisible();
+
+  await importFile(page, "topics.jsonl", ['{"id":"owls","topic":"owls"}', '{"id":"tea","topic":"tea"}'].join("\n"));
+  await expect(page.getByTestId("dataset-row")).toHaveCount(2);
+  // Edit a cell, add rows, delete one, add an expected column: one save, one new version.
+  await page.getByTestId("cell-1-topic").fill("green tea");
+  for (let i = 0; i < 4; i++) await page.getByTestId("row-add").click();
+  await page.getByTestId("row-delete").nth(5).click();
+  for (const [i, topic] of ["maps", "rain", "kites"].entries()) await page.getByTestId(`cell-${i + 2}-topic`).fill(topic);
+  await page.getByTestId("expected-key").selectOption("joke");
+  await page.getByTestId("expected-add").click();
+  await page.getByTestId("cell-0-expected-joke").fill("a joke about owls");
+  await expect(page.getByTestId("dataset-version")).toHaveText("v1 · unsaved changes");
+  await page.getByTestId("dataset-save").click();
+  await expect(page.getByTestId("dataset-version")).toHaveText("v2");
+  await expect(page.getByTestId("dataset-row")).toHaveCount(5);
+
+  const download = page.waitForEvent("download");
+  await page.getByTestId("export-csv").click();
+  const file = await download;
+  expect(file.suggestedFilename()).toBe("topics.v2.csv");
+  let csv = "";
+  for await (const chunk of await file.createReadStream()) csv += chunk;
+  expect(csv).toContain("green tea");
+  expect(csv).toContain("a joke about owls");
+  expect(csv.trim().split(/\r?\n/)).toHaveLength(6);
+
+  // One row at a time; cancel once the first has finished.
+  await page.getByTestId("run-concurrency").fill("1");
+  await page.getByTestId("run-evaluation").click();
+  await expect(page.getByTestId("results")).toBeVisible();
+  await expect(page.getByTestId("progress-counts")).toHaveText("1 / 5 rows", { timeout: 60_000 });
+  await page.getByTestId("eval-cancel").click();
+  await expect(page.getByTestId("results").getByTestId("eval-status")).toHaveText("cancelled");
+  const kept = await page.getByTestId("result-row").count();
+  expect(kept).toBeGreaterThanOrEqual(1);
+  expect(kept).toBeLessThan(5);
+  await expect(page.getByTestId("summary-pass-rate")).toBeVisible();
+  await expect(page.getByTestId("evaluation-list").getByTestId("eval-status")).toHaveText("cancelled");
+});
