@@ -150,7 +150,10 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
     }
     const port = models.port;
     const judgeModel = values.model ?? document.settings?.defaultModel ?? DEFAULT_MODEL;
-    const services: EvalServices = { judge: createModelJudge(port, judgeModel), embed: createPortEmbedder(port) };
+    const services: EvalServices = {
+      judge: createModelJudge(port, judgeModel, { limits: models.limits }),
+      embed: createPortEmbedder(port, DEFAULT_EMBEDDING_MODEL, { limits: models.limits }),
+    };
     const canEmbed = Boolean(services.embed);
 
     const prices = loadPriceTable(values.prices, (path) => readText(path, "price table", 1_000_000));
