@@ -132,6 +132,23 @@ describe("the evaluation pool", () => {
     expect(result.summary).toMatchObject({ rows: 6, finished: 4, passed: 4, passRate: 1 });
   });
 
+  it("a callback that throws (a result that cannot be stored) cancels the evaluation and rejects with its error", async () => {
+    const clock = new VirtualClock();
+    const events: string[] = [];
+    const storing = evaluateDataset({
+      dataset: sixRows,
+      runRow: timedRows(clock, (i) => 100 + i, events),
+      concurrency: 2,
+      clock,
+      onResult: (result) => {
+        if (result.rowId === "r2") throw new Error("the database is unavailable");
+      },
+    });
+    await expect(clock.drive(storing)).rejects.toThrow("the database is unavailable");
+    expect(events).toContain("aborted 2");
+    expect(events.filter((e) => e.startsWith("start"))).toEqual(["start 0", "start 1", "start 2"]);
+  });
+
   it("an evaluation cancelled before it starts runs nothing", async () => {
     const clock = new VirtualClock();
     const events: string[] = [];

@@ -124,25 +124,36 @@ export async function scoreRow(
   };
 }
 
+/** Problems of the dataset's and the rows' assertions against the workflow, before anything runs. */
+function configProblems(assertions: ReadonlyArray<Assertion>, rows: ReadonlyArray<DatasetRow>, document: WorkflowDocument, canEmbed: boolean) {
+  const shared = new Set(assertions.map((assertion) => assertion.id));
+  return [
+    ...assertionProblems(assertions, document, { canEmbed }),
+    ...rows.flatMap((row, i) => [
+      ...assertionProblems(row.assertions ?? [], document, { canEmbed, path: `rows[${i}].assertions` }),
+      // A row's own assertion may share an id with other rows' (one column in the summary), not with the dataset's.
+      ...(row.assertions ?? []).flatMap((assertion, j) =>
+        shared.has(assertion.id) ? [issue("duplicate-assertion-id", `rows[${i}].assertions[${j}].id`, `"${assertion.id}" is already the id of one of the dataset's assertions`)] : [],
+      ),
+    ]),
+  ].filter((found) => found.severity === "error");
+}
+
+/**
+ * Runs every row and scores it. Resolves when every row has finished or the evaluation was
+ * cancelled; rejects with EvalConfigError before any row runs when an assertion cannot work, and
+ * with the error of `onResult`/`onProgress` when one throws (the evaluation is cancelled first).
+ */
 export async function evaluateDataset(options: EvaluateOptions): Promise<EvaluationResult> {
-  const { dataset, runRow, services, prices, onResult, onProgress, clock = systemClock } = options;
+  const { dataset, document, runRow, services, prices, onResult, onProgress, clock = systemClock } = options;
   let assertions = [...(options.assertions ?? dataset.assertions)];
-  if (options.document) {
-    const shared = new Set(assertions.map((assertion) => assertion.id));
-    const problems = [
-      ...assertionProblems(assertions, options.document, { canEmbed: Boolean(services?.embed) }),
-      ...dataset.rows.flatMap((row, i) => [
-        ...assertionProblems(row.assertions ?? [], options.document!, { canEmbed: Boolean(services?.embed), path: `rows[${i}].assertions` }),
-        // A row's own assertion may share an id with other rows' (one column in the summary), not with the dataset's.
-        ...(row.assertions ?? []).flatMap((assertion, j) =>
-          shared.has(assertion.id) ? [issue("duplicate-assertion-id", `rows[${i}].assertions[${j}].id`, `"${assertion.id}" is already the id of one of the dataset's assertions`)] : [],
-        ),
-      ]),
-    ].filter((found) => found.severity === "error");
+  let rows = dataset.rows;
+  if (document) {
+    const problems = configProblems(assertions, rows, document, Boolean(services?.embed));
     if (problems.length) throw new EvalConfigError(problems);
-    assertions = resolveAssertions(assertions, options.document);
+    assertions = resolveAssertions(assertions, document);
+    rows = rows.map((row) => (row.assertions ? { ...row, assertions: resolveAssertions(row.assertions, document) } : row));
   }
-  const rows = options.document ? dataset.rows.map((row) => (row.assertions ? { ...row, assertions: resolveAssertions(row.assertions, options.document!) } : row)) : dataset.rows;
   const concurrency = Math.max(1, Math.min(MAX_EVAL_CONCURRENCY, Math.floor(options.concurrency ?? DEFAULT_EVAL_CONCURRENCY)));
   const total = rows.length;
 
@@ -186,8 +197,7 @@ export async function evaluateDataset(options: EvaluateOptions): Promise<Evaluat
         run = failedRun(error);
       }
       // A row cancelled with the evaluation did not finish: it has no result. One that finished just before is kept.
-      const unfinished = () => signal.aborted && (run.status === "cancelled" || run.error?.code === "row-run-failed");
-      if (unfinished()) {
+      if (signal.aborted && (run.status === "cancelled" || run.error?.code === "row-run-failed")) {
         running--;
         break;
       }
@@ -202,11 +212,18 @@ export async function evaluateDataset(options: EvaluateOptions): Promise<Evaluat
       onProgress?.(progress());
     }
   };
+  const failures: unknown[] = [];
+  const guarded = () =>
+    worker().catch((error: unknown) => {
+      failures.push(error);
+      controller.abort();
+    });
   try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
+    await Promise.all(Array.from({ length: Math.min(concurrency, total) }, guarded));
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
   }
+  if (failures.length) throw failures[0];
   results.sort((a, b) => a.index - b.index);
   const everyAssertion = [...assertions, ...rows.flatMap((row) => row.assertions ?? [])];
   const unique = [...new Map(everyAssertion.map((assertion) => [assertion.id, assertion])).values()];
