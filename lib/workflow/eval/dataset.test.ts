@@ -42,6 +42,12 @@ describe("CSV import", () => {
     ]);
   });
 
+  it("reads an id column as the workflow's input when it has one named id", () => {
+    const withId = workflow([input, llm("answer", "Look up {{id}}")], ["in->answer"], { inputs: [{ key: "id", label: "Order id", type: "text", required: true }] });
+    const result = parseDataset("id\nA-17\n", { format: "csv", document: withId, name: "orders" });
+    expect(rows(result)).toEqual([{ id: "r1", inputs: { id: "A-17" } }]);
+  });
+
   it("assigns r1, r2… to rows without an id, skipping ids the file uses", () => {
     const text = "id,question,count\n,a,1\nr1,b,2\n,c,3\n";
     expect(rows(csv(text)).map((row) => row.id)).toEqual(["r2", "r1", "r3"]);

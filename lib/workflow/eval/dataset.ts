@@ -65,6 +65,11 @@ function inputNamed(document: WorkflowDocument, name: string): WorkflowInput | u
   return document.inputs.find((input) => input.key.toLowerCase() === lower || (input.label ?? "").trim().toLowerCase() === lower);
 }
 
+/** The row id column (`id`, any case), unless the workflow has an input of that name. */
+function isIdColumn(document: WorkflowDocument, name: string): boolean {
+  return name.trim().toLowerCase() === "id" && !inputNamed(document, name);
+}
+
 /** The output key of an `expected.<key>` / `expected:<key>` column, or null when the name is not one. */
 function expectedKey(name: string): string | null {
   const match = /^expected[.:](.*)$/i.exec(name.trim());
@@ -188,7 +193,7 @@ function parseCsv(text: string, options: ParseDatasetOptions): { raw: RawRow[]; 
       if (earlier !== undefined) issues.push(problem("duplicate-column", `this column repeats column "${earlier}"`, { row: 1, column }));
       claimed.set(what, name);
     };
-    if (name.toLowerCase() === "id") {
+    if (isIdColumn(document, name)) {
       claim("id");
       columns.push({ kind: "id" });
       return;
@@ -296,7 +301,7 @@ function parseJsonl(text: string, options: ParseDatasetOptions): { raw: RawRow[]
       row.assertions = parsed.data.assertions;
     } else {
       for (const [name, given] of Object.entries(object)) {
-        if (name === "id") row.id = idOf(given);
+        if (isIdColumn(document, name)) row.id = idOf(given);
         else if (name === "assertions") row.assertions = given;
         else if (name === "expected" && typeof given === "object" && given !== null && !Array.isArray(given)) readExpected(given as Record<string, unknown>, line, row.expected);
         else if (expectedKey(name) !== null) readExpected({ [expectedKey(name)!]: given }, line, row.expected);
