@@ -11,8 +11,8 @@
 import { readFileSync, statSync } from "node:fs";
 import { extname } from "node:path";
 import { parseArgs } from "node:util";
-import { createModels, unconfiguredModels, withModel } from "@/lib/server/models";
-import { DEFAULT_MODEL, describeIssues, runWorkflow, type ParseResult } from "@/lib/workflow";
+import { createModels, unconfiguredModels, withModel, type ModelRegistry } from "@/lib/server/models";
+import { DEFAULT_MODEL, describeIssues, runWorkflow, type ParseResult, type WorkflowDocument } from "@/lib/workflow";
 import {
   createModelJudge,
   createPortEmbedder,
@@ -53,6 +53,35 @@ function datasetFormat(path: string): "csv" | "jsonl" {
   if (ext === ".csv") return "csv";
   if (ext === ".jsonl" || ext === ".ndjson") return "jsonl";
   throw new UsageError(`cannot tell the format of ${path}: name it .csv or .jsonl`);
+}
+
+/** The --assert file: a JSON array of assertions or `{ "assertions": [...] }`, checked against the workflow. */
+function readAssertions(path: string, document: WorkflowDocument, canEmbed: boolean): Assertion[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(readText(path, "assertions", 1_000_000));
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`${path} is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  const read = parseAssertions(json, document, { canEmbed });
+  if (!read.ok) throw new UsageError(read.issues.map((found) => `${path}: ${found.path} ${found.message}`).join("\n"));
+  return read.assertions;
+}
+
+/** Judge and embedding models that assertions name must be configured, like the workflow's own. */
+function checkAssertionModels(assertions: Assertion[], registry: ModelRegistry): void {
+  for (const assertion of assertions) {
+    if (assertion.kind === "judge" && assertion.model) {
+      const resolved = registry.resolve(assertion.model);
+      if (!resolved.ok) throw new UsageError(`assertion "${assertion.id}": judge model ${assertion.model}: ${resolved.message}`);
+    }
+    if (assertion.kind === "similar" && assertion.method === "embedding") {
+      const model = assertion.model ?? DEFAULT_EMBEDDING_MODEL;
+      const resolved = registry.resolveEmbedding(model);
+      if (!resolved.ok) throw new UsageError(`assertion "${assertion.id}": embedding model ${model}: ${resolved.message}`);
+    }
+  }
 }
 
 function numberFlag(value: string | undefined, flag: string, fallback: number, check: (n: number) => boolean, expected: string): number {
@@ -167,33 +196,9 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
     }
     if (!values.json) for (const warning of dataset.warnings) io.stderr.write(`${values.dataset}: warning: ${warning.message}\n`);
 
-    let assertions: Assertion[] = [];
-    if (values.assert) {
-      let json: unknown;
-      try {
-        json = JSON.parse(readText(values.assert, "assertions", 1_000_000));
-      } catch (error) {
-        if (error instanceof UsageError) throw error;
-        throw new UsageError(`${values.assert} is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
-      }
-      const read = parseAssertions(json, document, { canEmbed });
-      if (!read.ok) {
-        for (const found of read.issues) io.stderr.write(`${values.assert}: ${found.path} ${found.message}\n`);
-        return 2;
-      }
-      assertions = read.assertions;
-    }
+    const assertions = values.assert ? readAssertions(values.assert, document, canEmbed) : [];
     const everyAssertion = [...assertions, ...dataset.dataset.rows.flatMap((row) => row.assertions ?? [])];
-    for (const assertion of everyAssertion) {
-      if (assertion.kind === "judge" && assertion.model) {
-        const resolved = models.registry.resolve(assertion.model);
-        if (!resolved.ok) throw new UsageError(`assertion "${assertion.id}": judge model ${assertion.model}: ${resolved.message}`);
-      }
-      if (assertion.kind === "similar" && assertion.method === "embedding") {
-        const resolved = models.registry.resolveEmbedding(assertion.model ?? DEFAULT_EMBEDDING_MODEL);
-        if (!resolved.ok) throw new UsageError(`assertion "${assertion.id}": embedding model ${assertion.model ?? DEFAULT_EMBEDDING_MODEL}: ${resolved.message}`);
-      }
-    }
+    checkAssertionModels(everyAssertion, models.registry);
 
     const controller = new AbortController();
     let interrupts = 0;
