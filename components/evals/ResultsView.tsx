@@ -10,7 +10,13 @@ export function SummaryCards({ view }: { view: EvaluationView }) {
   const { summary } = view;
   return (
     <div className="grid grid-cols-2 gap-3 md:grid-cols-6" data-testid="eval-summary">
-      <Card label="Pass rate" testId="summary-pass-rate" value={percent(summary.passRate)} detail={`${summary.passed} of ${summary.finished} rows${summary.finished < summary.rows ? ` (${summary.rows} in the dataset)` : ""}`} strong />
+      <Card
+        label="Pass rate"
+        testId="summary-pass-rate"
+        value={summary.finished ? percent(summary.passRate) : "—"}
+        detail={summary.finished ? `${summary.passed} of ${summary.finished} rows${summary.finished < summary.rows ? ` (of ${summary.rows})` : ""}` : `${summary.rows} rows to go`}
+        strong
+      />
       <Card label="Latency p50" value={summary.finished ? duration(summary.latencyMs.p50) : "—"} detail={summary.finished ? `p95 ${duration(summary.latencyMs.p95)}` : "no row finished yet"} />
       <Card label="Tokens" value={tokens(summary.usage)} detail={`${summary.usage.inputTokens.toLocaleString("en")} in · ${summary.usage.outputTokens.toLocaleString("en")} out`} />
       <Card label="Estimated cost" value={cost(summary.costUsd)} detail={summary.costUsd === null ? "a model has no price" : "from the price table"} />
@@ -22,7 +28,7 @@ export function SummaryCards({ view }: { view: EvaluationView }) {
               <span className="truncate" title={a.label}>
                 {a.label}
               </span>
-              <span className={`shrink-0 tabular-nums ${a.failed ? "text-red-700 dark:text-red-400" : "text-emerald-700 dark:text-emerald-400"}`}>{percent(a.passRate)}</span>
+              <span className={`shrink-0 tabular-nums ${a.passed + a.failed === 0 ? "text-zinc-400" : a.failed ? "text-red-700 dark:text-red-400" : "text-emerald-700 dark:text-emerald-400"}`}>{a.passed + a.failed === 0 ? "—" : percent(a.passRate)}</span>
             </li>
           ))}
           {!summary.perAssertion.length && <li className="text-zinc-500">No assertions</li>}
