@@ -45,6 +45,8 @@ async function collect(events: AsyncIterable<RunEvent>, onEvent?: (event: RunEve
 }
 
 type Worker = { child: ChildProcess; id: string; output(): string; exited: Promise<number | null> };
+const outputs: Array<() => string> = [];
+const allOutput = () => outputs.map((output, i) => `--- worker ${i}:\n${output().slice(-4000)}`).join("\n");
 
 /** Starts a worker and resolves once it takes runs. At SIGTERM it hands runs still in progress after 300 ms over. */
 function startWorker(): Promise<Worker> {
@@ -61,7 +63,10 @@ function startWorker(): Promise<Worker> {
     const read = (chunk: Buffer) => {
       output += chunk.toString();
       const ready = /trellis worker ([0-9a-f-]{36}): taking runs/.exec(output);
-      if (ready) resolve({ child, id: ready[1], output: () => output, exited });
+      if (ready) {
+        outputs.push(() => output);
+        resolve({ child, id: ready[1], output: () => output, exited });
+      }
     };
     child.stdout.on("data", read);
     child.stderr.on("data", read);
@@ -73,6 +78,8 @@ let db: Db;
 /** Every worker process alive. */
 const workers = new Set<ChildProcess>();
 let first: Worker;
+/** Every worker started, in order. */
+const started: Worker[] = [];
 let owners = 0;
 const context = (): RunContext => ({ owner: `cluster-${Date.now()}-${owners++}-abcdefghijklmnopqrstuvwxyz`, db, processId: PROCESS_ID });
 const newId = () => globalThis.crypto.randomUUID();
@@ -88,6 +95,7 @@ beforeAll(async () => {
   // This process admits, follows and cancels; only the workers execute.
   await launchCluster({ databaseUrl });
   first = await startWorker();
+  started.push(first);
 }, 60_000);
 
 afterAll(async () => {
@@ -96,13 +104,29 @@ afterAll(async () => {
   await closeDatabase();
 });
 
-/** Two workers taking runs: the one that runs a test's run, and one to take it over. */
+/** Exactly two workers taking runs (every worker alive): the one that runs a test's run, and one to take it over. */
 async function twoWorkers(): Promise<Worker[]> {
-  const live = [first];
-  if (first.child.exitCode !== null || first.child.signalCode !== null) live.pop();
-  while (live.length < 2) live.push(await startWorker());
-  first = live[0];
-  return live;
+  const live = () => started.filter((worker) => worker.child.exitCode === null && worker.child.signalCode === null);
+  while (live().length < 2) started.push(await startWorker());
+  first = live()[0];
+  return live();
+}
+
+/** Fails with what every worker wrote and where the run's workflow is, rather than at the test's timeout, when `work` takes longer than `ms`. */
+async function within<T>(ms: number, runId: string, work: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void DBOS.getWorkflowStatus(runId).then((status) =>
+        reject(new Error(`run ${runId} did not end within ${ms} ms; its workflow: ${JSON.stringify({ status: status?.status, executor: status?.executorId })}\n${allOutput()}`)),
+      );
+    }, ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The worker running a run now (DBOS says which process holds its workflow). */
@@ -258,15 +282,19 @@ describe("cluster mode", () => {
     const runId = newId();
     let stopped: { at: number; worker: Worker; instancesDone: number } | undefined;
     let instancesDone = 0;
-    const events = await collect(startRun({ runId, document, inputs: { topic: "kites" } }, context()), (event) => {
-      if (event.type === "node-finished" && event.instance !== undefined) instancesDone++;
-      if (stopped || instancesDone < 1 || event.type !== "node-delta" || event.instance === undefined) return;
-      stopped = { at: Date.now(), worker: pair[0], instancesDone };
-      void holderOf(runId, pair).then((holder) => {
-        stopped!.worker = holder;
-        holder.child.kill("SIGTERM");
-      });
-    });
+    const events = await within(
+      30_000,
+      runId,
+      collect(startRun({ runId, document, inputs: { topic: "kites" } }, context()), (event) => {
+        if (event.type === "node-finished" && event.instance !== undefined) instancesDone++;
+        if (stopped || instancesDone < 1 || event.type !== "node-delta" || event.instance === undefined) return;
+        stopped = { at: Date.now(), worker: pair[0], instancesDone };
+        void holderOf(runId, pair).then((holder) => {
+          stopped!.worker = holder;
+          holder.child.kill("SIGTERM");
+        });
+      }),
+    );
     expect(stopped).toBeDefined();
     expect(await stopped!.worker.exited).toBe(0);
     expect(stopped!.worker.output()).toContain("1 handed over");
