@@ -4,6 +4,7 @@ import { useState } from "react";
 import type { RowChange } from "@/lib/workflow/eval/types";
 import type { ComparisonView, EvaluationView } from "@/app/w/[id]/evals/actions";
 import { cost, duration, percent, signed } from "./format";
+import { PageControls, usePage } from "./Pager";
 import { InputsCell, OutputsCell, VerdictBadge } from "./ResultsView";
 
 const CHANGE: Record<RowChange, { label: string; className: string }> = {
@@ -24,6 +25,8 @@ export function CompareView({ view }: { view: ComparisonView }) {
   const { summary } = comparison;
   const counts = comparison.rows.reduce<Record<string, number>>((acc, row) => ((acc[row.change] = (acc[row.change] ?? 0) + 1), acc), {});
   const rows = changedOnly ? comparison.rows.filter((row) => row.change === "fixed" || row.change === "broken" || row.change === "added" || row.change === "removed") : comparison.rows;
+  const pager = usePage(rows);
+  const inputsOf = new Map([...before.rows, ...after.rows].map((r) => [r.rowId, r.inputs]));
   const assertions = [...new Map([...before.assertions, ...after.assertions].map((a) => [a.id, a])).values()];
   return (
     <div className="space-y-4" data-testid="compare-view">
@@ -69,8 +72,8 @@ export function CompareView({ view }: { view: ComparisonView }) {
             </tr>
           </thead>
           <tbody>
-            {rows.map((row) => {
-              const inputs = (after.rows.find((r) => r.rowId === row.rowId) ?? before.rows.find((r) => r.rowId === row.rowId))?.inputs;
+            {pager.items.map((row) => {
+              const inputs = inputsOf.get(row.rowId);
               const flipped = row.change === "fixed" || row.change === "broken";
               return (
                 <tr key={row.rowId} className={`border-t border-zinc-100 align-top dark:border-zinc-800 ${flipped ? (row.change === "fixed" ? "bg-emerald-50/60 dark:bg-emerald-950/20" : "bg-red-50/60 dark:bg-red-950/20") : ""}`} data-testid="compare-row" data-row-id={row.rowId} data-change={row.change}>
@@ -107,6 +110,7 @@ export function CompareView({ view }: { view: ComparisonView }) {
           </tbody>
         </table>
       </div>
+      <PageControls pager={pager} />
     </div>
   );
 }

@@ -3,6 +3,7 @@
 import { Plus, Trash2, X } from "lucide-react";
 import { useState } from "react";
 import type { DatasetRow } from "@/lib/workflow/eval/types";
+import { PageControls, usePage } from "./Pager";
 
 const cell = "h-8 w-full rounded border border-transparent bg-transparent px-1.5 text-sm hover:border-zinc-200 focus:border-sky-500 focus:bg-white focus:outline-none dark:hover:border-zinc-700 dark:focus:bg-zinc-900";
 
@@ -26,6 +27,7 @@ export function DatasetGrid({
   const [extra, setExtra] = useState<string[]>([]);
   const expectedKeys = [...new Set([...used, ...extra])];
   const [adding, setAdding] = useState("");
+  const pager = usePage(rows);
 
   const setInput = (index: number, key: string, raw: string, type: string) =>
     onChange(
@@ -76,28 +78,31 @@ export function DatasetGrid({
             </tr>
           </thead>
           <tbody>
-            {rows.map((row, index) => (
-              <tr key={row.id} className="border-t border-zinc-100 dark:border-zinc-800" data-testid="dataset-row">
-                <td className="px-2 text-xs tabular-nums text-zinc-500" title={row.id}>
-                  {index + 1}
-                </td>
-                {inputs.map((input) => (
-                  <td key={input.key} className="px-1 py-0.5">
-                    <input aria-label={`Row ${index + 1} ${input.key}`} value={String(row.inputs[input.key] ?? "")} onChange={(event) => setInput(index, input.key, event.target.value, input.type)} className={cell} data-testid={`cell-${index}-${input.key}`} />
+            {pager.items.map((row, at) => {
+              const index = pager.offset + at;
+              return (
+                <tr key={row.id} className="border-t border-zinc-100 dark:border-zinc-800" data-testid="dataset-row">
+                  <td className="px-2 text-xs tabular-nums text-zinc-500" title={row.id}>
+                    {index + 1}
                   </td>
-                ))}
-                {expectedKeys.map((key) => (
-                  <td key={key} className="px-1 py-0.5">
-                    <input aria-label={`Row ${index + 1} expected ${key}`} value={row.expected?.[key] ?? ""} onChange={(event) => setExpected(index, key, event.target.value)} className={cell} data-testid={`cell-${index}-expected-${key}`} />
+                  {inputs.map((input) => (
+                    <td key={input.key} className="px-1 py-0.5">
+                      <input aria-label={`Row ${index + 1} ${input.key}`} value={String(row.inputs[input.key] ?? "")} onChange={(event) => setInput(index, input.key, event.target.value, input.type)} className={cell} data-testid={`cell-${index}-${input.key}`} />
+                    </td>
+                  ))}
+                  {expectedKeys.map((key) => (
+                    <td key={key} className="px-1 py-0.5">
+                      <input aria-label={`Row ${index + 1} expected ${key}`} value={row.expected?.[key] ?? ""} onChange={(event) => setExpected(index, key, event.target.value)} className={cell} data-testid={`cell-${index}-expected-${key}`} />
+                    </td>
+                  ))}
+                  <td className="px-1">
+                    <button type="button" onClick={() => onChange(rows.filter((_, i) => i !== index))} className="rounded p-1 text-zinc-400 hover:bg-zinc-100 hover:text-red-600 dark:hover:bg-zinc-800" aria-label={`Delete row ${index + 1}`} data-testid="row-delete">
+                      <Trash2 className="h-3.5 w-3.5" />
+                    </button>
                   </td>
-                ))}
-                <td className="px-1">
-                  <button type="button" onClick={() => onChange(rows.filter((_, i) => i !== index))} className="rounded p-1 text-zinc-400 hover:bg-zinc-100 hover:text-red-600 dark:hover:bg-zinc-800" aria-label={`Delete row ${index + 1}`} data-testid="row-delete">
-                    <Trash2 className="h-3.5 w-3.5" />
-                  </button>
-                </td>
-              </tr>
-            ))}
+                </tr>
+                );
+            })}
             {!rows.length && (
               <tr>
                 <td colSpan={inputs.length + expectedKeys.length + 2} className="px-3 py-6 text-center text-sm text-zinc-500">
@@ -108,6 +113,7 @@ export function DatasetGrid({
           </tbody>
         </table>
       </div>
+      <PageControls pager={pager} />
       <div className="flex flex-wrap items-center gap-2">
         <button
           type="button"

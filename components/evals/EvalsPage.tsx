@@ -197,11 +197,14 @@ export function EvalsPage(props: EvalsPageProps) {
     // Server-Sent Events: counts and ETA as they change; the browser reconnects by itself.
     const source = new EventSource(`/api/evals/${selectedId}/progress`);
     let lastDone = -1;
+    let lastLoad = 0;
     source.addEventListener("progress", (event) => {
       const next = JSON.parse((event as MessageEvent<string>).data) as EvalProgressView;
       setProgress(next);
-      if (next.done !== lastDone) {
+      // New rows in the grid at most every 1.5 s: a large evaluation finishes many rows a second.
+      if (next.done !== lastDone && Date.now() - lastLoad > 1_500) {
         lastDone = next.done;
+        lastLoad = Date.now();
         void evaluationAction({ id: selectedId }).then((answer) => answer.ok && setSelected(answer.data));
       }
     });

@@ -4,6 +4,7 @@ import { Check, ExternalLink, X } from "lucide-react";
 import Link from "next/link";
 import type { EvaluationView, RowView } from "@/app/w/[id]/evals/actions";
 import { asText, cost, duration, percent, tokens } from "./format";
+import { PageControls, usePage } from "./Pager";
 
 /** The summary of one evaluation: overall and per-assertion pass rates, latency, tokens, cost. */
 export function SummaryCards({ view }: { view: EvaluationView }) {
@@ -104,38 +105,42 @@ export function OutputsCell({ outputs }: { outputs: Record<string, unknown> }) {
 /** One row per dataset row: inputs, outputs, each assertion's verdict, tokens, latency, cost, and its run on the canvas. */
 export function ResultsGrid({ view, workflowId, readOnly = false }: { view: EvaluationView; workflowId?: string; readOnly?: boolean }) {
   const { rows, assertions } = view;
+  const pager = usePage(rows);
   return (
-    <div className="overflow-x-auto rounded-lg border border-zinc-200 dark:border-zinc-800">
-      <table className="w-full min-w-[900px] table-fixed border-collapse text-left text-sm" data-testid="results-grid">
-        <thead className="bg-zinc-50 text-xs text-zinc-500 dark:bg-zinc-900">
-          <tr>
-            <th className="w-10 px-2 py-2 font-medium">#</th>
-            <th className="w-44 px-2 py-2 font-medium">Inputs</th>
-            <th className="w-[26%] px-2 py-2 font-medium">Outputs</th>
-            {assertions.map((a) => (
-              <th key={a.id} className="w-44 px-2 py-2 font-medium" title={a.label}>
-                <span className="line-clamp-2">{a.label}</span>
-              </th>
-            ))}
-            <th className="w-20 px-2 py-2 text-right font-medium">Tokens</th>
-            <th className="w-20 px-2 py-2 text-right font-medium">Latency</th>
-            <th className="w-20 px-2 py-2 text-right font-medium">Cost</th>
-            {!readOnly && <th className="w-16 px-2 py-2 font-medium">Run</th>}
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((row) => (
-            <ResultRow key={row.rowId} row={row} assertionIds={assertions.map((a) => a.id)} workflowId={workflowId} readOnly={readOnly} />
-          ))}
-          {!rows.length && (
+    <div className="space-y-2">
+      <div className="overflow-x-auto rounded-lg border border-zinc-200 dark:border-zinc-800">
+        <table className="w-full min-w-[900px] table-fixed border-collapse text-left text-sm" data-testid="results-grid">
+          <thead className="bg-zinc-50 text-xs text-zinc-500 dark:bg-zinc-900">
             <tr>
-              <td colSpan={assertions.length + 7} className="px-3 py-6 text-center text-sm text-zinc-500">
-                No row has finished yet.
-              </td>
+              <th className="w-10 px-2 py-2 font-medium">#</th>
+              <th className="w-44 px-2 py-2 font-medium">Inputs</th>
+              <th className="w-[26%] px-2 py-2 font-medium">Outputs</th>
+              {assertions.map((a) => (
+                <th key={a.id} className="w-44 px-2 py-2 font-medium" title={a.label}>
+                  <span className="line-clamp-2">{a.label}</span>
+                </th>
+              ))}
+              <th className="w-20 px-2 py-2 text-right font-medium">Tokens</th>
+              <th className="w-20 px-2 py-2 text-right font-medium">Latency</th>
+              <th className="w-20 px-2 py-2 text-right font-medium">Cost</th>
+              {!readOnly && <th className="w-16 px-2 py-2 font-medium">Run</th>}
             </tr>
-          )}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {pager.items.map((row) => (
+              <ResultRow key={row.rowId} row={row} assertionIds={assertions.map((a) => a.id)} workflowId={workflowId} readOnly={readOnly} />
+            ))}
+            {!rows.length && (
+              <tr>
+                <td colSpan={assertions.length + 7} className="px-3 py-6 text-center text-sm text-zinc-500">
+                  No row has finished yet.
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
+      <PageControls pager={pager} />
     </div>
   );
 }
