@@ -155,6 +155,11 @@ test("edit a dataset in the grid, export it, and cancel an evaluation keeping it
   await editor.open("prompt-chaining");
   await page.getByTestId("save").click();
   await expect(page).toHaveURL(SAVED_URL);
+  // The toolbar with Evaluate still fits a 1280-wide screen: Run stays on it.
+  await page.setViewportSize({ width: 1280, height: 720 });
+  const run = await page.getByTestId("run").boundingBox();
+  expect(run!.x + run!.width).toBeLessThanOrEqual(1280);
+  await page.screenshot({ path: shots("editor-toolbar-1280"), clip: { x: 0, y: 0, width: 1280, height: 60 } });
   await page.getByTestId("evaluate").click();
   await expect(page.getByTestId("evals-page")).toBeVisible();
 
@@ -172,6 +177,7 @@ test("edit a dataset in the grid, export it, and cancel an evaluation keeping it
   await page.getByTestId("dataset-save").click();
   await expect(page.getByTestId("dataset-version")).toHaveText("v2");
   await expect(page.getByTestId("dataset-row")).toHaveCount(5);
+  await page.screenshot({ path: shots("dataset-1280"), fullPage: false });
 
   const download = page.waitForEvent("download");
   await page.getByTestId("export-csv").click();
