@@ -1,6 +1,6 @@
 "use client";
 
-import { ArrowLeft, Download, FileUp, GitCompare, Play, Plus, Save, Square } from "lucide-react";
+import { ArrowLeft, Download, FileUp, GitCompare, Play, Plus, Save, Square, Trash2 } from "lucide-react";
 import Link from "next/link";
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { Assertion, Dataset, DatasetRow } from "@/lib/workflow/eval/types";
@@ -9,6 +9,7 @@ import {
   compareAction,
   datasetAction,
   datasetsAction,
+  deleteDatasetAction,
   evaluationAction,
   evaluationsAction,
   exportDatasetAction,
@@ -160,6 +161,20 @@ export function EvalsPage(props: EvalsPageProps) {
     setNotice({ kind: "info", text: `Saved ${draft.name} as v${answer.data.version}.` });
     await refreshLists();
     await openDataset(answer.data.id);
+  };
+
+  const removeDataset = async () => {
+    if (!current || !draft) return;
+    if (!window.confirm(`Delete the dataset "${draft.name}" with all its versions and the evaluations that ran on it?`)) return;
+    const answer = await deleteDatasetAction({ datasetId: current.id });
+    if (!answer.ok) return setNotice({ kind: "error", text: answer.error.message });
+    setCurrent(null);
+    setDraft(null);
+    setSelected(null);
+    setComparison(null);
+    setPicked([]);
+    setNotice({ kind: "info", text: `Deleted ${draft.name}.` });
+    await refreshLists();
   };
 
   const exportAs = async (format: "csv" | "jsonl") => {
@@ -393,6 +408,9 @@ export function EvalsPage(props: EvalsPageProps) {
                       </button>
                       <button type="button" onClick={() => void exportAs("jsonl")} className={button} data-testid="export-jsonl">
                         <Download className="h-4 w-4" /> JSONL
+                      </button>
+                      <button type="button" onClick={() => void removeDataset()} className={button} data-testid="dataset-delete" aria-label="Delete dataset" title="Delete this dataset">
+                        <Trash2 className="h-4 w-4" />
                       </button>
                       <button type="button" onClick={() => void saveDraft()} disabled={!dirty} className={primary} data-testid="dataset-save">
                         <Save className="h-4 w-4" /> Save
