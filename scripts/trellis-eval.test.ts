@@ -135,43 +135,47 @@ describe("trellis eval", () => {
     expect(stderr).toBe(`${bad}: row 1, column "colour": "colour" is not an input of this workflow; its inputs are topic ("Topic") (reference values go in "expected.<key>" columns).\n`);
   });
 
-  it("exits 2 for bad assertions, naming the path", async () => {
+  it("exits 2 for bad assertions, naming each by its path", async () => {
     const bad = file("bad-assertions.json", JSON.stringify([{ id: "x", key: "combined_outptu", kind: "length_between", min: 9, max: 3 }]));
     const { code, stderr } = await trellis(["eval", "parallelization", "--dataset", rows, "--assert", bad]);
     expect(code).toBe(2);
     expect(stderr).toContain(`${bad}: assertions[0].key "combined_outptu" is not produced by this workflow`);
     expect(stderr).toContain(`${bad}: assertions[0].min min (9) is above max (3)`);
-    const unconfigured = file(
-      "unconfigured.json",
-      JSON.stringify([{ id: "close", key: "combined_output", kind: "similar", method: "embedding", model: "openai:text-embedding-3-small", threshold: 0.5, reference: "x" }]),
-    );
-    const refused = await trellis(["eval", "parallelization", "--dataset", rows, "--assert", unconfigured]);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/^assertion "close": embedding model openai:text-embedding-3-small: /);
-    const clashing = file("clash.jsonl", `${JSON.stringify({ topic: "owls", assertions: [{ id: "has-poem", key: "combined_output", kind: "contains", value: "owl" }] })}\n`);
-    const clash = await trellis(["eval", "parallelization", "--dataset", clashing, "--assert", assertions]);
-    expect(clash.code).toBe(2);
-    expect(clash.stderr).toBe(`rows[0].assertions[0].id "has-poem" is already the id of one of the dataset's assertions\n`);
-    const notJson = file("not.json", "[{");
-    expect((await trellis(["eval", "parallelization", "--dataset", rows, "--assert", notJson])).stderr).toMatch(/^.*not\.json is not valid JSON \(/);
   });
 
-  it("exits 2 for bad flags, a missing dataset, an unknown format, a bad price table and an unconfigured model", async () => {
-    const cases: Array<[string[], RegExp]> = [
-      [["--concurrency", "0"], /^--concurrency must be a whole number from 1 to 32 \(got "0"\)/],
-      [["--min-pass-rate", "90%"], /^--min-pass-rate must be a number from 0 to 1 \(got "90%"\)/],
-      [["--prices", file("prices.json", '{"acme:x":{"inputPerMTok":-1,"outputPerMTok":0}}')], /^"acme:x\.inputPerMTok": /],
-      [["--model", "openai:gpt-4o-mini"], /^error at node "n_joke": [\s\S]*\nEvaluate it with the offline demo model instead: --model demo:fast/],
-      [["--bogus"], /^Unknown option '--bogus'/],
-    ];
-    for (const [flags, message] of cases) {
-      const { code, stderr } = await trellis(["eval", "parallelization", "--dataset", rows, ...flags]);
-      expect({ flags, code }).toEqual({ flags, code: 2 });
-      expect(stderr).toMatch(message);
-    }
-    expect((await trellis(["eval", "parallelization"])).stderr).toMatch(/^--dataset <file\.csv \| file\.jsonl> is required/);
-    expect((await trellis(["eval", "parallelization", "--dataset", join(tmp, "none.csv")])).stderr).toBe(`no dataset file ${join(tmp, "none.csv")}\n`);
-    expect((await trellis(["eval", "parallelization", "--dataset", file("rows.txt", "topic\nx\n")])).stderr).toMatch(/cannot tell the format of .*rows\.txt: name it \.csv or \.jsonl/);
-    expect((await trellis(["eval", "no-such-template", "--dataset", rows])).code).toBe(2);
+  /** Invalid input, each a process of its own: the arguments after `eval`, and what stderr starts with. */
+  const invalid: Array<[string, () => string[], RegExp]> = [
+    ["a concurrency of 0", () => ["parallelization", "--dataset", rows, "--concurrency", "0"], /^--concurrency must be a whole number from 1 to 32 \(got "0"\)/],
+    ["a pass rate in percent", () => ["parallelization", "--dataset", rows, "--min-pass-rate", "90%"], /^--min-pass-rate must be a number from 0 to 1 \(got "90%"\)/],
+    ["a negative price", () => ["parallelization", "--dataset", rows, "--prices", file("prices.json", '{"acme:x":{"inputPerMTok":-1,"outputPerMTok":0}}')], /^"acme:x\.inputPerMTok": /],
+    ["an unconfigured model", () => ["parallelization", "--dataset", rows, "--model", "openai:gpt-4o-mini"], /^error at node "n_joke": [\s\S]*\nEvaluate it with the offline demo model instead: --model demo:fast/],
+    ["an unknown flag", () => ["parallelization", "--dataset", rows, "--bogus"], /^Unknown option '--bogus'/],
+    ["no dataset", () => ["parallelization"], /^--dataset <file\.csv \| file\.jsonl> is required/],
+    ["a dataset file that does not exist", () => ["parallelization", "--dataset", join(tmp, "none.csv")], /^no dataset file .*none\.csv\n$/],
+    ["a dataset of unknown format", () => ["parallelization", "--dataset", file("rows.txt", "topic\nx\n")], /^cannot tell the format of .*rows\.txt: name it \.csv or \.jsonl/],
+    ["an unknown template", () => ["no-such-template", "--dataset", rows], /^error at \(document\): no file or template named "no-such-template"/],
+    ["an assertions file that is not JSON", () => ["parallelization", "--dataset", rows, "--assert", file("not.json", "[{")], /^.*not\.json is not valid JSON \(/],
+    [
+      "an embedding model that is not configured",
+      () => [
+        "parallelization",
+        "--dataset",
+        rows,
+        "--assert",
+        file("unconfigured.json", JSON.stringify([{ id: "close", key: "combined_output", kind: "similar", method: "embedding", model: "openai:text-embedding-3-small", threshold: 0.5, reference: "x" }])),
+      ],
+      /^assertion "close": embedding model openai:text-embedding-3-small: /,
+    ],
+    [
+      "a row assertion that reuses a dataset assertion's id",
+      () => ["parallelization", "--dataset", file("clash.jsonl", `${JSON.stringify({ topic: "owls", assertions: [{ id: "has-poem", key: "combined_output", kind: "contains", value: "owl" }] })}\n`), "--assert", assertions],
+      /^rows\[0\]\.assertions\[0\]\.id "has-poem" is already the id of one of the dataset's assertions\n$/,
+    ],
+  ];
+  it.each(invalid)("exits 2 for %s, saying what is wrong", async (_what, args, message) => {
+    const { code, stdout, stderr } = await trellis(["eval", ...args()]);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toMatch(message);
   });
 });
