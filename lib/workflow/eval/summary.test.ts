@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { evaluateDataset, type RowRunner } from "./run";
+import { createModels } from "@/lib/server/models";
+import { runWorkflow } from "../engine/run";
+import { parseDocument, type WorkflowDocument } from "../schema";
+import { findTemplate } from "../templates";
+import { evaluateDataset, rowRunFromEvents, type RowRunner } from "./run";
 import { compareEvaluations, percentile, summarise } from "./summary";
 import type { Assertion, Dataset, RowResult } from "./types";
 
@@ -76,6 +80,44 @@ describe("compareEvaluations", () => {
     expect(comparison.summary.costDelta).toBe(0);
     // The other way round the same row is fixed.
     expect(compareEvaluations(v2, v1).rows[1]).toMatchObject({ rowId: "q2", change: "fixed" });
+  });
+
+  it("two versions of the routing template on the demo model: renaming a route breaks exactly the row that needed it", async () => {
+    const models = createModels({ demo: { firstTokenDelayMs: 0, chunkDelayMs: 0 }, limits: {}, coalesceMs: 0 });
+    const parsed = parseDocument(findTemplate("routing")!.json);
+    if (!parsed.ok) throw new Error("the routing template does not parse");
+    const v1 = parsed.document;
+    // Version 2 calls the poem route "verse": requests for a poem no longer name a route.
+    const v2: WorkflowDocument = {
+      ...v1,
+      nodes: v1.nodes.map((node) =>
+        node.kind === "router" ? { ...node, config: { ...node.config, routes: node.config.routes.map((r) => (r.name === "poem" ? { name: "verse", description: "The request asks for verse." } : r)) } } : node,
+      ),
+      edges: v1.edges.map((edge) => (edge.sourcePort === "poem" ? { ...edge, sourcePort: "verse" } : edge)),
+    };
+    const routed: Dataset = {
+      name: "requests",
+      rows: [
+        { id: "joke", inputs: { input: "a joke about otters" }, expected: { decision: "joke" } },
+        { id: "poem", inputs: { input: "a poem about snow" }, expected: { decision: "poem" } },
+        { id: "story", inputs: { input: "a story about tides" }, expected: { decision: "story" } },
+      ],
+      assertions: [
+        { id: "routed", key: "decision", kind: "equals" },
+        { id: "answered", key: "output", kind: "length_between", min: 20 },
+      ],
+    };
+    const evaluate = (document: WorkflowDocument) =>
+      evaluateDataset({ document, dataset: routed, runRow: (row, _i, signal) => rowRunFromEvents(runWorkflow(document, { inputs: row.inputs, models: models.port, signal })) });
+    const comparison = compareEvaluations(await evaluate(v1), await evaluate(v2));
+    expect(comparison.rows.map((row) => [row.rowId, row.change, row.verdictChanges])).toEqual([
+      ["joke", "same-pass", []],
+      ["poem", "broken", [{ assertionId: "routed", before: true, after: false }]],
+      ["story", "same-pass", []],
+    ]);
+    expect(comparison.rows[1].after!.verdicts[0].reason).toMatch(/^expected "poem"; got "/);
+    expect(comparison.summary.passRateDelta).toBeCloseTo(-1 / 3, 10);
+    expect(comparison.summary.costDelta).toBe(0);
   });
 
   it("rows only in the second are added, only in the first removed; deltas are after minus before", () => {
