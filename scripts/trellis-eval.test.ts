@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { findTemplate } from "@/lib/workflow";
 
 /** `trellis eval` as CI runs it: a real process, real exit codes, JSON on stdout with --json. */
 
@@ -107,6 +108,16 @@ describe("trellis eval", () => {
       ["poem", ["routed:true"]],
       ["r1", ["routed:true", "otters:true"]],
     ]);
+  });
+
+  it("--model demo:… runs everything offline, an aggregate's embedding model included", async () => {
+    const document = structuredClone(findTemplate("parallelization")!.json) as { nodes: Array<{ kind: string; config: Record<string, unknown> }> };
+    for (const node of document.nodes) if (node.kind === "aggregate") node.config.agreement = { key: "agreement", embeddingModel: "openai:text-embedding-3-small" };
+    const path = file("with-embeddings.json", JSON.stringify(document));
+    expect((await trellis(["eval", path, "--dataset", rows])).code).toBe(2);
+    const offline = await trellis(["eval", path, "--dataset", rows, "--model", "demo:fast", "--json"]);
+    expect(offline.code).toBe(0);
+    expect((JSON.parse(offline.stdout) as JsonReport).summary).toMatchObject({ rows: 3, passed: 3 });
   });
 
   it("Ctrl-C cancels: running rows stop, the finished row is kept and reported; exit 1", async () => {

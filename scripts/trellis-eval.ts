@@ -12,7 +12,7 @@ import { readFileSync, statSync } from "node:fs";
 import { extname } from "node:path";
 import { parseArgs } from "node:util";
 import { createModels, unconfiguredModels, withModel, type ModelRegistry } from "@/lib/server/models";
-import { DEFAULT_MODEL, describeIssues, runWorkflow, type ParseResult, type WorkflowDocument } from "@/lib/workflow";
+import { DEFAULT_MODEL, describeIssues, runWorkflow, withEmbeddingModel, type ParseResult, type WorkflowDocument } from "@/lib/workflow";
 import {
   createModelJudge,
   createPortEmbedder,
@@ -169,7 +169,9 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
       io.stderr.write(`${describeIssues(parsed.issues)}\n`);
       return 2;
     }
-    const document = values.model ? withModel(parsed.document, values.model) : parsed.document;
+    // --model demo:… makes the whole evaluation offline, as "run with the demo model" does in the editor: embeddings too.
+    const chosen = values.model ? withModel(parsed.document, values.model) : parsed.document;
+    const document = values.model?.startsWith("demo:") ? withEmbeddingModel(chosen, DEFAULT_EMBEDDING_MODEL) : chosen;
     const models = createModels();
     const missing = unconfiguredModels(document, models.registry);
     if (missing.length) {
