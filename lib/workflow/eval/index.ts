@@ -15,7 +15,7 @@ export {
   type JudgeAnswer,
   type JudgeRequest,
 } from "./assertions";
-export { createModelJudge, judgePrompt, JUDGE_SCHEMA, JUDGE_SYSTEM } from "./judge";
+export { createModelJudge, judgePrompt, JUDGE_SCHEMA, JUDGE_SYSTEM, type JudgeOptions } from "./judge";
 export { createPortEmbedder, DEFAULT_EMBEDDING_MODEL } from "./embed";
 export { DEFAULT_PRICES, PriceTableSchema, parsePriceTable, loadPriceTable, priceOf, estimateCost, usageByModel, addModelUsage, type PriceTableResult } from "./cost";
 export {
