@@ -164,12 +164,12 @@ export function Toolbar({
           className="inline-flex h-8 items-center gap-1.5 rounded-md px-2 text-sm text-zinc-700 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800"
         >
           <FlaskConical className="h-4 w-4" />
-          <span className="hidden xl:inline">Evaluate</span>
+          <span className="hidden 2xl:inline">Evaluate</span>
         </Link>
       ) : (
         <ToolButton label="Evaluate" title="Save to evaluate" disabled testId="evaluate">
           <FlaskConical className="h-4 w-4" />
-          <span className="hidden xl:inline">Evaluate</span>
+          <span className="hidden 2xl:inline">Evaluate</span>
         </ToolButton>
       )}
       <ToolButton label="Share" title={saved ? "Share a read-only link" : "Save to share"} onClick={onShare} disabled={!saved} testId="share">
