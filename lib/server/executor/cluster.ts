@@ -399,10 +399,11 @@ export function clusterExecutor(databaseUrl: string): RunExecutor {
       return true;
     },
 
+    // Any run the cluster has (waiting, running or ended) is read from its durable stream: the
+    // events exactly as sent. The events route falls back to the record when it ends without run-finished.
     async follow(runId, afterSeq, signal) {
       await ready();
-      const status = (await DBOS.getWorkflowStatus(runId))?.status;
-      return status === "PENDING" || status === "ENQUEUED" ? read(runId, afterSeq, signal) : null;
+      return (await DBOS.getWorkflowStatus(runId)) ? read(runId, afterSeq, signal) : null;
     },
   };
   return executor;

@@ -13,7 +13,9 @@ import { runExecutor } from "./index";
  * sent with `id: <seq>`, so `Last-Event-ID` (or `?after=<seq>` on a first request) resumes after it.
  *
  * - A run in progress in this process streams from its live log: everything after the resume
- *   point, then each event as it is sent, ending with `run-finished`.
+ *   point, then each event as it is sent, ending with `run-finished`. In cluster mode every run
+ *   the cluster ran streams from its durable stream, in progress or ended: the events exactly as
+ *   sent (the record keeps deltas merged, so a resume point inside a merged chunk would repeat text).
  * - Otherwise the record is sent page by page. A finished record ends with `run-finished`; a run
  *   that ended without one (interrupted, or its events expired) ends with a `run-ended` event
  *   carrying its status. A run still in progress in another process gets a `retry:` and the
@@ -67,7 +69,8 @@ export async function runEventStream(request: Request, runId: string): Promise<R
         const live = await runExecutor().follow(runId, last, stop.signal);
         if (live) {
           for await (const event of live) send(event);
-          return;
+          // Ended without run-finished (stopped outside the engine): the record says how.
+          if (finished || stop.signal.aborted) return;
         }
         // The status first, then the record: a run that was over by then has all of it recorded.
         const status = await getRunStatus((await getDatabase()).db, { runId });
