@@ -150,6 +150,19 @@ describe("evaluation service", () => {
     expect(evalRuns.length).toBeLessThan(12);
   }, 30_000);
 
+  it("a cancel stored by another process (sharing the database) stops the evaluation here", async () => {
+    const ctx = context({ models: pacedModels(15).models });
+    const { workflowId, datasetId } = await setUp(ctx, 10);
+    const { id, done } = await launched(ctx, { workflowId, version: 1, datasetId, concurrency: 1 });
+    // What cancelEvaluationFor does in a process that does not run it: it ends the record.
+    expect(await e.setEvaluationStatus(database.db, { id, status: "cancelled", error: { code: "cancelled", message: "cancelled by its owner" } })).toBe(true);
+    await done;
+    const view = await evaluationViewFor(database.db, { owner: ctx.owner, id });
+    expect(view?.evaluation.status).toBe("cancelled");
+    expect(view!.rows.length).toBeLessThan(10);
+    expect((await database.db.select({ status: runs.status }).from(runs).where(eq(runs.owner, ctx.owner))).filter((r) => r.status === "running")).toEqual([]);
+  }, 20_000);
+
   it("prices rows from the price table and runs an LLM judge through the server's models", async () => {
     const ctx = context({ prices: { "demo:*": { inputPerMTok: 1_000, outputPerMTok: 2_000 } } });
     const { workflowId, datasetId } = await setUp(ctx, 2, [{ id: "judged", kind: "judge", key: "joke", rubric: "Is it a joke about the topic?" }]);

@@ -274,6 +274,9 @@ function serverPrices(): PriceTable {
   return (prices = loaded.ok ? loaded.prices : { ...DEFAULT_PRICES });
 }
 
+/** How often a running evaluation checks whether it was cancelled from another process. */
+const CANCEL_CHECK_MS = 2_000;
+
 /** Refusals a row waits out: the server or the identity has no room right now. */
 const WAIT_CODES = new Set(["busy", "rate-limited"]);
 const MAX_WAIT_MS = 2_000;
@@ -389,6 +392,13 @@ export async function launchEvaluation(
   };
   // Row results are written one at a time, in the order they finish; the evaluation ends after the last one.
   let writes = Promise.resolve();
+  // A cancel that reached another process sharing the database ends the record there: seen here within a beat.
+  const watch = setInterval(() => {
+    void getEvaluation(db, { owner, id })
+      .then((stored) => stored && stored.status !== "running" && stored.status !== "queued" && controller.abort())
+      .catch(() => undefined);
+  }, CANCEL_CHECK_MS);
+  watch.unref?.();
   const run = async () => {
     await setEvaluationStatus(db, { id, status: "running" });
     try {
@@ -414,6 +424,7 @@ export async function launchEvaluation(
       if (!(error instanceof EvalConfigError)) console.error(`trellis: evaluation ${id} failed:`, error);
       await setEvaluationStatus(db, { id, status: "failed", error: { code: error instanceof EvalConfigError ? error.code : "internal", message } });
     } finally {
+      clearInterval(watch);
       live.delete(id);
     }
   };
