@@ -114,6 +114,9 @@ function countedAs(event: RunEvent): string | null {
       return `instances\u0000${event.nodeId}`;
     case "warning":
       return `warning\u0000${JSON.stringify(event.warning)}`;
+    // A join's re-run round (its round number restarts on each loop pass): counted, like a skip.
+    case "branches-rerun":
+      return `rerun\u0000${event.nodeId}\u0000${event.round}`;
     default:
       return null;
   }
