@@ -49,7 +49,9 @@ export function AssertionsEditor({
   outputKeys,
   models,
   problems,
+  canEmbed = false,
 }: {
+  canEmbed?: boolean;
   assertions: Assertion[];
   onChange: (next: Assertion[]) => void;
   outputKeys: string[];
@@ -83,7 +85,7 @@ export function AssertionsEditor({
                 </option>
               ))}
             </select>
-            <KindFields assertion={assertion} onChange={(next) => update(index, next)} models={models} />
+            <KindFields assertion={assertion} onChange={(next) => update(index, next)} models={models} canEmbed={canEmbed} />
             <button type="button" onClick={() => onChange(assertions.filter((_, i) => i !== index))} className="ml-auto rounded p-1 text-zinc-500 hover:bg-zinc-100 hover:text-red-600 dark:hover:bg-zinc-800" aria-label="Remove assertion" data-testid="assertion-remove">
               <Trash2 className="h-4 w-4" />
             </button>
@@ -107,7 +109,7 @@ export function AssertionsEditor({
   );
 }
 
-function KindFields({ assertion, onChange, models }: { assertion: Assertion; onChange: (next: Assertion) => void; models: Array<{ id: string; label: string }> }) {
+function KindFields({ assertion, onChange, models, canEmbed }: { assertion: Assertion; onChange: (next: Assertion) => void; models: Array<{ id: string; label: string }>; canEmbed: boolean }) {
   const ignoreCase =
     "ignoreCase" in assertion || assertion.kind === "equals" || assertion.kind === "contains" || assertion.kind === "not_contains" || assertion.kind === "matches" ? (
       <label className="inline-flex items-center gap-1 text-xs text-zinc-600 dark:text-zinc-400">
@@ -163,6 +165,12 @@ function KindFields({ assertion, onChange, models }: { assertion: Assertion; onC
             at least
             <input aria-label="Threshold" type="number" min={0} max={1} step={0.05} value={assertion.threshold} onChange={(event) => onChange({ ...assertion, threshold: Math.min(1, Math.max(0, Number(event.target.value) || 0)) })} className={`${input} w-20`} data-testid="assertion-threshold" />
           </label>
+          {(canEmbed || assertion.method === "embedding") && (
+            <select aria-label="Similarity" value={assertion.method ?? "lexical"} onChange={(event) => onChange({ ...assertion, method: event.target.value === "embedding" ? "embedding" : undefined })} className={`${input} w-36`} data-testid="assertion-method">
+              <option value="lexical">shared words</option>
+              <option value="embedding">embeddings</option>
+            </select>
+          )}
         </>
       );
     case "judge":

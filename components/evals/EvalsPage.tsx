@@ -44,6 +44,8 @@ export type EvalsPageProps = {
   initialDataset: DatasetView | null;
   /** The caller's workflows: another one may run on this workflow's dataset (two topologies of one task). */
   workflows: Array<{ id: string; name: string }>;
+  /** The server can embed: `similar` assertions may compare by embeddings. */
+  canEmbed: boolean;
 };
 
 type Tab = "dataset" | "results" | "compare";
@@ -421,7 +423,7 @@ export function EvalsPage(props: EvalsPageProps) {
                   <section className="space-y-2">
                     <h3 className="text-sm font-semibold">Assertions</h3>
                     <p className="text-xs text-zinc-500">Every row is checked by each of these. A row passes when its run succeeded and every assertion passed.</p>
-                    <AssertionsEditor assertions={draft.assertions} onChange={(assertions: Assertion[]) => setDraft({ ...draft, assertions })} outputKeys={outputKeys} models={models} problems={problems} />
+                    <AssertionsEditor assertions={draft.assertions} onChange={(assertions: Assertion[]) => setDraft({ ...draft, assertions })} outputKeys={outputKeys} models={models} problems={problems} canEmbed={props.canEmbed} />
                   </section>
                   <section className="rounded-lg border border-zinc-200 bg-white p-3 dark:border-zinc-800 dark:bg-zinc-900" data-testid="run-form">
                     <div className="flex flex-wrap items-end gap-3">

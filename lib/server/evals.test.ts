@@ -180,6 +180,20 @@ describe("evaluation service", () => {
     expect(view?.summary.costUsd).toBeCloseTo(view!.rows.reduce((sum, r) => sum + (r.costUsd ?? 0), 0), 9);
   });
 
+  it("compares by embeddings through the server's models, and refuses an embedding model it does not have", async () => {
+    const ctx = context({ models: createModels({ demo: { firstTokenDelayMs: 5, chunkDelayMs: 1 }, limits: {}, coalesceMs: 0 }) });
+    const { workflowId, datasetId } = await setUp(ctx, 1, [{ id: "close", kind: "similar", key: "joke", reference: "a joke about a topic", threshold: 0, method: "embedding" }]);
+    const { id, done } = await launched(ctx, { workflowId, version: 1, datasetId, concurrency: 1 });
+    await done;
+    const verdict = (await evaluationViewFor(database.db, { owner: ctx.owner, id }))?.rows[0]?.verdicts.find((v) => v.assertionId === "close");
+    expect(verdict).toMatchObject({ pass: true, reason: expect.stringContaining("embedding") });
+    expect(verdict?.error).toBeUndefined();
+    expect(typeof verdict?.score).toBe("number");
+
+    const other = await setUp(ctx, 1, [{ id: "far", kind: "similar", key: "joke", reference: "x", threshold: 0.5, method: "embedding", model: "openai:text-embedding-3-small" }]);
+    expect(await launchEvaluation(ctx, { workflowId: other.workflowId, version: 1, datasetId: other.datasetId })).toMatchObject({ ok: false, error: { message: expect.stringContaining('assertion "far"') } });
+  });
+
   it("refuses a judge model the server does not have, and a dataset of another owner, before anything runs", async () => {
     const ctx = context();
     const { workflowId, datasetId } = await setUp(ctx, 1, [{ id: "judged", kind: "judge", key: "joke", rubric: "Funny?", model: "openai:gpt-4o" }]);

@@ -7,9 +7,11 @@ import {
   assertionProblems,
   compareEvaluations,
   createModelJudge,
+  createPortEmbedder,
   DatasetSchema,
   datasetToCsv,
   datasetToJsonl,
+  DEFAULT_EMBEDDING_MODEL,
   DEFAULT_EVAL_CONCURRENCY,
   DEFAULT_PRICES,
   describeAssertion,
@@ -148,12 +150,16 @@ function saved(result: DatasetSaveResult): EvalActionResult<{ id: string; versio
 }
 
 /** Assertions must fit the workflow they check (keys it produces, fields, regexes…): refused with the path of each problem. */
-function assertionIssues(dataset: Dataset, document: WorkflowDocument): ValidationIssue[] {
+function assertionIssues(dataset: Dataset, document: WorkflowDocument, canEmbed = embeddingsConfigured()): ValidationIssue[] {
   return [
-    ...assertionProblems(dataset.assertions, document),
-    ...dataset.rows.flatMap((row, i) => assertionProblems(row.assertions ?? [], document, { path: `rows[${i}].assertions` })),
+    ...assertionProblems(dataset.assertions, document, { canEmbed }),
+    ...dataset.rows.flatMap((row, i) => assertionProblems(row.assertions ?? [], document, { canEmbed, path: `rows[${i}].assertions` })),
   ].filter((issue) => issue.severity === "error");
 }
+
+let canEmbed: boolean | undefined;
+/** Whether this server's models can embed (for `similar` assertions with `method: "embedding"`). */
+export const embeddingsConfigured = () => (canEmbed ??= Boolean(createModels().port.embed));
 
 export const SaveDatasetRequest = z.strictObject({
   workflowId: Id,
@@ -215,7 +221,7 @@ export function importDataset(raw: unknown): Promise<EvalActionResult<{ id: stri
     const { workflowId, datasetId, baseVersion, format, name, text } = request.data;
     const workflow = await getWorkflowById(db, { owner, id: workflowId });
     if (!workflow) return notFound;
-    const parsed = parseDataset(text, { format, document: workflow.document, name });
+    const parsed = parseDataset(text, { format, document: workflow.document, name, canEmbed: embeddingsConfigured() });
     if (!parsed.ok) {
       const count = parsed.issues.length;
       return { ok: false, error: { code: "invalid-dataset", message: `the file was not imported (${count} problem${count === 1 ? "" : "s"}): ${parsed.issues[0]?.message}`, rows: parsed.issues } };
@@ -365,11 +371,20 @@ export async function launchEvaluation(
   const judgeDefault = workflow.document.settings?.defaultModel ?? "demo:default";
   const everyAssertion: Assertion[] = [...dataset.assertions, ...dataset.rows.flatMap((row) => row.assertions ?? [])];
   for (const assertion of everyAssertion) {
-    if (assertion.kind !== "judge") continue;
-    const resolved = models.registry.resolve(assertion.model ?? judgeDefault);
-    if (!resolved.ok) return { ok: false, error: { code: resolved.code, message: `assertion "${assertion.label ?? assertion.id}": ${resolved.message}` } };
+    const resolved =
+      assertion.kind === "judge"
+        ? models.registry.resolve(assertion.model ?? judgeDefault)
+        : assertion.kind === "similar" && assertion.method === "embedding"
+          ? models.registry.resolveEmbedding(assertion.model ?? DEFAULT_EMBEDDING_MODEL)
+          : null;
+    if (resolved && !resolved.ok) return { ok: false, error: { code: resolved.code, message: `assertion "${assertion.label ?? assertion.id}": ${resolved.message}` } };
   }
-  const issues = assertionIssues(dataset, workflow.document);
+  // Judges and embeddings go through the same model port, allowlist and retry rules as runs.
+  const services = {
+    judge: createModelJudge(models.port, judgeDefault, { limits: models.limits }),
+    embed: createPortEmbedder(models.port, DEFAULT_EMBEDDING_MODEL, { limits: models.limits }),
+  };
+  const issues = assertionIssues(dataset, workflow.document, Boolean(services.embed));
   if (issues.length) return { ok: false, error: { code: "invalid-assertions", message: `${issues[0].path}: ${issues[0].message}`, issues } };
 
   const admission = context.admission ?? readServerConfig().admission;
@@ -408,7 +423,7 @@ export async function launchEvaluation(
         concurrency,
         signal: controller.signal,
         prices: context.prices ?? serverPrices(),
-        services: { judge: createModelJudge(models.port, judgeDefault) },
+        services,
         runRow: rowRunner(context, { workflowId, version, document: workflow.document }, stop),
         onProgress: (progress) => (entry.progress = progress),
         onResult: (result) => {

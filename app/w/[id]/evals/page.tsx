@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { EvalsPage } from "@/components/evals/EvalsPage";
 import { producedKeys } from "@/lib/workflow/eval";
-import { datasetOf, datasetsOf, evaluationsOf, versionsOf } from "@/lib/server/evals";
+import { datasetOf, datasetsOf, embeddingsConfigured, evaluationsOf, versionsOf } from "@/lib/server/evals";
 import { modelOptions } from "@/lib/server/models";
 import { loadWorkflow, myWorkflows } from "@/lib/server/workflows";
 
@@ -31,6 +31,7 @@ export default async function EvaluationsPage({ params }: { params: Promise<{ id
       evaluations={evaluations.data}
       initialDataset={first?.ok ? first.data : null}
       workflows={workflows.map((w) => ({ id: w.id, name: w.name }))}
+      canEmbed={embeddingsConfigured()}
     />
   );
 }
