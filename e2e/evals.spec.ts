@@ -133,8 +133,13 @@ test("import a dataset, evaluate, open a failing row's run, compare two versions
   expect(html).not.toContain(workflowId);
   expect(html).not.toMatch(/runs\/[0-9a-f-]{36}/);
   await guest.screenshot({ path: shots("shared-1280"), fullPage: false });
-  // The guest cannot open the owner's evaluations page either.
+  // The guest cannot open the owner's evaluations page, nor follow an evaluation's progress; the owner can.
   expect((await guest.goto(`/w/${workflowId}/evals`))?.status()).toBe(404);
+  const evaluationId = await items.nth(0).getAttribute("data-evaluation-id");
+  expect((await guest.request.get(`/api/evals/${evaluationId}/progress`)).status()).toBe(404);
+  const progressStream = await page.request.get(`/api/evals/${evaluationId}/progress`);
+  expect(progressStream.headers()["content-type"]).toContain("text/event-stream");
+  expect(await progressStream.text()).toMatch(/event: progress\ndata: \{"total":3,"done":3,[^\n]*"status":"succeeded"[^\n]*\n\nevent: end\n/);
 
   // Revoked: the link opens nothing.
   await page.getByTestId("share-revoke").click();
