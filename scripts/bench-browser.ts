@@ -7,7 +7,8 @@
  *   - the editor route's JavaScript, gzipped, from the production build.
  * It runs the production build (`next build` first when there is none) with the demo model at its
  * default pace, in Debian's Chromium, on loopback: server and browser share the machine's clock.
- *   npm run bench:browser -- [--quick] [--out FILE]   (also the last part of `npm run bench`)
+ *   npm run bench:browser -- [--quick] [--only streaming|large] [--out FILE]   (also the last part of `npm run bench`)
+ * BENCH_PROFILE=dir writes a CPU profile of the first drag of the large workflow into dir.
  * BENCH_DEBUG=1 prints when each long task happened, in ms after Run.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -131,7 +132,8 @@ async function importDocument(page: Page, doc: WorkflowDocument) {
   await page.goto(`${BASE}/editor`);
   await page.getByTestId("import").click();
   await page.getByTestId("import-file").setInputFiles({ name: "bench.trellis.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(doc)) });
-  await page.waitForFunction((n) => document.querySelectorAll(".react-flow__node").length === n, doc.nodes.length);
+  // The canvas holds the document (cards off screen are not drawn: React Flow renders the visible ones).
+  await page.waitForSelector(`[data-testid="canvas"][data-nodes="${doc.nodes.length}"] .react-flow__node`);
 }
 
 /** Twenty nodes streaming: each delta's emit time (server) against the moment its text is in the card (browser). */
@@ -219,20 +221,74 @@ async function panLarge(page: Page) {
   return stopFrames(page);
 }
 
-/** Drags one node of the large canvas around for about a second. */
-async function dragLarge(page: Page) {
-  const card = page.locator(".react-flow__node").nth(Math.floor(LARGE / 2));
-  await card.scrollIntoViewIfNeeded();
-  const box = await card.boundingBox();
-  if (!box) throw new Error("no node to drag");
+/**
+ * Drags one node of the large canvas around for about a second: the card nearest the middle of
+ * the canvas, pressed at its centre (at the zoom a 1,000-node workflow fits, a card is a few
+ * pixels tall, and pressing beside it would pan the canvas instead).
+ */
+async function dragLarge(page: Page, zoom: "overview" | "working" = "overview") {
+  if (zoom === "working") {
+    // Zoom in on the middle of the canvas until a card is drawn at its full size, as a person does to work on it.
+    const pane = (await page.locator(".react-flow__pane").boundingBox())!;
+    await page.mouse.move(pane.x + pane.width / 2, pane.y + pane.height / 2);
+    for (let i = 0; i < 40; i++) {
+      const scale = await page.evaluate(() => new DOMMatrixReadOnly(getComputedStyle(document.querySelector(".react-flow__viewport")!).transform).a);
+      if (scale >= 0.95) break;
+      await page.mouse.wheel(0, -200);
+      await page.waitForFunction((before) => new DOMMatrixReadOnly(getComputedStyle(document.querySelector(".react-flow__viewport")!).transform).a !== before, scale);
+    }
+  }
+  const target = await page.evaluate(() => {
+    const pane = document.querySelector(".react-flow__pane")!.getBoundingClientRect();
+    const cx = pane.x + pane.width / 2;
+    const cy = pane.y + pane.height / 2;
+    let best: { id: string; x: number; y: number; d: number } | null = null;
+    for (const card of document.querySelectorAll<HTMLElement>(".react-flow__node")) {
+      const box = card.getBoundingClientRect();
+      const x = box.x + box.width / 2;
+      const y = box.y + box.height / 2;
+      const d = (x - cx) ** 2 + (y - cy) ** 2;
+      if (!best || d < best.d) best = { id: card.dataset.id ?? "", x, y, d };
+    }
+    if (!best) return null;
+    const hit = document.elementFromPoint(best.x, best.y)?.closest<HTMLElement>(".react-flow__node");
+    return hit?.dataset.id === best.id ? best : null;
+  });
+  if (!target) throw new Error("no node to drag under the pointer");
+  // The renderer's main-thread CPU time: unlike frame intervals, hardly moved by other processes on the machine.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Performance.enable");
+  const threadMs = async () => ((await cdp.send("Performance.getMetrics")).metrics.find((m) => m.name === "ThreadTime")?.value ?? NaN) * 1000;
+  const cpuBefore = await threadMs();
   await startFrames(page);
-  const x = box.x + 40;
-  const y = box.y + 12;
-  await page.mouse.move(x, y);
+  await page.mouse.move(target.x, target.y);
   await page.mouse.down();
-  for (let i = 1; i <= 60; i++) await page.mouse.move(x + i * 4, y + (i % 20) * 3);
+  for (let i = 1; i <= 60; i++) await page.mouse.move(target.x + i * 4, target.y + (i % 20) * 3);
   await page.mouse.up();
-  return stopFrames(page);
+  const moved = await page.evaluate(([id, x]) => {
+    const card = document.querySelector<HTMLElement>(`.react-flow__node[data-id="${id}"]`);
+    return card ? card.getBoundingClientRect().x + card.getBoundingClientRect().width / 2 - x : 0;
+  }, [target.id, target.x] as const);
+  // The card followed the pointer: a drag, not a pan of the canvas.
+  if (moved < 100) throw new Error(`the node ${target.id} did not move with the pointer (${Math.round(moved)} px)`);
+  const frames = await stopFrames(page);
+  const cpuMsPerMove = Math.round(((await threadMs()) - cpuBefore) / 60 * 10) / 10;
+  await cdp.detach();
+  return { ...frames, cpuMsPerMove };
+}
+
+/** BENCH_PROFILE=dir: the first drag with a CPU profile, for Chrome DevTools (Performance → Load profile). */
+async function profileDrag(page: Page, dir: string): Promise<Awaited<ReturnType<typeof dragLarge>>> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Profiler.enable");
+  await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
+  await cdp.send("Profiler.start");
+  const result = await dragLarge(page);
+  const { profile } = await cdp.send("Profiler.stop");
+  const file = join(dir, `drag-${Date.now()}.cpuprofile`);
+  writeFileSync(file, JSON.stringify(profile));
+  console.error(`wrote ${file}`);
+  return result;
 }
 
 /**
@@ -259,7 +315,8 @@ function editorJavaScriptKb(): number | null {
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { quick: { type: "boolean" }, out: { type: "string" } } });
+  const { values } = parseArgs({ options: { quick: { type: "boolean" }, out: { type: "string" }, only: { type: "string" } } });
+  if (values.only && values.only !== "streaming" && values.only !== "large") throw new Error(`--only takes "streaming" or "large", not "${values.only}"`);
   const runs = values.quick ? 3 : 5;
   const server = await startServer();
   const browser = await chromium.launch({
@@ -274,7 +331,7 @@ async function main() {
     const page = await context.newPage();
 
     const streamRuns = [];
-    for (let i = 0; i < runs; i++) {
+    for (let i = 0; i < (values.only === "large" ? 0 : runs); i++) {
       process.stderr.write(`browser:20-streaming run ${i + 1}/${runs}…\n`);
       streamRuns.push(await streaming(page));
     }
@@ -293,7 +350,11 @@ async function main() {
     for (let i = 0; i < runs; i++) pans.push(await panLarge(page));
     process.stderr.write(`browser:drag-${LARGE}…\n`);
     const drags = [];
-    for (let i = 0; i < runs; i++) drags.push(await dragLarge(page));
+    for (let i = 0; i < runs; i++) drags.push(i === 0 && process.env.BENCH_PROFILE ? await profileDrag(page, process.env.BENCH_PROFILE) : await dragLarge(page));
+    // The same workflow, zoomed in to where its cards are read and edited.
+    await openLarge(page, url);
+    const workingDrags = [];
+    for (let i = 0; i < runs; i++) workingDrags.push(await dragLarge(page, "working"));
     const editorKb = editorJavaScriptKb();
 
     const report = {
@@ -304,6 +365,7 @@ async function main() {
       firstPanLarge: firstPan,
       panLarge: pans,
       dragLarge: drags,
+      dragLargeWorkingZoom: workingDrags,
       editorJavaScriptKb: editorKb,
     };
     const worst = (xs: number[]) => Math.max(...xs);
@@ -317,18 +379,25 @@ async function main() {
       console.log(`${`pan ${LARGE} nodes, frame interval (${i ? i : "first"})`.padEnd(40)}${`${r.frameIntervalMs.median} ms`.padStart(10)}${`${r.frameIntervalMs.p95} ms`.padStart(10)}${`${r.frameIntervalMs.max} ms`.padStart(10)}${String(r.longTasks).padStart(12)}${`${r.longestTaskMs} ms`.padStart(10)}`);
     }
     for (const [i, r] of drags.entries()) {
-      console.log(`${`drag 1 of ${LARGE} nodes, frame interval (${i + 1})`.padEnd(40)}${`${r.frameIntervalMs.median} ms`.padStart(10)}${`${r.frameIntervalMs.p95} ms`.padStart(10)}${`${r.frameIntervalMs.max} ms`.padStart(10)}${String(r.longTasks).padStart(12)}${`${r.longestTaskMs} ms`.padStart(10)}`);
+      console.log(`${`drag 1 of ${LARGE} nodes, frame interval (${i + 1})`.padEnd(40)}${`${r.frameIntervalMs.median} ms`.padStart(10)}${`${r.frameIntervalMs.p95} ms`.padStart(10)}${`${r.frameIntervalMs.max} ms`.padStart(10)}${String(r.longTasks).padStart(12)}${`${r.longestTaskMs} ms`.padStart(10)}   main thread ${r.cpuMsPerMove} ms CPU a move`);
+    }
+    for (const [i, r] of workingDrags.entries()) {
+      console.log(`${`drag at working zoom, frame interval (${i + 1})`.padEnd(40)}${`${r.frameIntervalMs.median} ms`.padStart(10)}${`${r.frameIntervalMs.p95} ms`.padStart(10)}${`${r.frameIntervalMs.max} ms`.padStart(10)}${String(r.longTasks).padStart(12)}${`${r.longestTaskMs} ms`.padStart(10)}   main thread ${r.cpuMsPerMove} ms CPU a move`);
     }
     console.log(`\nBudgets (docs/architecture.md §10.2)`);
-    const worstP95 = worst(streamRuns.map((r) => r.deltaToCardMs.p95));
-    const worstTask = worst(streamRuns.map((r) => r.longestTaskMs));
-    console.log(`${worstP95 <= 50 ? "PASS" : "FAIL"}  delta → card p95 with twenty nodes streaming, every run including the first: worst ${worstP95} ms (budget ≤ 50 ms)`);
-    console.log(`${worstTask <= 50 ? "PASS" : "FAIL"}  longest task while twenty nodes stream, every run including the first: ${worstTask} ms (budget ≤ 50 ms)`);
+    if (streamRuns.length) {
+      const worstP95 = worst(streamRuns.map((r) => r.deltaToCardMs.p95));
+      const worstTask = worst(streamRuns.map((r) => r.longestTaskMs));
+      console.log(`${worstP95 <= 50 ? "PASS" : "FAIL"}  delta → card p95 with twenty nodes streaming, every run including the first: worst ${worstP95} ms (budget ≤ 50 ms)`);
+      console.log(`${worstTask <= 50 ? "PASS" : "FAIL"}  longest task while twenty nodes stream, every run including the first: ${worstTask} ms (budget ≤ 50 ms)`);
+    }
     console.log(`${report.openLargeMs.median <= 2000 ? "PASS" : "FAIL"}  a ${LARGE}-node workflow opens in ${report.openLargeMs.median} ms (budget ≤ 2000 ms)`);
     const panP95 = worst(pans.map((r) => r.frameIntervalMs.p95));
     console.log(`${panP95 <= 20 ? "PASS" : "FAIL"}  panning ${LARGE} nodes: p95 frame interval ${panP95} ms after the first pan (first: ${firstPan.frameIntervalMs.p95} ms; budget ≤ 20 ms)`);
     const dragP95 = worst(drags.map((r) => r.frameIntervalMs.p95));
-    console.log(`${dragP95 <= 20 ? "PASS" : "FAIL"}  dragging one of ${LARGE} nodes: p95 frame interval ${dragP95} ms (budget ≤ 20 ms)`);
+    console.log(`${dragP95 <= 20 ? "PASS" : "FAIL"}  dragging one of ${LARGE} nodes with all of them on screen: p95 frame interval ${dragP95} ms (budget ≤ 20 ms)`);
+    const workingP95 = worst(workingDrags.map((r) => r.frameIntervalMs.p95));
+    console.log(`${workingP95 <= 20 ? "PASS" : "FAIL"}  dragging one of ${LARGE} nodes at working zoom: p95 frame interval ${workingP95} ms (budget ≤ 20 ms)`);
     if (editorKb !== null) console.log(`${editorKb <= 300 ? "PASS" : "FAIL"}  editor route JavaScript: ${editorKb} kB gzipped (budget ≤ 300 kB)`);
     if (values.out) {
       writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);

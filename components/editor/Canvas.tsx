@@ -8,12 +8,14 @@ import {
   MiniMap,
   ReactFlow,
   useReactFlow,
+  useStore as useFlowStore,
   type Connection,
   type EdgeTypes,
   type IsValidConnection,
   type NodeTypes,
 } from "@xyflow/react";
 import { useCallback, useMemo, useState, useSyncExternalStore, type DragEvent } from "react";
+import { useStore } from "zustand";
 import { useShallow } from "zustand/react/shallow";
 import { NODE_KINDS, type NodeKind } from "@/lib/workflow";
 import { createFlowNodeMapper, flowNodeType, kindOfFlowType, toFlowEdges } from "@/lib/editor/flow";
@@ -22,14 +24,14 @@ import type { EditorState } from "@/lib/editor/store";
 import { useEditor, useEditorStore, useReadOnly } from "./EditorProvider";
 import { LoopEdge, WorkflowEdge } from "./edges";
 import { DRAG_MIME, KIND_UI } from "./kind-ui";
-import { NodeCard } from "./NodeCard";
+import { NodeCard, OutlineContext, selectOutline } from "./NodeCard";
 
 const nodeTypes: NodeTypes = Object.fromEntries(NODE_KINDS.map((kind) => [flowNodeType(kind), NodeCard]));
 const edgeTypes: EdgeTypes = { workflow: WorkflowEdge, loop: LoopEdge };
 const defaultEdgeOptions = { markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 } };
 const SNAP: [number, number] = [20, 20];
 
-const selectFlowInputs = (s: EditorState) => ({ document: s.document, selection: s.selection, dragging: s.dragging, measured: s.measured });
+const selectFlowInputs = (s: EditorState) => ({ document: s.document, selection: s.selection, measured: s.measured });
 const selectHandlers = (s: EditorState) => ({ onNodesChange: s.onNodesChange, onEdgesChange: s.onEdgesChange, connect: s.connect, addNode: s.addNode });
 
 const miniMapColor = (node: { type?: string }) => {
@@ -55,7 +57,9 @@ function useColorMode(): "dark" | "light" {
 
 export function Canvas() {
   const store = useEditorStore();
-  const { document, selection, dragging, measured } = useEditor(useShallow(selectFlowInputs));
+  const { document, selection, measured } = useEditor(useShallow(selectFlowInputs));
+  const dragging = useStore(store.getState().drag, (s) => s.positions);
+  const outline = useFlowStore(selectOutline);
   const handlers = useEditor(useShallow(selectHandlers));
   const flow = useReactFlow();
   const colorMode = useColorMode();
@@ -105,7 +109,8 @@ export function Canvas() {
   );
 
   return (
-    <div className="h-full w-full" data-testid="canvas" data-readonly={readOnly || undefined} onDragOver={readOnly ? undefined : onDragOver} onDrop={readOnly ? undefined : onDrop}>
+    <div className="h-full w-full" data-testid="canvas" data-nodes={document.nodes.length} data-readonly={readOnly || undefined} onDragOver={readOnly ? undefined : onDragOver} onDrop={readOnly ? undefined : onDrop}>
+      <OutlineContext.Provider value={outline}>
       <ReactFlow
         nodes={nodes}
         edges={edges}
@@ -131,6 +136,8 @@ export function Canvas() {
           // The person's own pan or zoom (programmatic moves have no event) ends following the run.
           if (event && store.getState().run?.status === "running" && store.getState().followRun) store.getState().setFollowRun(false);
         }}
+        // Cards off screen are not mounted: a thousand-node workflow zoomed in to work on costs what its visible part costs.
+        onlyRenderVisibleElements
         snapToGrid
         snapGrid={SNAP}
         fitView={fitOnOpen}
@@ -150,6 +157,7 @@ export function Canvas() {
         <Controls position="bottom-left" />
         <MiniMap position="bottom-right" pannable zoomable nodeColor={miniMapColor} style={{ width: 160, height: 100 }} className="!bg-white dark:!bg-zinc-900" />
       </ReactFlow>
+      </OutlineContext.Provider>
     </div>
   );
 }

@@ -1,8 +1,8 @@
 "use client";
 
-import { Handle, Position, type NodeProps } from "@xyflow/react";
+import { Handle, Position, type NodeProps, type ReactFlowState } from "@xyflow/react";
 import { AlertCircle } from "lucide-react";
-import { memo } from "react";
+import { createContext, memo, useContext } from "react";
 import { KINDS, type NodeKind, type WorkflowNode } from "@/lib/workflow";
 import { kindOf } from "@/lib/workflow/validate";
 import { nodeById } from "@/lib/editor/flow";
@@ -60,13 +60,30 @@ function NoteCard({ node, selected }: { node: Extract<WorkflowNode, { kind: "not
   );
 }
 
+/**
+ * Below this zoom a card's text renders under 5 px: nobody reads it, and a thousand full cards
+ * cost every frame of a drag or pan in style, layout, paint and layerization. Cards then draw
+ * in outline — the same box, border, ports and run status, without text, icons or output.
+ */
+export const OUTLINE_BELOW_ZOOM = 0.3;
+export const selectOutline = (s: ReactFlowState) => s.transform[2] < OUTLINE_BELOW_ZOOM;
+/**
+ * Whether cards draw in outline, provided once by the canvas: a subscription per card to the
+ * viewport would be a thousand more checks on every pointer move of a drag.
+ */
+export const OutlineContext = createContext(false);
+
 /** One card for every kind; what differs per kind comes from the kind's definition and KIND_UI. */
 function NodeCardImpl({ id, selected }: NodeProps) {
   const node = useEditor((s) => nodeById(s.document, id));
   const issues = useEditor((s) => issuesOfNode(s.document, id));
   const runStatus = useEditor((s) => s.run?.nodes[id]?.status);
+  const height = useEditor((s) => s.measured[id]?.height);
+  const outline = useContext(OutlineContext);
   if (!node) return null;
   if (node.kind === "note") return <NoteCard node={node} selected={selected} />;
+  // Outlined only once measured at full size, so the box, its ports and its edges stay where they are.
+  if (outline && height) return <OutlineCard node={node} selected={selected} runStatus={runStatus} height={height} errors={issues.some((i) => i.severity === "error")} />;
   const definition = kindOf(node);
   const ui = KIND_UI[node.kind as NodeKind];
   const style = PATTERN_STYLE[ui.pattern];
@@ -139,6 +156,61 @@ function NodeCardImpl({ id, selected }: NodeProps) {
       )}
       {inputs.map((port) => (
         <PortHandle key={port} nodeId={node.id} port={port} type="target" />
+      ))}
+    </div>
+  );
+}
+
+/**
+ * A port at a zoom too small to grab: drawn like a handle, with the attributes React Flow reads
+ * when it measures a node, but no subscription to the connection state — a thousand handles, each
+ * re-checking that state on every pointer move of a drag, are most of a drag's cost.
+ */
+function OutlinePort({ nodeId, port, type }: { nodeId: string; port: string; type: "source" | "target" }) {
+  const position = type === "source" ? Position.Right : Position.Left;
+  return (
+    <div
+      data-handleid={port}
+      data-nodeid={nodeId}
+      data-handlepos={position}
+      className={`react-flow__handle react-flow__handle-${position} ${type} !h-2.5 !w-2.5 !border-2 !border-white !bg-zinc-500 dark:!border-zinc-900`}
+    />
+  );
+}
+
+/** The card at a zoom too small to read: its box, accent, border and ports. */
+function OutlineCard({ node, selected, runStatus, height, errors }: { node: WorkflowNode; selected: boolean; runStatus: NodeRunStatus | undefined; height: number; errors: boolean }) {
+  const definition = kindOf(node);
+  const style = PATTERN_STYLE[KIND_UI[node.kind as NodeKind].pattern];
+  const inputs = definition.inputs(node.config);
+  const outputs = definition.outputs(node.config);
+  const namedPorts = outputs.length > 1 || (outputs.length === 1 && outputs[0] !== "out");
+  return (
+    <div
+      data-testid={`node-${node.id}`}
+      data-kind={node.kind}
+      data-outline=""
+      data-run-status={runStatus ?? "none"}
+      style={{ height }}
+      title={node.label}
+      className={`flex w-[260px] flex-col rounded-lg border bg-white dark:bg-zinc-900 ${
+        selected ? "border-sky-500 ring-2 ring-sky-500/30" : errors ? "border-red-500" : runStatus ? RUN_BORDER[runStatus] : "border-zinc-300 dark:border-zinc-600"
+      } ${runStatus === "skipped" ? "opacity-45" : ""}`}
+    >
+      <div className={`h-1 rounded-t-lg ${style.accent}`} />
+      <div className="flex-1" />
+      {namedPorts && (
+        <div className="border-t border-transparent py-1">
+          {outputs.map((port) => (
+            <div key={port} className="relative h-6">
+              <OutlinePort nodeId={node.id} port={port} type="source" />
+            </div>
+          ))}
+        </div>
+      )}
+      {!namedPorts && outputs.length === 1 && <OutlinePort nodeId={node.id} port={outputs[0]} type="source" />}
+      {inputs.map((port) => (
+        <OutlinePort key={port} nodeId={node.id} port={port} type="target" />
       ))}
     </div>
   );

@@ -95,6 +95,23 @@ describe("editor store", () => {
     expect(store.getState().document.nodes.find((n) => n.id === "n_router")?.position).toEqual({ x: 30, y: 0 });
   });
 
+  it("keeps pointer moves of a drag out of the editor store: its subscribers (every card's) hear only the drop", () => {
+    const store = createEditorStore(template("routing"));
+    let notified = 0;
+    const unsubscribe = store.subscribe(() => notified++);
+    const positions: Array<unknown> = [];
+    const unsubscribeDrag = store.getState().drag.subscribe((s) => positions.push(s.positions));
+    for (const x of [10, 20, 30]) store.getState().onNodesChange([{ type: "position", id: "n_router", position: { x, y: 0 }, dragging: true }]);
+    expect(notified).toBe(0);
+    expect(positions).toEqual([{ n_router: { x: 10, y: 0 } }, { n_router: { x: 20, y: 0 } }, { n_router: { x: 30, y: 0 } }]);
+    store.getState().onNodesChange([{ type: "position", id: "n_router", dragging: false }]);
+    expect(notified).toBeGreaterThan(0);
+    expect(store.getState().drag.getState().positions).toBeNull();
+    expect(store.getState().document.nodes.find((n) => n.id === "n_router")?.position).toEqual({ x: 30, y: 0 });
+    unsubscribe();
+    unsubscribeDrag();
+  });
+
   it("makes typing one undo step per pause, not one per keystroke; a pause, another field or an undo starts a new one", () => {
     vi.useFakeTimers({ now: 0 });
     try {

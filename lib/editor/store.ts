@@ -1,6 +1,6 @@
 import type { EdgeChange, NodeChange } from "@xyflow/react";
 import { temporal } from "zundo";
-import { createStore } from "zustand/vanilla";
+import { createStore, type StoreApi } from "zustand/vanilla";
 import { parseDocument, validateWorkflow, type NodeKind, type RunEvent, type ValidationIssue, type WorkflowDocument, type WorkflowNode } from "@/lib/workflow";
 import { abandonRun, applyRunEvents, startRunState, type RunState } from "./run-state";
 import {
@@ -28,6 +28,8 @@ export type Notice = { tone: "error" | "info"; message: string; id: number };
 
 export type NodeTest = { status: "running" | "succeeded" | "failed" | "cancelled"; text: string };
 
+export type DragState = { positions: Record<string, Position> | null };
+
 export type EditorState = {
   document: WorkflowDocument;
   /** The run on the canvas (live or finished); never part of the document or its history. */
@@ -35,8 +37,12 @@ export type EditorState = {
   /** The stored version this editor is on, and the document as saved (for the unsaved marker). */
   saved: { id: string; version: number; document: WorkflowDocument } | null;
   selection: { nodes: string[]; edges: string[] };
-  /** Positions while a drag is in progress; committed to the document (one undo step) on drop. */
-  dragging: Record<string, Position> | null;
+  /**
+   * Positions while a drag is in progress, in a store of their own: a pointer move then reaches the
+   * canvas alone, not every card's subscription to this store (a thousand cards, each with several).
+   * Committed to the document (one undo step) on drop.
+   */
+  drag: StoreApi<DragState>;
   /** Sizes React Flow measured, for layout and for keeping nodes visible across re-renders. */
   measured: Record<string, Size>;
   notice: Notice | null;
@@ -117,7 +123,7 @@ export function createEditorStore(initial: WorkflowDocument, saved?: { id: strin
           run: null,
           saved: saved ? { ...saved, document: initial } : null,
           selection: { nodes: [], edges: [] },
-          dragging: null,
+          drag: createStore<DragState>()(() => ({ positions: null })),
           measured: {},
           notice: null,
           followRun: true,
@@ -135,7 +141,8 @@ export function createEditorStore(initial: WorkflowDocument, saved?: { id: strin
           onNodesChange(changes) {
             const state = get();
             let document = state.document;
-            let dragging = state.dragging;
+            const before = state.drag.getState().positions;
+            let dragging = before;
             let selected: Set<string> | null = null;
             let measured: Record<string, Size> | null = null;
             const removed: string[] = [];
@@ -170,11 +177,13 @@ export function createEditorStore(initial: WorkflowDocument, saved?: { id: strin
               document = removeElements(document, removed);
               commit = true;
             }
-            const patch: Partial<EditorState> = { dragging };
+            const patch: Partial<EditorState> = {};
             if (selected) patch.selection = { ...state.selection, nodes: [...selected].filter((id) => !removed.includes(id)) };
             if (measured) patch.measured = measured;
             if (commit) patch.document = document;
-            set(patch);
+            // The drop: the document takes the positions first, so no frame shows the node back where it started.
+            if (Object.keys(patch).length) set(patch);
+            if (dragging !== before) state.drag.setState({ positions: dragging });
           },
 
           onEdgesChange(changes) {
@@ -265,7 +274,8 @@ export function createEditorStore(initial: WorkflowDocument, saved?: { id: strin
           },
 
           replaceDocument(document) {
-            setDocument(document, { selection: { nodes: [], edges: [] }, dragging: null });
+            get().drag.setState({ positions: null });
+            setDocument(document, { selection: { nodes: [], edges: [] } });
           },
 
           async layout() {
