@@ -87,6 +87,10 @@ test("import a dataset, evaluate, open a failing row's run, compare two versions
   await expect(page.getByTestId("read-only-view")).toBeVisible();
   await expect(page.getByTestId("run-status")).toHaveText("succeeded");
   await expect(page.getByTestId("node-status-n_aggregate")).toHaveAttribute("data-status", "succeeded");
+  // Back: the same results, open.
+  await page.goBack();
+  await expect(page.getByTestId("results")).toBeVisible();
+  await expect(page.locator('[data-testid="result-row"][data-pass="false"]')).toHaveCount(3);
 
   // A second version whose combined output names the topic as approved: the bananas row flips.
   await page.goto(`/w/${workflowId}`);

@@ -46,6 +46,8 @@ export type EvalsPageProps = {
   workflows: Array<{ id: string; name: string }>;
   /** The server can embed: `similar` assertions may compare by embeddings. */
   canEmbed: boolean;
+  /** Results opened at once (`?evaluation=<id>`). */
+  initialEvaluation: EvaluationView | null;
 };
 
 type Tab = "dataset" | "results" | "compare";
@@ -89,7 +91,7 @@ export function EvalsPage(props: EvalsPageProps) {
   const { workflowId, workflowName, versions, inputs, outputKeys, models } = props;
   const [datasets, setDatasets] = useState(props.datasets);
   const [evaluations, setEvaluations] = useState(props.evaluations);
-  const [tab, setTab] = useState<Tab>("dataset");
+  const [tab, setTab] = useState<Tab>(props.initialEvaluation ? "results" : "dataset");
   const [notice, setNotice] = useState<{ kind: "error" | "info"; text: string } | null>(null);
 
   // ── Datasets ──
@@ -196,7 +198,7 @@ export function EvalsPage(props: EvalsPageProps) {
     setVersion(answer.data[0]?.version ?? 1);
   };
   const [concurrency, setConcurrency] = useState(4);
-  const [selected, setSelected] = useState<EvaluationView | null>(null);
+  const [selected, setSelected] = useState<EvaluationView | null>(props.initialEvaluation);
   const [progress, setProgress] = useState<EvalProgressView | null>(null);
   const [starting, setStarting] = useState(false);
 
@@ -205,6 +207,8 @@ export function EvalsPage(props: EvalsPageProps) {
     if (!answer.ok) return setNotice({ kind: "error", text: answer.error.message });
     setSelected(answer.data);
     setTab("results");
+    // Coming back from a row's run (browser Back) reopens these results.
+    window.history.replaceState(null, "", `?evaluation=${id}`);
   }, []);
 
   const selectedId = selected?.evaluation.id;
