@@ -310,6 +310,37 @@ describe("cluster mode", () => {
     expect(modelCalls(events)).toBe(modelCalls(reference) - finishedBeforeResume(events));
   });
 
+  it("a run cancelled while its worker is dead (SIGKILL) ends cancelled and is never resumed", async () => {
+    const pair = await twoWorkers();
+    const ctx = context();
+    const runId = newId();
+    let killed: Promise<unknown> | undefined;
+    const events = await within(
+      20_000,
+      runId,
+      collect(startRun({ runId, document: template("prompt-chaining"), inputs: { topic: "a kite" } }, ctx), (event) => {
+        if (killed || event.type !== "node-delta") return;
+        killed = holderOf(runId, pair).then(async (holder) => {
+          holder.child.kill("SIGKILL");
+          await holder.exited;
+          // Nobody hears the notification: the cancel must still win over recovery.
+          expect(await cancelRun(runId, ctx.owner)).toBe(true);
+        });
+      }),
+    );
+    await killed;
+    expect(events.at(-1)).toMatchObject({ type: "run-finished", status: "cancelled" });
+    // Past the stale time and the sweeps that would recover it, and the cancel backstop: still cancelled.
+    const deadline = Date.now() + 4_000;
+    while (Date.now() < deadline) {
+      expect((await q.getRun(db, { owner: ctx.owner, runId }))?.status).toBe("cancelled");
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect((await DBOS.getWorkflowStatus(runId))?.status).not.toMatch(/PENDING|ENQUEUED/);
+    const stored = (await q.runEventsPage(db, { runId, limit: 10_000 })).events;
+    expect(stored.filter((event) => event.type === "run-finished")).toEqual([expect.objectContaining({ status: "cancelled" })]);
+  });
+
   it("holds each owner to their queue partition: a busy owner's runs wait behind each other, not in front of another owner's", async () => {
     await twoWorkers();
     // Admission would let five in; the queue's partition runs two at a time.

@@ -42,6 +42,8 @@ const QUEUE = "trellis-runs";
 const STREAM = "events";
 /** Trellis's own cancel notification: DBOS notices a cancelled workflow by polling, within about a second. */
 const CANCEL_CHANNEL = "trellis_run_cancel";
+/** The topic of the durable cancel message a run's workflow is sent (read by the process that runs it, at its start). */
+const CANCEL_TOPIC = "trellis.cancel";
 /** A run its process has not ended this long after a cancel is cancelled in DBOS (its process may have died before it heard). */
 const CANCEL_BACKSTOP_MS = 2_000;
 
@@ -187,6 +189,16 @@ async function eventsSent(db: Db, runId: string): Promise<RunEvent[]> {
   return events;
 }
 
+/** The reason of a cancel sent to a run's workflow (see cancelEverywhere), or null. Read from DBOS's table, beside the code that writes it. */
+async function cancelRequested(db: Db, runId: string): Promise<"cancel" | "client-gone" | null> {
+  const result = (await db.execute(sql`SELECT message FROM ${sql.identifier(SCHEMA)}.notifications WHERE destination_uuid = ${runId} AND topic = ${CANCEL_TOPIC} LIMIT 1`)) as unknown as {
+    rows: Array<{ message: string }>;
+  };
+  const message = result.rows[0]?.message;
+  if (message === undefined) return null;
+  return message.includes("client-gone") ? "client-gone" : "cancel";
+}
+
 /**
  * This process answers for the run from now on (the heartbeat sweep judges it by this process). A
  * run the sweep marked interrupted while its process was dead is running again: DBOS recovered it.
@@ -245,6 +257,12 @@ async function runHere(run: AdmittedRun): Promise<string> {
   let stopped!: () => void;
   const running: Running = { controller, gone: false, handingOver: false, stopped: new Promise<void>((resolve) => (stopped = resolve)) };
   cluster?.running.set(run.runId, running);
+  // Cancelled while no process ran it (or before this one listened): it ends cancelled at once.
+  const cancelled = await cancelRequested(db, run.runId);
+  if (cancelled) {
+    running.gone = cancelled === "client-gone";
+    controller.abort();
+  }
   // DBOS's own cancel (polled) is the backstop for Trellis's notification.
   DBOS.stepStatus?.cancelSignal.addEventListener("abort", () => controller.abort(), { once: true });
   let outcome: "ended" | "handed-over";
@@ -318,11 +336,13 @@ class StreamWriter {
 
 /**
  * Tells the process running a run to cancel it (`client-gone`: its browser left); a run still on
- * the queue is cancelled there. A run whose process died before it heard is cancelled in DBOS a
- * little later, so that recovery never resumes it.
+ * the queue is cancelled there. The cancel is also a durable message to the run's workflow: a
+ * process that starts or resumes the run later (its worker died before it heard) cancels it at
+ * once. A run no process has ended a little later is cancelled in DBOS, the backstop.
  */
 async function cancelEverywhere(db: Db, runId: string, reason: "cancel" | "client-gone"): Promise<void> {
   await db.execute(sql`SELECT pg_notify(${CANCEL_CHANNEL}, ${`${runId} ${reason}`})`);
+  await DBOS.send(runId, reason, CANCEL_TOPIC, `trellis-cancel-${runId}`);
   const status = (await DBOS.getWorkflowStatus(runId))?.status;
   // Still waiting on the queue: no process holds it to hear the notification.
   if (status === "ENQUEUED") await DBOS.cancelWorkflow(runId);
@@ -374,12 +394,16 @@ export function clusterExecutor(databaseUrl: string): RunExecutor {
           sink.send(event);
         }
         if (last?.type === "run-finished") return;
-        if ((await getRunStatus(services.db, { runId: run.runId })) === "interrupted") {
+        const cancelled = await cancelRequested(services.db, run.runId);
+        if (!cancelled && (await getRunStatus(services.db, { runId: run.runId })) === "interrupted") {
           // The process running it went silent and the sweep said so; the record keeps that status.
           sink.send(finishedEvent("failed", { code: "interrupted", message: "the process running this run stopped" }, last));
           return;
         }
-        const finished = finishedEvent("cancelled", { code: "cancelled", message: "the run was cancelled before it could finish" }, last);
+        // Cancelled before a process ran it, or while the one running it was dead: it ends cancelled
+        // (even if the sweep had marked it interrupted meanwhile), in its record too.
+        const finished = finishedEvent("cancelled", { code: cancelled === "client-gone" ? "client-gone" : "cancelled", message: "the run was cancelled before it could finish" }, last);
+        await appendRunEvents(services.db, { runId: run.runId, events: [finished] });
         await finishRun(services.db, { runId: run.runId, finished });
         sink.send(finished);
       } finally {
