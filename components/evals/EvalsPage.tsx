@@ -2,6 +2,7 @@
 
 import { ArrowLeft, Download, FileUp, GitCompare, Play, Plus, Save, Square, Trash2 } from "lucide-react";
 import Link from "next/link";
+import { useSearchParams } from "next/navigation";
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { Assertion, Dataset, DatasetRow } from "@/lib/workflow/eval/types";
 import {
@@ -212,6 +213,20 @@ export function EvalsPage(props: EvalsPageProps) {
   }, []);
 
   const selectedId = selected?.evaluation.id;
+  // Back from a row's run restores the page from the router's cache: reopen the results the address names.
+  const wanted = useSearchParams().get("evaluation");
+  useEffect(() => {
+    if (!wanted || selectedId === wanted) return;
+    let current = true;
+    void evaluationAction({ id: wanted }).then((answer) => {
+      if (!current || !answer.ok) return;
+      setSelected(answer.data);
+      setTab("results");
+    });
+    return () => {
+      current = false;
+    };
+  }, [wanted, selectedId]);
   const selectedLive = selected?.evaluation.status === "running" || selected?.evaluation.status === "queued";
   useEffect(() => {
     if (!selectedId || !selectedLive) return;
