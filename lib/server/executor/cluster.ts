@@ -60,12 +60,10 @@ type Cluster = {
   launched: Promise<void>;
   /** The durable run as DBOS registered it: what is started and what recovery resumes. */
   run?: (run: AdmittedRun) => Promise<string>;
-  executesRuns: boolean;
   /** Runs executing in this process, by id: what a cancel notification aborts, and whether its browser left. */
   running: Map<string, Running>;
   listener?: Client;
   sweep?: ReturnType<typeof setInterval>;
-  draining: boolean;
 };
 const KEY = Symbol.for("trellis.cluster");
 const global = globalThis as Record<symbol, Cluster | undefined>;
@@ -84,7 +82,7 @@ async function durableRun(run: AdmittedRun): Promise<string> {
 export async function launchCluster({ databaseUrl, executesRuns = false }: { databaseUrl: string; executesRuns?: boolean }): Promise<Cluster> {
   const existing = global[KEY];
   if (existing) return existing.launched.then(() => existing);
-  const cluster: Cluster = { launched: Promise.resolve(), running: new Map(), executesRuns, draining: false };
+  const cluster: Cluster = { launched: Promise.resolve(), running: new Map() };
   global[KEY] = cluster;
   cluster.launched = (async () => {
     const config = readServerConfig();
@@ -137,7 +135,6 @@ export async function stopCluster({ drainMs = 0 }: { drainMs?: number } = {}): P
   if (!cluster) return { finished: 0, handedOver: 0 };
   clearInterval(cluster.sweep);
   await cluster.launched.catch(() => undefined);
-  cluster.draining = true;
   // No more runs from the queue (DBOS.shutdown would also wait for the runs here to finish).
   await getExecutor().deactivateEventReceivers();
   const inProgress = [...cluster.running.values()];
@@ -150,8 +147,9 @@ export async function stopCluster({ drainMs = 0 }: { drainMs?: number } = {}): P
     run.controller.abort();
   }
   await Promise.allSettled(left.map((run) => run.stopped));
-  // Back on the queue now rather than once this process's heartbeat is stale.
-  if (left.length) await getExecutor().recoverPendingWorkflows([PROCESS_ID]);
+  // Back on the queue now rather than once this process's heartbeat is stale (with any run taken
+  // from the queue just before it stopped taking them); a write of this process to them is refused from here on.
+  await getExecutor().recoverPendingWorkflows([PROCESS_ID]);
   global[KEY] = undefined;
   await cluster.listener?.end().catch(() => undefined);
   await DBOS.shutdown();
