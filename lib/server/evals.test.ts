@@ -233,6 +233,19 @@ describe("evaluation service", () => {
     expect(await q.recentRuns(database.db, { owner: ctx.owner, source: "editor", windowMs: 60_000 })).toMatchObject({ count: 0 });
   });
 
+  it("counts the owner's editor runs of today against the same daily budget: spent there, no row starts", async () => {
+    const ctx = context({ admission: { ...ADMISSION, dailyTokens: 1_000 } });
+    const { workflowId, datasetId } = await setUp(ctx, 3);
+    const editorRun = crypto.randomUUID();
+    await q.createRun(database.db, { id: editorRun, owner: ctx.owner, payer: ctx.owner, source: "editor", document: template("prompt-chaining"), inputs: {}, processId: "test-process" });
+    await q.finishRun(database.db, { runId: editorRun, finished: { seq: 1, t: 1, type: "run-finished", status: "succeeded", outputs: {}, state: {}, usage: { inputTokens: 600, outputTokens: 400 }, warnings: [], ms: 1 } });
+    const { id, done } = await launched(ctx, { workflowId, version: 1, datasetId, concurrency: 1 });
+    await done;
+    const view = await evaluationViewFor(database.db, { owner: ctx.owner, id });
+    expect(view?.evaluation).toMatchObject({ status: "failed", error: { code: "budget-exceeded", message: expect.stringContaining("1,000 tokens") } });
+    expect(view?.rows).toEqual([]);
+  });
+
   it("stops at the owner's daily token budget, which its rows spend like editor runs, keeping the rows that finished", async () => {
     const ctx = context({ admission: { ...ADMISSION, dailyTokens: 1 } });
     const { workflowId, datasetId } = await setUp(ctx, 6);
