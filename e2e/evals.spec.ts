@@ -81,6 +81,17 @@ test("import a dataset, evaluate, open a failing row's run, compare two versions
   await expect(page.getByTestId("result-row").first().getByTestId("verdict-a1")).toContainText('expected to contain "bananas-approved"');
   await page.screenshot({ path: shots("results"), fullPage: false });
 
+  // One evaluation shared on its own: its summary and rows, read-only, without the runs.
+  await page.getByTestId("share-create").click();
+  const single = await page.getByTestId("share-url").inputValue();
+  const reader = await (await browser.newContext()).newPage();
+  await reader.goto(single);
+  await expect(reader.getByTestId("shared-title")).toHaveText("Parallelization v1");
+  await expect(reader.getByTestId("summary-pass-rate")).toHaveText("0%");
+  await expect(reader.getByTestId("result-row")).toHaveCount(3);
+  await expect(reader.getByTestId("open-run")).toHaveCount(0);
+  await reader.screenshot({ path: shots("shared-single"), fullPage: false });
+
   // A failing row's run, on the canvas.
   await page.locator('[data-testid="result-row"][data-pass="false"]').first().getByTestId("open-run").click();
   await expect(page).toHaveURL(new RegExp(`/w/${workflowId}/runs/[0-9a-f-]{36}$`));
