@@ -47,6 +47,8 @@ export type EvalsPageProps = {
   workflows: Array<{ id: string; name: string }>;
   /** The server can embed: `similar` assertions may compare by embeddings. */
   canEmbed: boolean;
+  /** Rows at once this server allows one identity. */
+  maxConcurrency: number;
   /** Results opened at once (`?evaluation=<id>`). */
   initialEvaluation: EvaluationView | null;
 };
@@ -198,7 +200,7 @@ export function EvalsPage(props: EvalsPageProps) {
     setTarget({ workflowId: id, versions: answer.data });
     setVersion(answer.data[0]?.version ?? 1);
   };
-  const [concurrency, setConcurrency] = useState(4);
+  const [concurrency, setConcurrency] = useState(Math.min(4, props.maxConcurrency));
   const [selected, setSelected] = useState<EvaluationView | null>(props.initialEvaluation);
   const [progress, setProgress] = useState<EvalProgressView | null>(null);
   const [starting, setStarting] = useState(false);
@@ -469,8 +471,8 @@ export function EvalsPage(props: EvalsPageProps) {
                         </select>
                       </label>
                       <label className="text-xs text-zinc-600 dark:text-zinc-400">
-                        Rows at once
-                        <input type="number" min={1} max={32} value={concurrency} onChange={(event) => setConcurrency(Math.max(1, Math.min(32, Math.floor(Number(event.target.value) || 1))))} className="mt-1 block h-8 w-24 rounded-md border border-zinc-300 bg-white px-2 text-sm dark:border-zinc-700 dark:bg-zinc-900" data-testid="run-concurrency" />
+                        Rows at once (at most {props.maxConcurrency})
+                        <input type="number" min={1} max={props.maxConcurrency} value={concurrency} onChange={(event) => setConcurrency(Math.max(1, Math.min(props.maxConcurrency, Math.floor(Number(event.target.value) || 1))))} className="mt-1 block h-8 w-24 rounded-md border border-zinc-300 bg-white px-2 text-sm dark:border-zinc-700 dark:bg-zinc-900" data-testid="run-concurrency" />
                       </label>
                       <button type="button" onClick={() => void start()} disabled={starting || dirty || !draft.rows.length} className={primary} data-testid="run-evaluation" title={dirty ? "Save the dataset first" : undefined}>
                         <Play className="h-4 w-4" /> Run evaluation

@@ -157,6 +157,9 @@ function assertionIssues(dataset: Dataset, document: WorkflowDocument, canEmbed 
   ].filter((issue) => issue.severity === "error");
 }
 
+/** The most rows an evaluation runs at once on this server: the runs one identity may have in progress. */
+export const maxEvalConcurrency = () => Math.max(1, Math.min(MAX_EVAL_CONCURRENCY, readServerConfig().admission.maxRunsPerIdentity || MAX_EVAL_CONCURRENCY));
+
 let canEmbed: boolean | undefined;
 /** Whether this server's models can embed (for `similar` assertions with `method: "embedding"`). */
 export const embeddingsConfigured = () => (canEmbed ??= Boolean(createModels().port.embed));

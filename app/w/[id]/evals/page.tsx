@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { EvalsPage } from "@/components/evals/EvalsPage";
 import { producedKeys } from "@/lib/workflow/eval";
-import { datasetOf, datasetsOf, embeddingsConfigured, evaluationDetail, evaluationsOf, versionsOf } from "@/lib/server/evals";
+import { datasetOf, datasetsOf, embeddingsConfigured, evaluationDetail, evaluationsOf, maxEvalConcurrency, versionsOf } from "@/lib/server/evals";
 import { modelOptions } from "@/lib/server/models";
 import { loadWorkflow, myWorkflows } from "@/lib/server/workflows";
 
@@ -35,6 +35,7 @@ export default async function EvaluationsPage({ params, searchParams }: { params
       initialDataset={first?.ok ? first.data : null}
       workflows={workflows.map((w) => ({ id: w.id, name: w.name }))}
       canEmbed={embeddingsConfigured()}
+      maxConcurrency={maxEvalConcurrency()}
       initialEvaluation={opened?.ok ? opened.data : null}
     />
   );
