@@ -30,6 +30,12 @@ const nodeTypes: NodeTypes = Object.fromEntries(NODE_KINDS.map((kind) => [flowNo
 const edgeTypes: EdgeTypes = { workflow: WorkflowEdge, loop: LoopEdge };
 const defaultEdgeOptions = { markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 } };
 const SNAP: [number, number] = [20, 20];
+/**
+ * Above this many nodes, cards off screen are not mounted: a thousand-node workflow zoomed in to
+ * work on then costs what its visible part costs. Smaller workflows keep every card mounted, so a
+ * card the view has left (while following a run, say) keeps its place and its output.
+ */
+export const MOUNT_VISIBLE_ONLY_ABOVE = 200;
 
 const selectFlowInputs = (s: EditorState) => ({ document: s.document, selection: s.selection, measured: s.measured });
 const selectHandlers = (s: EditorState) => ({ onNodesChange: s.onNodesChange, onEdgesChange: s.onEdgesChange, connect: s.connect, addNode: s.addNode });
@@ -136,8 +142,7 @@ export function Canvas() {
           // The person's own pan or zoom (programmatic moves have no event) ends following the run.
           if (event && store.getState().run?.status === "running" && store.getState().followRun) store.getState().setFollowRun(false);
         }}
-        // Cards off screen are not mounted: a thousand-node workflow zoomed in to work on costs what its visible part costs.
-        onlyRenderVisibleElements
+        onlyRenderVisibleElements={document.nodes.length > MOUNT_VISIBLE_ONLY_ABOVE}
         snapToGrid
         snapGrid={SNAP}
         fitView={fitOnOpen}
