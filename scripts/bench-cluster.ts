@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   const local = await measure("in-process", 3316);
   const cluster = await measure("cluster", 3317);
   const row = (name: string, a: string, b: string, added: string, budget: string, pass: boolean | null) =>
-    console.log(`${name.padEnd(28)}${a.padStart(12)}${b.padStart(12)}${added.padStart(10)}   ${budget.padEnd(28)}${pass === null ? "" : pass ? "PASS" : "FAIL"}`);
+    console.log(`${name.padEnd(28)}${a.padStart(12)}${b.padStart(12)}${added.padStart(10)}   ${budget.padEnd(36)}${pass === null ? "" : pass ? "PASS" : "FAIL"}`);
   const p = (m: Measured, q: number) => percentile(m.latencies, q);
   const tps = (m: Measured) => Math.round(m.tokens / (m.cpuMs / 1000));
   console.log(`\ncluster-stream: ${RUNS} runs of parallelization on demo:default (latency), ${RUNS} of orchestrator-worker on demo:fast (cost); PostgreSQL, production build\n`);
