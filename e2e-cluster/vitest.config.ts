@@ -2,9 +2,11 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 /**
- * The cluster suite (`npm run test:cluster`, needs TEST_DATABASE_URL): worker processes
- * (`npm run worker`) on a fresh PostgreSQL database, driven through the run service and the events
- * route of this process, which enqueues, follows and cancels without executing runs itself.
+ * The cluster suites (`npm run test:cluster`, needs TEST_DATABASE_URL), each on a fresh PostgreSQL
+ * database: `cluster.test.ts` drives worker processes (`npm run worker`) through the run service
+ * and the events route of this process, which enqueues, follows and cancels without executing runs;
+ * `production.test.ts` starts two web instances from the production build and two workers and
+ * drives them over HTTP. One file at a time: each starts several processes.
  */
 export default defineConfig({
   resolve: {
