@@ -10,7 +10,15 @@ import { Continuation } from "./continuation";
 
 async function run(doc: WorkflowDocument, resume?: Continuation): Promise<{ events: RunEvent[]; calls: string[] }> {
   const clock = new VirtualClock();
-  const model = scriptedModel(clock, (call) => (call.schema ? { object: { items: ["A", "B", "C"].map((name) => ({ name, description: name })) } } : { latency: 40, chunks: [`${call.prompt} `, "streams ", "on"] }));
+  let grades = 0;
+  const model = scriptedModel(clock, (call) =>
+    call.schema?.properties && "grade" in (call.schema.properties as object)
+      ? // The grader: fail, fail, then pass, counted across both attempts as a model would answer afresh.
+        { latency: 10, object: ++grades % 3 === 0 ? { grade: "pass", feedback: "good" } : { grade: "fail", feedback: `fix ${grades}` } }
+      : call.schema
+        ? { object: { items: ["A", "B", "C"].map((name) => ({ name, description: name })) } }
+        : { latency: 40, chunks: [`${call.prompt} `, "streams ", "on"] },
+  );
   const events: RunEvent[] = [];
   await clock.drive(
     (async () => {
@@ -31,6 +39,15 @@ const mapped = workflow(
     { id: "join", kind: "synthesizer", config: { mode: "join", from: "done", outputKey: "report" } },
   ],
   ["in->plan", "plan:plan->write", "write->join"],
+);
+
+const looped = workflow(
+  [
+    input,
+    llm("joke", "Joke{{#feedback}} after {{feedback}}{{/feedback}}"),
+    { id: "grade", kind: "evaluator", config: { key: "joke", gradeKey: "verdict", feedbackKey: "feedback", criteria: "funny", maxIterations: 5 } },
+  ],
+  ["in->joke", "joke->grade", "grade:revise->joke"],
 );
 
 describe("a resumed run's stream", () => {
@@ -54,6 +71,25 @@ describe("a resumed run's stream", () => {
     const expected = replayRun("r", ["in", "a", "b", "c"], whole.events);
     expect(shown.nodes.b.text).toBe(expected.nodes.b.text);
     expect(shown.outputs).toEqual(expected.outputs);
+  });
+
+  it("inside a loop: passes already sent are not sent again (nor their loop-iteration), the pass in progress restarts as attempt 2", async () => {
+    const whole = await run(looped);
+    expect(whole.events.filter((e) => e.type === "loop-iteration")).toHaveLength(2);
+    // Stopped while the second draft streamed (after the first loop-iteration).
+    const cut = whole.events.findIndex((e) => e.type === "node-delta" && e.nodeId === "joke" && whole.events.some((l) => l.type === "loop-iteration" && l.seq < e.seq)) + 1;
+    const earlier = whole.events.slice(0, cut);
+    const second = await run(looped, new Continuation(looped, earlier));
+    const stream = [...earlier, ...second.events];
+    expect(stream.map((e) => e.seq)).toEqual(stream.map((_, i) => i));
+    // Only the second draft and what follows called the model again; the first pass was recalled.
+    expect(second.calls[0]).toBe("Joke after fix 1");
+    const loops = stream.filter((e): e is RunEventOf<"loop-iteration"> => e.type === "loop-iteration").map((e) => e.iteration);
+    expect(loops).toEqual([...new Set(loops)]);
+    const finishes = stream.filter((e): e is RunEventOf<"node-finished"> => e.type === "node-finished").map((e) => `${e.nodeId}#${e.iteration}`);
+    expect(finishes).toEqual([...new Set(finishes)]);
+    expect(second.events.filter((e) => e.type === "node-retry")).toEqual([expect.objectContaining({ nodeId: "joke", attempt: 2, code: "worker-lost" })]);
+    expect(stream.at(-1)).toMatchObject({ type: "run-finished", status: "succeeded" });
   });
 
   it("restarts only the map instances in progress; finished ones and their node's instance list are not sent again", async () => {
