@@ -13,7 +13,7 @@ import { APP_DIR, freshDatabase, holderId, workflowStatus, readEventStream, requ
 
 const base = process.env.TEST_DATABASE_URL;
 if (!base) throw new Error("the cluster suite needs TEST_DATABASE_URL (a PostgreSQL role that may create databases)");
-/** Ports of this suite's web instances (the Playwright cluster test uses the next two). */
+/** Ports of this suite's web instances (the Playwright cluster test uses the next two; the executing web instance the one after). */
 const PORTS = [Number(process.env.TRELLIS_CLUSTER_PORT ?? 3300), Number(process.env.TRELLIS_CLUSTER_PORT ?? 3300) + 1];
 
 function template(id: string): WorkflowDocument {
@@ -217,5 +217,20 @@ describe("cluster mode: two web instances and two workers from the production bu
     expect(Date.now() - stopped!.at).toBeLessThan(10_000);
     expectWhole(events, reference);
     expect(events.some((e) => e.type === "node-retry" && e.code === "worker-lost" && e.attempt === 2)).toBe(true);
+  });
+
+  it("executes runs in a web process started with TRELLIS_WEB_EXECUTES=1 when no worker runs", async () => {
+    for (const worker of workers) worker.child.kill("SIGTERM");
+    await Promise.all(workers.map((worker) => worker.exited));
+    workers.length = 0;
+    const webC = await startWeb({ port: PORTS[1] + 3, databaseUrl, env: { TRELLIS_WEB_EXECUTES: "1" } });
+    const webCId = /this process \(([0-9a-f-]{36})\) takes runs from the queue too/.exec(webC.output())?.[1];
+    expect(webCId).toBeDefined();
+    // Started through web A, which executes nothing: web C takes it from the queue.
+    const runId = randomUUID();
+    const events = await collect(viaA.run(template("prompt-chaining"), { runId, inputs: { topic: "a kite" } }));
+    expect(events.at(-1)).toMatchObject({ type: "run-finished", status: "succeeded" });
+    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));
+    expect(await holderId(databaseUrl, runId)).toBe(webCId);
   });
 });

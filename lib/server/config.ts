@@ -54,7 +54,14 @@ export type AdmissionConfig = {
  * only one with PGlite), or `cluster`: durable workflows on the PostgreSQL of DATABASE_URL that
  * any web or worker process sharing it can run, follow and cancel (README, "Cluster mode").
  */
-export type ExecutorConfig = { kind: "in-process" } | { kind: "cluster"; databaseUrl: string };
+export type ExecutorConfig =
+  | { kind: "in-process" }
+  | {
+      kind: "cluster";
+      databaseUrl: string;
+      /** TRELLIS_WEB_EXECUTES: a web process (`npm start`) also takes runs from the queue, like a worker. Off by default. */
+      webExecutes: boolean;
+    };
 
 export type ServerConfig = {
   openai?: ProviderConfig;
@@ -233,7 +240,7 @@ function executor(env: NodeJS.ProcessEnv): ExecutorConfig {
   if (kind !== "cluster") throw new ConfigError("TRELLIS_EXECUTOR", `must be "in-process" or "cluster" (got "${kind}")`);
   // Durable runs live in PostgreSQL; PGlite is one process's file and cannot be shared.
   if (!env.DATABASE_URL) throw new ConfigError("TRELLIS_EXECUTOR=cluster", "needs DATABASE_URL: the PostgreSQL that every web and worker process shares (postgres://user:password@host:5432/db)");
-  return { kind, databaseUrl: env.DATABASE_URL };
+  return { kind, databaseUrl: env.DATABASE_URL, webExecutes: flag(env.TRELLIS_WEB_EXECUTES) };
 }
 
 const RESERVED_PROVIDERS = new Set(["openai", "anthropic", "google", "demo"]);

@@ -11,7 +11,13 @@ describe("executor configuration (TRELLIS_EXECUTOR)", () => {
   it("refuses cluster mode without DATABASE_URL, saying what to set", () => {
     expect(() => readServerConfig(env({ TRELLIS_EXECUTOR: "cluster" }))).toThrow(ConfigError);
     expect(() => readServerConfig(env({ TRELLIS_EXECUTOR: "cluster" }))).toThrow(/TRELLIS_EXECUTOR=cluster needs DATABASE_URL/);
-    expect(readServerConfig(env({ TRELLIS_EXECUTOR: "cluster", DATABASE_URL: "postgres://trellis@db:5432/trellis" })).executor).toEqual({ kind: "cluster", databaseUrl: "postgres://trellis@db:5432/trellis" });
+    expect(readServerConfig(env({ TRELLIS_EXECUTOR: "cluster", DATABASE_URL: "postgres://trellis@db:5432/trellis" })).executor).toEqual({ kind: "cluster", databaseUrl: "postgres://trellis@db:5432/trellis", webExecutes: false });
+  });
+
+  it("lets a web process execute runs too only when TRELLIS_WEB_EXECUTES says so", () => {
+    const cluster = { TRELLIS_EXECUTOR: "cluster", DATABASE_URL: "postgres://trellis@db:5432/trellis" };
+    expect(readServerConfig(env({ ...cluster, TRELLIS_WEB_EXECUTES: "1" })).executor).toMatchObject({ webExecutes: true });
+    expect(readServerConfig(env({ ...cluster, TRELLIS_WEB_EXECUTES: "0" })).executor).toMatchObject({ webExecutes: false });
   });
 
   it("refuses an executor it does not know", () => {
