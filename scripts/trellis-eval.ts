@@ -220,7 +220,7 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
       signal: controller.signal,
       services,
       prices: prices.prices,
-      runRow: (row, _index, signal) => rowRunFromEvents(runWorkflow(document, { inputs: row.inputs, models: port, signal, limits: models.limits })),
+      runRow: (row, _index, signal) => rowRunFromEvents(runWorkflow(document, { inputs: row.inputs, models: port, signal, limits: models.limits }), undefined, document),
       onProgress: liveProgress
         ? (p) => io.stderr.write(`\r${p.done}/${p.total} rows, ${p.failed} failing, ${p.running} running${p.etaMs !== null && p.done < p.total ? `, about ${seconds(p.etaMs)} left` : ""}   `)
         : undefined,

@@ -246,6 +246,54 @@ describe("evaluation service", () => {
     expect(view?.rows).toEqual([]);
   });
 
+  it("counts what its judges and embedding checks spend in the row, the summary, the row's run record and the owner's daily budget", async () => {
+    const ctx = context({ models: createModels({ demo: { firstTokenDelayMs: 0, chunkDelayMs: 0 }, limits: {}, coalesceMs: 0 }) });
+    const { workflowId, datasetId } = await setUp(ctx, 2, [
+      { id: "judged", kind: "judge", key: "joke", rubric: "Is it a joke?" },
+      { id: "near", kind: "similar", key: "joke", method: "embedding", reference: "a joke about a topic", threshold: 0 },
+    ]);
+    const { id, done } = await launched(ctx, { workflowId, version: 1, datasetId, concurrency: 1 });
+    await done;
+    const view = (await evaluationViewFor(database.db, { owner: ctx.owner, id }))!;
+    expect(view.rows).toHaveLength(2);
+    const recorded = await database.db.select().from(runs).where(inArray(runs.id, view.rows.map((r) => r.runId)));
+    const tokens = (u: { inputTokens: number; outputTokens: number } | null | undefined) => (u ? u.inputTokens + u.outputTokens : 0);
+    let all = 0;
+    for (const row of view.rows) {
+      const run = recorded.find((r) => r.id === row.runId)!;
+      const judge = row.verdicts.find((v) => v.assertionId === "judged")!;
+      const near = row.verdicts.find((v) => v.assertionId === "near")!;
+      // Both checks spent tokens (demo:default answers the judge, demo:embed counts its texts) and said on which model.
+      expect(judge).toMatchObject({ model: "demo:default", usage: { inputTokens: expect.any(Number) } });
+      expect(tokens(judge.usage)).toBeGreaterThan(0);
+      expect(near).toMatchObject({ model: "demo:embed", usage: { inputTokens: expect.any(Number), outputTokens: 0 } });
+      expect(near.usage!.inputTokens).toBeGreaterThan(0);
+      const checks = { inputTokens: judge.usage!.inputTokens + near.usage!.inputTokens, outputTokens: judge.usage!.outputTokens };
+      expect(run.checkUsage).toEqual(checks);
+      const own = run.usage as { inputTokens: number; outputTokens: number };
+      expect(row.usage).toEqual({ inputTokens: own.inputTokens + checks.inputTokens, outputTokens: own.outputTokens + checks.outputTokens });
+      expect(row.costUsd).toBe(0);
+      all += tokens(own) + tokens(checks);
+    }
+    expect(tokens(view.summary.usage)).toBe(all);
+    // The owner's spend today includes the checks, and admission refuses a run once they fill the budget.
+    expect((await q.tokenUsage(database.db, { payer: ctx.owner })).today).toBe(all);
+    const attempt = (dailyTokens: number) =>
+      q.createRunWithinRate(database.db, {
+        id: crypto.randomUUID(),
+        owner: ctx.owner,
+        source: "editor",
+        windowMs: 60_000,
+        limit: 100,
+        document: template("prompt-chaining"),
+        inputs: {},
+        processId: "test-process",
+        admission: { liveForMs: 60_000, maxRunning: 100, maxRunningPerIdentity: 100, maxModelSlots: 100, wantedSlots: 1, budget: { payer: ctx.owner, dailyTokens, runTokens: 1_000_000 } },
+      });
+    expect(await attempt(all)).toMatchObject({ ok: false, code: "budget-exceeded", used: all });
+    expect(await attempt(all + 10)).toMatchObject({ ok: true, tokenBudget: 10 });
+  });
+
   it("stops at the owner's daily token budget, which its rows spend like editor runs, keeping the rows that finished", async () => {
     const ctx = context({ admission: { ...ADMISSION, dailyTokens: 1 } });
     const { workflowId, datasetId } = await setUp(ctx, 6);

@@ -320,7 +320,7 @@ function rowRunner(context: EvalContext, evaluation: { workflowId: string; versi
       signal.addEventListener("abort", cancel, { once: true });
       let run: RowRun;
       try {
-        run = await rowRunFromEvents(events);
+        run = await rowRunFromEvents(events, undefined, evaluation.document);
       } finally {
         signal.removeEventListener("abort", cancel);
       }

@@ -6,7 +6,7 @@ import type { Dataset, RowResult } from "@/lib/workflow/eval/types";
 import { openDatabase, type Database } from "./connect";
 import * as e from "./eval-queries";
 import * as q from "./queries";
-import { evalResults } from "./schema";
+import { evalResults, runs } from "./schema";
 
 /** The same suite on in-memory PGlite and, when TEST_DATABASE_URL is set, on PostgreSQL. */
 const backends: Array<[string, () => Promise<Database>]> = [["pglite", () => openDatabase({})]];
@@ -52,6 +52,30 @@ describe.each(backends)("evaluation queries on %s", (_, open) => {
     if (!created.ok) throw new Error("not created");
     return created.id;
   }
+
+  it("puts what a row's checks spent on its run record, where the owner's daily spend counts it; a retried write does not count it twice", async () => {
+    const owner = newOwner();
+    const workflowId = await workflow(owner);
+    const ds = await e.createDataset(database.db, { owner, workflowId, dataset: dataset(1) });
+    if (!ds.ok) throw new Error("dataset not created");
+    const started = await e.createEvaluation(database.db, { owner, workflowId, version: 1, datasetId: ds.id, datasetVersion: 1, concurrency: 1, processId: "p" });
+    if (!started.ok) throw new Error("evaluation not created");
+    const runId = randomUUID();
+    await q.createRun(database.db, { id: runId, owner, payer: owner, source: "eval", workflowId, version: 1, document: template("prompt-chaining"), inputs: { topic: "t" }, processId: "p" });
+    await q.finishRun(database.db, { runId, finished: { seq: 1, t: 1, type: "run-finished", status: "succeeded", outputs: {}, state: {}, usage: { inputTokens: 100, outputTokens: 50 }, warnings: [], ms: 1 } });
+    const judged: RowResult = {
+      ...result("r1", 0, true, runId),
+      verdicts: [
+        { assertionId: "a1", pass: true, reason: "fine", usage: { inputTokens: 30, outputTokens: 7 }, model: "demo:default" },
+        { assertionId: "a2", pass: true, reason: "close", usage: { inputTokens: 12, outputTokens: 0 }, model: "demo:embed" },
+      ],
+    };
+    await e.recordEvalResult(database.db, { evaluationId: started.id, result: judged });
+    await e.recordEvalResult(database.db, { evaluationId: started.id, result: judged });
+    const [run] = await database.db.select({ usage: runs.usage, checkUsage: runs.checkUsage }).from(runs).where(eq(runs.id, runId));
+    expect(run).toEqual({ usage: { inputTokens: 100, outputTokens: 50 }, checkUsage: { inputTokens: 42, outputTokens: 7 } });
+    expect((await q.tokenUsage(database.db, { payer: owner })).today).toBe(150 + 49);
+  });
 
   it("keeps every saved dataset as a version, for its owner only; a stale base is a conflict and an invalid dataset stores nothing", async () => {
     const owner = newOwner();

@@ -163,6 +163,20 @@ export async function setEvaluationStatus(
 }
 
 /** Stores one row's result (again: a retried write replaces it). */
+/** What a row's checks spent (judges, embedding similarity), apart from its run's own tokens. */
+export function checkUsageOf(result: RowResult): { inputTokens: number; outputTokens: number } {
+  const usage = { inputTokens: 0, outputTokens: 0 };
+  for (const verdict of result.verdicts) {
+    usage.inputTokens += verdict.usage?.inputTokens ?? 0;
+    usage.outputTokens += verdict.usage?.outputTokens ?? 0;
+  }
+  return usage;
+}
+
+/**
+ * Stores a row's result. What its checks spent goes on its run record too (`check_usage`), so the
+ * payer's daily token budget counts it with the run's own tokens.
+ */
 export async function recordEvalResult(db: Db, { evaluationId, result }: { evaluationId: string; result: RowResult }): Promise<void> {
   const values = {
     evaluationId,
@@ -182,6 +196,8 @@ export async function recordEvalResult(db: Db, { evaluationId, result }: { evalu
     .insert(evalResults)
     .values(values)
     .onConflictDoUpdate({ target: [evalResults.evaluationId, evalResults.rowId], set: { ...values, finishedAt: new Date() } });
+  const checks = checkUsageOf(result);
+  if (result.runId && (checks.inputTokens || checks.outputTokens)) await db.update(runs).set({ checkUsage: checks }).where(eq(runs.id, result.runId));
 }
 
 export type EvaluationRecord = {

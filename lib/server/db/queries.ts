@@ -449,7 +449,8 @@ export async function createRunWithinRate(
   });
 }
 
-const tokensOf = sql`coalesce((${runs.usage}->>'inputTokens')::bigint, 0) + coalesce((${runs.usage}->>'outputTokens')::bigint, 0)`;
+// A run's tokens and, for an evaluation's row, what its checks spent (judges, embeddings: `check_usage`).
+const tokensOf = sql`coalesce((${runs.usage}->>'inputTokens')::bigint, 0) + coalesce((${runs.usage}->>'outputTokens')::bigint, 0) + coalesce((${runs.checkUsage}->>'inputTokens')::bigint, 0) + coalesce((${runs.checkUsage}->>'outputTokens')::bigint, 0)`;
 const MIDNIGHT_UTC = sql`(date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')`;
 
 async function admit(

@@ -88,6 +88,11 @@ export const runs = pgTable(
     tokenBudget: integer("token_budget"),
     /** Model calls the run may have in flight: reserved from the server-wide cap while it runs. */
     modelSlots: integer("model_slots"),
+    /**
+     * For an evaluation's row: the tokens its checks spent after the run (LLM judges, embedding
+     * similarity). Apart from `usage`, which is the run's own; the daily budget counts both.
+     */
+    checkUsage: jsonb("check_usage"),
   },
   (t) => [
     foreignKey({ name: "runs_workflow_id_fkey", columns: [t.workflowId], foreignColumns: [workflows.id] }).onDelete("cascade"),

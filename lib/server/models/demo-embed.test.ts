@@ -30,11 +30,12 @@ describe("demo:embed", () => {
     expect(cosineSimilarity(nile, stems)).toBeGreaterThan(cosineSimilarity(nile, revenue));
   });
 
-  it("answers through the server's model port, one vector per text in order", async () => {
+  it("answers through the server's model port, one vector per text in order, with the tokens it counted", async () => {
     const { port } = modelsFor();
     const texts = ["a river in Egypt", "quarterly revenue", "a river in Egypt"];
-    const vectors = await port.embed!("demo:embed", texts, new AbortController().signal);
-    expect(vectors).toEqual(texts.map(demoEmbedding));
+    const answer = await port.embed!("demo:embed", texts, new AbortController().signal);
+    // demo:embed counts a token per 4 characters (at least 1) of each text: 4 + 5 + 4.
+    expect(answer).toEqual({ embeddings: texts.map(demoEmbedding), usage: { inputTokens: 13, outputTokens: 0 } });
   });
 
   it("is listed as an embedding model, and the two kinds of model are not interchangeable", async () => {

@@ -1,6 +1,6 @@
 import "server-only";
 import { APICallError, type JSONSchema7, type LanguageModelV4Prompt, type LanguageModelV4StreamPart } from "@ai-sdk/provider";
-import { codeForStatus, ModelError, parseRetryAfter, type ModelCall, type ModelChunk, type ModelPort } from "@/lib/workflow/engine/model-port";
+import { codeForStatus, ModelError, parseRetryAfter, type ModelCall, type Embeddings, type ModelChunk, type ModelPort } from "@/lib/workflow/engine/model-port";
 import type { ModelRegistry } from "./registry";
 
 /**
@@ -160,17 +160,22 @@ export function createModelPort(registry: ModelRegistry): ModelPort {
       if (finish) yield finish;
     },
 
-    /** Embeddings through the provider's own `doEmbed`, batched by what the model takes per call; nothing here retries. */
-    async embed(model: string, texts: string[], signal: AbortSignal): Promise<number[][]> {
+    /**
+     * Embeddings through the provider's own `doEmbed`, batched by what the model takes per call;
+     * nothing here retries. The tokens are reported when every batch's answer counted them.
+     */
+    async embed(model: string, texts: string[], signal: AbortSignal): Promise<Embeddings> {
       const resolved = registry.resolveEmbedding(model);
       if (!resolved.ok) throw new ModelError("not-found", `${resolved.code}: ${resolved.message}`, { retryable: false });
       const vectors: number[][] = [];
+      let tokens: number | undefined = 0;
       try {
         const perCall = (await resolved.model.maxEmbeddingsPerCall) ?? texts.length;
         const size = Number.isFinite(perCall) && perCall > 0 ? perCall : texts.length;
         for (let at = 0; at < texts.length; at += size) {
-          const { embeddings } = await resolved.model.doEmbed({ values: texts.slice(at, at + size), abortSignal: signal });
+          const { embeddings, usage } = await resolved.model.doEmbed({ values: texts.slice(at, at + size), abortSignal: signal });
           vectors.push(...embeddings);
+          tokens = tokens !== undefined && usage && Number.isFinite(usage.tokens) ? tokens + usage.tokens : undefined;
         }
       } catch (error) {
         if (signal.aborted) {
@@ -180,7 +185,7 @@ export function createModelPort(registry: ModelRegistry): ModelPort {
         }
         throw toModelError(error, secrets);
       }
-      return vectors;
+      return tokens === undefined ? { embeddings: vectors } : { embeddings: vectors, usage: { inputTokens: tokens, outputTokens: 0 } };
     },
   };
 }

@@ -1,6 +1,7 @@
 import { sleep } from "./clock";
 import { CancelledError, NodeError } from "./errors";
 import { RUN_OVER } from "./model-call";
+import { readEmbeddings, type Embeddings } from "./model-port";
 import { classifyModelError, retryDelay } from "./retry";
 import type { Run } from "./scheduler";
 import type { CallGroup } from "./semaphore";
@@ -10,7 +11,8 @@ import type { CallGroup } from "./semaphore";
  * (docs/architecture.md §4.9–§4.11): each attempt counts against `maxModelCalls` and takes a slot
  * of the run's semaphore; the answer must come within `firstTokenTimeoutMs` (an embedding does not
  * stream, so its first token is its answer); retryable failures back off like any call; a cancel
- * wins at once, whatever the provider does.
+ * wins at once, whatever the provider does. The tokens the provider reports count in the node's
+ * usage and against the run's token budget, like a language-model call's.
  */
 export async function embedTexts(run: Run, n: number, model: string, texts: string[], group: CallGroup): Promise<number[][]> {
   const port = run.models;
@@ -20,9 +22,9 @@ export async function embedTexts(run: Run, n: number, model: string, texts: stri
   for (let attempt = 1; ; attempt++) {
     run.countModelCall(n);
     await run.semaphore.acquire(signal);
-    let vectors: number[][];
+    let answer: Embeddings;
     try {
-      vectors = await embedOnce(run, model, texts, group);
+      answer = readEmbeddings(await embedOnce(run, model, texts, group));
     } catch (error) {
       run.semaphore.release();
       if (error instanceof CancelledError || signal.aborted) throw new CancelledError();
@@ -38,12 +40,14 @@ export async function embedTexts(run: Run, n: number, model: string, texts: stri
       continue;
     }
     run.semaphore.release();
-    return checkVectors(vectors, texts.length);
+    const vectors = checkVectors(answer.embeddings, texts.length);
+    if (answer.usage) run.addNodeUsage(n, { inputTokens: answer.usage.inputTokens || 0, outputTokens: answer.usage.outputTokens || 0 });
+    return vectors;
   }
 }
 
-function embedOnce(run: Run, model: string, texts: string[], group: CallGroup): Promise<number[][]> {
-  return new Promise<number[][]>((resolve, reject) => {
+function embedOnce(run: Run, model: string, texts: string[], group: CallGroup): Promise<number[][] | Embeddings> {
+  return new Promise<number[][] | Embeddings>((resolve, reject) => {
     let settled = false;
     const settle = (fn: () => void) => {
       if (settled) return;
@@ -60,7 +64,7 @@ function embedOnce(run: Run, model: string, texts: string[], group: CallGroup): 
       settle(() => reject(new NodeError("timeout:first-token", `no embeddings from the model within ${timeoutMs} ms`, true)));
     });
     if (call.signal.aborted) return settle(() => reject(new CancelledError()));
-    let pending: Promise<number[][]>;
+    let pending: Promise<number[][] | Embeddings>;
     try {
       pending = run.models.embed!(model, texts, call.signal);
     } catch (error) {

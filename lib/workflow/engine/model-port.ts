@@ -32,6 +32,19 @@ export type ModelChunk =
       object?: unknown;
     };
 
+/**
+ * What `embed` answers: the vectors, and the tokens the provider counted when it reports them
+ * (embeddings have input tokens only). A port may also answer the bare vectors.
+ */
+export type Embeddings = { embeddings: number[][]; usage?: TokenUsage };
+
+/** The vectors and usage of an `embed` answer, whichever form the port used. */
+export function readEmbeddings(answer: number[][] | Embeddings): Embeddings {
+  if (Array.isArray(answer)) return { embeddings: answer };
+  // Anything else without vectors is refused by the caller's check, not by a TypeError here.
+  return answer && typeof answer === "object" ? answer : { embeddings: answer as never };
+}
+
 export interface ModelPort {
   stream(call: ModelCall, signal: AbortSignal): AsyncIterable<ModelChunk>;
   /**
@@ -41,9 +54,10 @@ export interface ModelPort {
    * engine classifies) and stops when `signal` aborts. A port without it cannot embed: callers fall
    * back (the aggregate's agreement check to lexical similarity) or fail with a clear message.
    * Through a node, call it as `context.embed(model, texts)`: the run's call cap, concurrency,
-   * timeout, retries and cancellation then apply.
+   * timeout, retries and cancellation then apply, and the tokens it reports count in the node's
+   * usage and against the run's token budget.
    */
-  embed?(model: string, texts: string[], signal: AbortSignal): Promise<number[][]>;
+  embed?(model: string, texts: string[], signal: AbortSignal): Promise<number[][] | Embeddings>;
 }
 
 /** Cosine similarity of two vectors, clamped to 0–1 (0 when either is zero or their lengths differ). */

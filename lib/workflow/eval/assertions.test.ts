@@ -98,6 +98,15 @@ describe("each assertion kind passes and fails with a reason", () => {
     expect(createPortEmbedder({ stream: port.stream.bind(port) })).toBeUndefined();
   });
 
+  it("similar, embedding: the verdict carries the tokens demo:embed counted and its model, even when the vectors are unusable", async () => {
+    const { port } = createModels({ demo: { firstTokenDelayMs: 0, chunkDelayMs: 0 }, limits: {}, coalesceMs: 0 });
+    const assertion: Assertion = { ...base, kind: "similar", threshold: 0.5, method: "embedding", reference: "Paris" };
+    // "Paris" (5 characters) and "Paris" each count 2 tokens.
+    expect(await check(assertion, { answer: "Paris" }, { embed: createPortEmbedder(port) })).toMatchObject({ pass: true, model: "demo:embed", usage: { inputTokens: 4, outputTokens: 0 } });
+    const broken: EvalServices["embed"] = async () => ({ embeddings: [[1, 0]], model: "openai:text-embedding-3-small", usage: { inputTokens: 9, outputTokens: 0 } });
+    expect(await check(assertion, { answer: "Paris" }, { embed: broken })).toMatchObject({ pass: false, error: true, model: "openai:text-embedding-3-small", usage: { inputTokens: 9, outputTokens: 0 } });
+  });
+
   it("judge: the demo model's structured { pass, reason } through the model port", async () => {
     const { port } = createModels({ demo: { firstTokenDelayMs: 0, chunkDelayMs: 0 }, limits: {}, coalesceMs: 0 });
     const judge = createModelJudge(port, "demo:fast");

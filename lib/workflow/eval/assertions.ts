@@ -27,12 +27,13 @@ export type JudgeRequest = {
   model?: string;
 };
 export type JudgeAnswer = { pass: boolean; reason: string; model?: string; usage?: TokenUsage };
+export type EmbedAnswer = { embeddings: number[][]; model?: string; usage?: TokenUsage };
 
 /** What assertions may call beyond the run: an LLM judge and an embedding model, each optional. */
 export type EvalServices = {
   judge?: (request: JudgeRequest, signal?: AbortSignal) => Promise<JudgeAnswer>;
-  /** One vector per text, in order. */
-  embed?: (texts: string[], options: { model?: string; signal?: AbortSignal }) => Promise<number[][]>;
+  /** One vector per text, in order; with the tokens it spent and the model that spent them when known. */
+  embed?: (texts: string[], options: { model?: string; signal?: AbortSignal }) => Promise<number[][] | EmbedAnswer>;
 };
 
 export type AssertionOptions = {
@@ -207,6 +208,8 @@ export async function checkAssertion(
   const value = valueOf(run, assertion.key);
   if (value === undefined) return verdict(false, `the run produced no "${assertion.key}"`);
   const text = formatValue(value);
+  // Tokens a check spent (an embedding call), kept on its verdict even when the check then fails.
+  let spent: Pick<Verdict, "usage" | "model"> = {};
   try {
     switch (assertion.kind) {
       case "equals": {
@@ -257,8 +260,11 @@ export async function checkAssertion(
         let score: number;
         if (assertion.method === "embedding") {
           if (!services.embed) return verdict(false, "no embedding model is configured", { error: true });
-          const vectors = await services.embed([text, reference], { model: assertion.model, signal });
-          if (vectors.length !== 2) throw new Error(`the embedding model returned ${vectors.length} vectors for 2 texts`);
+          const answer = await services.embed([text, reference], { model: assertion.model, signal });
+          const { embeddings: vectors, model, usage } = Array.isArray(answer) ? { embeddings: answer } : answer;
+          // Spent even when the vectors turn out unusable: counted before they are checked.
+          if (usage && model) spent = { usage, model };
+          if (!Array.isArray(vectors) || vectors.length !== 2) throw new Error(`the embedding model returned ${Array.isArray(vectors) ? vectors.length : "no"} vectors for 2 texts`);
           score = vectorCosine(vectors[0], vectors[1]);
         } else {
           score = textSimilarity(text, reference);
@@ -266,8 +272,8 @@ export async function checkAssertion(
         const method = assertion.method ?? "lexical";
         const shown = round2(score);
         return score >= assertion.threshold
-          ? verdict(true, `similarity ${shown} reaches ${assertion.threshold} (${method})`, { score })
-          : verdict(false, `similarity ${shown} is below ${assertion.threshold} (${method})`, { score });
+          ? verdict(true, `similarity ${shown} reaches ${assertion.threshold} (${method})`, { score, ...spent })
+          : verdict(false, `similarity ${shown} is below ${assertion.threshold} (${method})`, { score, ...spent });
       }
       case "judge": {
         if (!services.judge) return verdict(false, "no judge model is available", { error: true });
@@ -281,7 +287,7 @@ export async function checkAssertion(
     }
   } catch (error) {
     const what = assertion.kind === "judge" ? "the judge failed" : assertion.kind === "similar" ? "the embedding model failed" : "could not be checked";
-    return verdict(false, `${what}: ${error instanceof Error ? error.message : String(error)}`, { error: true });
+    return verdict(false, `${what}: ${error instanceof Error ? error.message : String(error)}`, { error: true, ...spent });
   }
 }
 

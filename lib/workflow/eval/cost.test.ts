@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RunEvent } from "../engine/events";
 import { DEFAULT_PRICES, estimateCost, loadPriceTable, parsePriceTable, usageByModel } from "./cost";
+import { input, workflow } from "../testing/build";
 
 describe("estimateCost", () => {
   it("prices tokens per million by model id; demo models cost nothing", () => {
@@ -63,5 +64,19 @@ describe("usageByModel", () => {
       { ...at, type: "node-finished", nodeId: "gate", output: {}, usage: zero, ms: 1, iteration: 1 },
     ];
     expect(usageByModel(events)).toEqual({ "openai:gpt-4o-mini": { inputTokens: 11, outputTokens: 22 }, "demo:fast": { inputTokens: 3, outputTokens: 4 } });
+  });
+
+  it("puts an aggregate's embedding tokens under its embedding model; tokens of a node with no known model make the cost unknown", () => {
+    const at = { seq: 0, t: 0 };
+    const events: RunEvent[] = [
+      { ...at, type: "node-started", nodeId: "j", iteration: 1 },
+      { ...at, type: "node-finished", nodeId: "j", output: "x", usage: { inputTokens: 40, outputTokens: 0 }, ms: 1, iteration: 1 },
+    ];
+    const document = workflow([input, { id: "j", kind: "aggregate", config: { outputKey: "combined", agreement: { key: "agreement", embeddingModel: "openai:text-embedding-3-small" } } }], ["in->j"]);
+    expect(usageByModel(events, document)).toEqual({ "openai:text-embedding-3-small": { inputTokens: 40, outputTokens: 0 } });
+    expect(estimateCost(usageByModel(events, document), { "openai:*": { inputPerMTok: 0.02, outputPerMTok: 0 } })).toBeCloseTo(40 * 0.02e-6, 12);
+    // Without the document the model is unknown: no price, so no estimate (never a silent zero).
+    expect(usageByModel(events)).toEqual({ "unknown:j": { inputTokens: 40, outputTokens: 0 } });
+    expect(estimateCost(usageByModel(events))).toBeNull();
   });
 });

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import type { RunEvent } from "../engine/events";
 import type { TokenUsage } from "../engine/model-port";
+import type { WorkflowDocument } from "../schema";
+import { embeddingModelsUsed } from "../topology/agreement";
 import type { PriceTable } from "./types";
 
 /**
@@ -93,16 +95,20 @@ export function estimateCost(usage: Record<string, TokenUsage>, prices: PriceTab
 
 /**
  * Tokens per model id from a run's events: each node's own `node-finished` (which already
- * includes its worker instances) under the model its `node-started` named.
+ * includes its worker instances) under the model its `node-started` named. An aggregate names no
+ * language model; with the run's `document`, its tokens (agreement by embeddings) go under its
+ * embedding model. Tokens of a node whose model is unknown go under `unknown:<node>`, which has no
+ * price: the estimate is then unknown rather than too low.
  */
-export function usageByModel(events: Iterable<RunEvent>): Record<string, TokenUsage> {
+export function usageByModel(events: Iterable<RunEvent>, document?: WorkflowDocument): Record<string, TokenUsage> {
+  const embeddingModelOf = new Map(document ? embeddingModelsUsed(document).map(({ nodeId, model }) => [nodeId, model]) : []);
   const modelOf = new Map<string, string>();
   const out: Record<string, TokenUsage> = {};
   for (const event of events) {
     if (event.type === "node-started" && event.instance === undefined && event.model) modelOf.set(event.nodeId, event.model);
     else if (event.type === "node-finished" && event.instance === undefined) {
-      const model = modelOf.get(event.nodeId);
-      if (model && (event.usage.inputTokens || event.usage.outputTokens)) addModelUsage(out, model, event.usage);
+      const model = modelOf.get(event.nodeId) ?? embeddingModelOf.get(event.nodeId) ?? `unknown:${event.nodeId}`;
+      if (event.usage.inputTokens || event.usage.outputTokens) addModelUsage(out, model, event.usage);
     }
   }
   return out;

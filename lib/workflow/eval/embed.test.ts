@@ -40,10 +40,25 @@ describe("createPortEmbedder", () => {
     ]);
   });
 
+  it("answers the model it used and the tokens the port reported", async () => {
+    const port: ModelPort = {
+      ...embeddingPort(new VirtualClock(), () => ({})).port,
+      embed: async (_model, texts) => ({ embeddings: texts.map(() => [0, 1]), usage: { inputTokens: 12, outputTokens: 0 } }),
+    };
+    expect(await createPortEmbedder(port, "demo:embed")!(["a", "b"], { model: "openai:text-embedding-3-small" })).toEqual({
+      embeddings: [
+        [0, 1],
+        [0, 1],
+      ],
+      model: "openai:text-embedding-3-small",
+      usage: { inputTokens: 12, outputTokens: 0 },
+    });
+  });
+
   it("retries a retryable failure with backoff; a refusal fails at once", async () => {
     const clock = new VirtualClock();
     const flaky = embeddingPort(clock, (n) => (n === 0 ? { error: new ModelError("server-error", "boom") } : {}));
-    expect(await clock.drive(createPortEmbedder(flaky.port, "demo:embed", { clock, random: () => 0 })!(["a"], {}))).toEqual([[1, 0]]);
+    expect(await clock.drive(createPortEmbedder(flaky.port, "demo:embed", { clock, random: () => 0 })!(["a"], {}))).toEqual({ embeddings: [[1, 0]], model: "demo:embed" });
     expect(flaky.calls.map((c) => c.at)).toEqual([0, 250]);
     const refused = embeddingPort(clock, () => ({ error: new ModelError("not-found", "no such model") }));
     await expect(clock.drive(createPortEmbedder(refused.port, "demo:embed", { clock })!(["a"], {}))).rejects.toThrow("no such model");

@@ -1,5 +1,5 @@
 import { sleep, systemClock } from "../engine/clock";
-import { ModelError, type ModelErrorCode, type ModelPort } from "../engine/model-port";
+import { ModelError, readEmbeddings, type Embeddings, type ModelErrorCode, type ModelPort } from "../engine/model-port";
 import { classifyModelError, retryDelay } from "../engine/retry";
 import { DEFAULT_LIMITS, type RunLimits } from "../limits";
 import type { EvalServices } from "./assertions";
@@ -12,7 +12,8 @@ export const DEFAULT_EMBEDDING_MODEL = "demo:embed";
  * Embeddings for `similar` assertions through the model port, on the assertion's model or
  * `defaultModel`; undefined when the port cannot embed (those assertions are then refused). Like
  * the judge, it applies the engine's rules itself: retryable failures are tried again with backoff,
- * and a call that takes longer than `firstTokenTimeoutMs` is abandoned (and retried).
+ * and a call that takes longer than `firstTokenTimeoutMs` is abandoned (and retried). It answers the
+ * model it used and the tokens the port reported, so they count in the row's usage and cost.
  */
 export function createPortEmbedder(port: ModelPort, defaultModel: string = DEFAULT_EMBEDDING_MODEL, options: JudgeOptions = {}): EvalServices["embed"] {
   if (!port.embed) return undefined;
@@ -21,7 +22,7 @@ export function createPortEmbedder(port: ModelPort, defaultModel: string = DEFAU
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
 
-  async function embedOnce(model: string, texts: string[], signal: AbortSignal): Promise<number[][]> {
+  async function embedOnce(model: string, texts: string[], signal: AbortSignal): Promise<Embeddings> {
     const attempt = new AbortController();
     const cancel = () => attempt.abort();
     signal.addEventListener("abort", cancel, { once: true });
@@ -33,7 +34,7 @@ export function createPortEmbedder(port: ModelPort, defaultModel: string = DEFAU
     // The race makes the timeout hold even against a port that ignores its signal.
     const abandoned = new Promise<never>((_, reject) => attempt.signal.addEventListener("abort", () => reject(timedOut ?? new ModelError("unknown", "cancelled")), { once: true }));
     try {
-      return await Promise.race([embed(model, texts, attempt.signal), abandoned]);
+      return readEmbeddings(await Promise.race([embed(model, texts, attempt.signal), abandoned]));
     } catch (error) {
       throw timedOut ?? error;
     } finally {
@@ -46,7 +47,7 @@ export function createPortEmbedder(port: ModelPort, defaultModel: string = DEFAU
     const chosen = model ?? defaultModel;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await embedOnce(chosen, texts, signal);
+        return { ...(await embedOnce(chosen, texts, signal)), model: chosen };
       } catch (error) {
         if (signal.aborted) throw error;
         const failure = classifyModelError(error);

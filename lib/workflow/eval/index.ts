@@ -11,6 +11,7 @@ export {
   fieldsWriting,
   vectorCosine,
   type AssertionOptions,
+  type EmbedAnswer,
   type EvalServices,
   type JudgeAnswer,
   type JudgeRequest,

@@ -7,6 +7,7 @@ import { TEMPLATES } from "../templates";
 import { input, llm, workflow } from "../testing/build";
 import { VirtualClock } from "../testing/virtual-clock";
 import type { EvalServices } from "./assertions";
+import { DEFAULT_PRICES } from "./cost";
 import { createModelJudge } from "./judge";
 import { EvalConfigError, evaluateDataset, rowRunFromEvents, type RowRunner } from "./run";
 import type { Assertion, Dataset, EvalProgress, RowRun } from "./types";
@@ -200,6 +201,21 @@ describe("the evaluation pool", () => {
     expect(results[0].usage).toEqual({ inputTokens: 1_000_010, outputTokens: 100_000 });
     expect(results[0].costUsd).toBeCloseTo(2.5 + 1, 10);
     expect(results[0].verdicts[0]).toMatchObject({ model: "openai:gpt-4o", usage: { inputTokens: 1_000_000, outputTokens: 100_000 } });
+  });
+
+  it("counts an embedding check's tokens in the row's usage and cost, and in the summary", async () => {
+    const runRow: RowRunner = async () => ({ runId: "r", status: "succeeded", outputs: { answer: "answer" }, state: {}, usage: { inputTokens: 10, outputTokens: 0 }, ms: 1, usageByModel: { "demo:fast": { inputTokens: 10, outputTokens: 0 } } });
+    const embed: EvalServices["embed"] = async (texts, { model }) => ({ embeddings: texts.map(() => [1, 0]), model: model ?? "demo:embed", usage: { inputTokens: 1_000_000, outputTokens: 0 } });
+    const dataset: Dataset = {
+      ...sixRows,
+      rows: sixRows.rows.slice(0, 2),
+      assertions: [{ id: "s", key: "answer", kind: "similar", method: "embedding", model: "openai:text-embedding-3-small", reference: "answer", threshold: 0.5 }],
+    };
+    const { results, summary } = await evaluateDataset({ dataset, runRow, services: { embed }, prices: { ...DEFAULT_PRICES, "openai:text-embedding-3-small": { inputPerMTok: 0.02, outputPerMTok: 0 } } });
+    expect(results[0].usage).toEqual({ inputTokens: 1_000_010, outputTokens: 0 });
+    expect(results[0].costUsd).toBeCloseTo(0.02, 10);
+    expect(summary.usage).toEqual({ inputTokens: 2_000_020, outputTokens: 0 });
+    expect(summary.costUsd).toBeCloseTo(0.04, 10);
   });
 
   it("refuses assertions the workflow cannot satisfy before running any row", async () => {

@@ -53,8 +53,11 @@ export class EvalConfigError extends Error {
   }
 }
 
-/** What a run's events add up to for the evaluator; the events are consumed to the end. */
-export async function rowRunFromEvents(events: AsyncIterable<RunEvent>, onEvent?: (event: RunEvent) => void): Promise<RowRun> {
+/**
+ * What a run's events add up to for the evaluator; the events are consumed to the end. With the
+ * `document` that ran, an aggregate's embedding tokens are priced at its embedding model.
+ */
+export async function rowRunFromEvents(events: AsyncIterable<RunEvent>, onEvent?: (event: RunEvent) => void, document?: WorkflowDocument): Promise<RowRun> {
   const seen: RunEvent[] = [];
   let runId = "";
   for await (const event of events) {
@@ -70,7 +73,7 @@ export async function rowRunFromEvents(events: AsyncIterable<RunEvent>, onEvent?
         usage: event.usage,
         ms: event.ms,
         ...(event.error ? { error: { code: event.error.code, message: event.error.message } } : {}),
-        usageByModel: usageByModel(seen),
+        usageByModel: usageByModel(seen, document),
       };
     }
   }

@@ -291,6 +291,24 @@ describe("agreement by embeddings", () => {
     expect(of("node-cancelled").map((e) => e.nodeId)).toContain("j");
   });
 
+  it("counts the tokens an embedding call reports in the aggregate's usage, the run's, and against its budget", async () => {
+    const reporting: ModelPort["embed"] = async (_model, texts) => ({ embeddings: texts.map(() => [1, 0]), usage: { inputTokens: 500, outputTokens: 0 } });
+    const bare = await run(fan({ embeddingModel: "demo:embed" }), answers(), { embed: async (_model, texts) => texts.map(() => [1, 0]) });
+    const counted = await run(fan({ embeddingModel: "demo:embed" }), answers(), { embed: reporting });
+    expect(counted.finished.status).toBe("succeeded");
+    const joinUsage = (of: typeof counted.of) => of("node-finished").find((e) => e.nodeId === "j" && e.instance === undefined)?.usage;
+    expect(joinUsage(bare.of)).toEqual({ inputTokens: 0, outputTokens: 0 });
+    expect(joinUsage(counted.of)).toEqual({ inputTokens: 500, outputTokens: 0 });
+    expect(counted.finished.usage.inputTokens - bare.finished.usage.inputTokens).toBe(500);
+    expect(counted.finished.usage.outputTokens).toBe(bare.finished.usage.outputTokens);
+
+    // A budget the branches fit in but the embedding's 500 tokens do not: the aggregate fails with it.
+    const spentBefore = bare.finished.usage.inputTokens + bare.finished.usage.outputTokens;
+    const over = await run(fan({ embeddingModel: "demo:embed" }), answers(), { embed: reporting, limits: { maxTokens: spentBefore + 100 } });
+    expect(over.finished.status).toBe("failed");
+    expect(over.finished.error).toMatchObject({ code: "budget-exceeded", nodeId: "j" });
+  });
+
   it("refuses vectors that do not match the texts", async () => {
     const wrong: ModelPort["embed"] = async () => [[1, 0]];
     const { finished } = await run(fan({ embeddingModel: "demo:embed" }), answers(), { embed: wrong });
