@@ -35,7 +35,7 @@ import {
   type RowRun,
 } from "@/lib/workflow/eval";
 import { readServerConfig } from "./config";
-import { getDatabase, PROCESS_ID } from "./db";
+import { getDatabase } from "./db";
 import type { Db } from "./db/connect";
 import { DatabaseUnavailableError, databaseErrorMessage, isDatabaseUnavailable } from "./db/errors";
 import {
@@ -51,7 +51,6 @@ import {
   listDatasets,
   listEvalShareLinks,
   listEvaluations,
-  markInterruptedEvaluations,
   recordEvalResult,
   revokeEvalShareLink,
   saveDatasetVersion,
@@ -483,15 +482,6 @@ export function cancelEvaluation(raw: unknown): Promise<EvalActionResult<{ id: s
 
 // ── Progress, results and comparisons ────────────────────────────────────────
 
-let lastSweep = 0;
-/** Evaluations of a process that is gone are marked interrupted (the runs' heartbeat rule), at most once a beat. */
-async function sweepInterrupted(db: Db): Promise<void> {
-  const config = readServerConfig();
-  if (Date.now() - lastSweep < config.heartbeat.everyMs) return;
-  lastSweep = Date.now();
-  await markInterruptedEvaluations(db, { processId: PROCESS_ID, staleAfterMs: config.databaseUrl ? config.heartbeat.staleAfterMs : 0 });
-}
-
 export type EvalProgressView = EvalProgress & { status: EvalStatus; error: { code: string; message: string } | null };
 
 /** Where an evaluation is: from this process's live runner when it runs here, else counted from its stored results. */
@@ -512,7 +502,6 @@ export async function progressOf(db: Db, { owner, id }: { owner: string; id: str
 export async function evaluationProgress(id: string, owner: string | null): Promise<EvalProgressView | null> {
   if (!owner || !Id.safeParse(id).success) return null;
   const { db } = await getDatabase();
-  await sweepInterrupted(db);
   return progressOf(db, { owner, id });
 }
 
@@ -526,8 +515,7 @@ export function evaluationsOf(raw: unknown): Promise<EvalActionResult<Evaluation
     if (!request.success) return invalid(request.error);
     const { owner, db } = await who();
     if (!owner) return notFound;
-    await sweepInterrupted(db);
-    const list = await listEvaluations(db, { owner, workflowId: request.data.workflowId });
+      const list = await listEvaluations(db, { owner, workflowId: request.data.workflowId });
     return list ? { ok: true, data: list.map(listItem) } : notFound;
   });
 }
@@ -563,8 +551,7 @@ export function evaluationDetail(raw: unknown): Promise<EvalActionResult<Evaluat
     if (!request.success) return invalid(request.error);
     const { owner, db } = await who();
     if (!owner) return notFound;
-    await sweepInterrupted(db);
-    const view = await evaluationViewFor(db, { owner, id: request.data.id });
+      const view = await evaluationViewFor(db, { owner, id: request.data.id });
     return view ? { ok: true, data: view } : notFound;
   });
 }

@@ -1,6 +1,7 @@
 import "server-only";
 import { readServerConfig } from "../config";
-import { openDatabase, type Database } from "./connect";
+import { openDatabase, type Database, type Db } from "./connect";
+import { markInterruptedEvaluations } from "./eval-queries";
 import { PROCESS_ID } from "./process";
 import { deleteExpiredRunEvents, heartbeat, markInterruptedRuns, pruneProcesses, vacuumRunEvents } from "./queries";
 
@@ -19,7 +20,7 @@ async function open(): Promise<Open> {
     const staleAfterMs = database.kind === "postgres" ? config.heartbeat.staleAfterMs : 0;
     await pruneProcesses(database.db);
     await heartbeat(database.db, { processId: PROCESS_ID });
-    await markInterruptedRuns(database.db, { processId: PROCESS_ID, staleAfterMs });
+    await markInterrupted(database.db, staleAfterMs);
     const retentionDays = config.runRetentionDays;
     let sweeping = false;
     const beat = setInterval(() => {
@@ -27,7 +28,7 @@ async function open(): Promise<Open> {
       if (sweeping) return;
       sweeping = true;
       heartbeat(database.db, { processId: PROCESS_ID })
-        .then(() => (staleAfterMs ? markInterruptedRuns(database.db, { processId: PROCESS_ID, staleAfterMs }) : 0))
+        .then(() => (staleAfterMs ? markInterrupted(database.db, staleAfterMs) : 0))
         .then(() => (retentionDays === undefined ? 0 : expireRunEvents(database, retentionDays)))
         .catch((error: Error) => console.error("trellis: heartbeat failed:", error.message))
         .finally(() => (sweeping = false));
@@ -38,6 +39,12 @@ async function open(): Promise<Open> {
     await database.close().catch(() => undefined);
     throw error;
   }
+}
+
+/** Runs and evaluations of processes that are gone become `interrupted` (§7.6). */
+async function markInterrupted(db: Db, staleAfterMs: number): Promise<number> {
+  const runs = await markInterruptedRuns(db, { processId: PROCESS_ID, staleAfterMs });
+  return runs + (await markInterruptedEvaluations(db, { processId: PROCESS_ID, staleAfterMs }));
 }
 
 const RETENTION_BATCH = 2_000;
@@ -58,9 +65,9 @@ async function expireRunEvents({ db, kind }: Database, days: number): Promise<nu
 }
 
 /**
- * The process's database: opened on first use (migrations applied). At that moment, runs left
- * `running` by a process that is gone are marked `interrupted`: with PGlite every other process is
- * gone (the lock file allows one); with PostgreSQL, processes that have not beaten for 30 s — and
+ * The process's database: opened on first use (migrations applied). At that moment, runs and
+ * evaluations left `running` by a process that is gone are marked `interrupted`: with PGlite every
+ * other process is gone (the lock file allows one); with PostgreSQL, processes that have not beaten for 30 s — and
  * since several may share it, each keeps beating and sweeping every 10 s (TRELLIS_HEARTBEAT_MS,
  * TRELLIS_PROCESS_STALE_MS). A failed open is not
  * remembered: the next call tries again (PostgreSQL may be back).
