@@ -150,8 +150,14 @@ function expectWhole(events: RunEvent[], reference: RunEvent[]) {
   expect(finished.usage).toEqual(expected.usage);
 }
 
-/** Model calls the run's last attempt made (the engine counts them in `run-finished`). */
+/** Model calls the run made, every attempt's (the engine counts them in `run-finished`). */
 const modelCalls = (events: RunEvent[]) => (events.at(-1) as RunEventOf<"run-finished">).calls!;
+
+/** Model calls lost with a stopped worker: one per execution that restarted (a map worker's own restart calls nothing; its instances do). */
+function lostCalls(events: RunEvent[]): number {
+  const mapWorkers = new Set(events.flatMap((e) => (e.type === "node-instances" ? [e.nodeId] : [])));
+  return events.filter((e) => e.type === "node-retry" && e.code === "worker-lost" && (e.instance !== undefined || !mapWorkers.has(e.nodeId))).length;
+}
 
 /** Executions that called a model and had finished (in the durable stream) before the run was resumed. */
 function finishedBeforeResume(events: RunEvent[]): number {
@@ -267,12 +273,54 @@ describe("cluster mode", () => {
     expect(retry).toMatchObject({ nodeId: killed!.streaming, attempt: 2, code: "worker-lost" });
     expect(events.filter((e) => e.type === "node-retry")).toHaveLength(1);
     expect(finishedBeforeResume(events)).toBeGreaterThanOrEqual(killed!.finishedBefore);
-    expect(modelCalls(events)).toBe(modelCalls(reference) - finishedBeforeResume(events));
+    // Every call of a crash-free run, plus the one the dead worker had made for the node that restarted.
+    expect(modelCalls(events)).toBe(modelCalls(reference) + 1);
     // The record is the stream: the run succeeded (not left interrupted by the heartbeat sweep), every event as sent but deltas merged.
     expect((await q.getRun(db, { owner: ctx.owner, runId }))?.status).toBe("succeeded");
     const stored = (await q.runEventsPage(db, { runId, limit: 10_000 })).events;
     expect(stored.at(-1)).toEqual(events.at(-1));
     expect(stored.filter((e) => e.type !== "node-delta")).toEqual(events.filter((e) => e.type !== "node-delta"));
+  });
+
+  it("holds a resumed run to its limits across attempts (SIGKILL mid-stream): the model calls of the dead worker count against maxModelCalls, the wall time counts from the run's first start", async () => {
+    const pair = await twoWorkers();
+    const ctx = context();
+    const plain = template("prompt-chaining");
+    const reference = await collect(startRun({ runId: newId(), document: plain, inputs: { topic: "a kite" } }, ctx));
+    const referenceEnd = reference.at(-1) as RunEventOf<"run-finished">;
+    expect(referenceEnd.status).toBe("succeeded");
+    const limited = (limits: Record<string, number>): WorkflowDocument => ({ ...plain, settings: { ...plain.settings, limits: { ...plain.settings?.limits, ...limits } } });
+    /** Runs `document` and kills the worker running it with SIGKILL while the second model node streams. */
+    const killedMidway = async (document: WorkflowDocument) => {
+      const runId = newId();
+      const finished = new Set<string>();
+      let killed: Promise<Worker> | undefined;
+      const events = await within(
+        30_000,
+        runId,
+        collect(startRun({ runId, document, inputs: { topic: "a kite" } }, ctx), (event) => {
+          if (event.type === "node-finished" && event.usage.outputTokens > 0) finished.add(event.nodeId);
+          if (killed || event.type !== "node-delta" || finished.size !== 1 || finished.has(event.nodeId)) return;
+          killed = holderOf(runId, pair).then((holder) => {
+            holder.child.kill("SIGKILL");
+            return holder;
+          });
+        }),
+      );
+      expect(killed).toBeDefined();
+      expect(await (await killed!).exited).toBe(null);
+      return events;
+    };
+    // The calls a crash-free run makes are one short once a worker died mid-call: that call was made too.
+    const calls = await killedMidway(limited({ maxModelCalls: referenceEnd.calls! }));
+    expect(calls.filter((e) => e.type === "node-retry")).toEqual([expect.objectContaining({ attempt: 2, code: "worker-lost" })]);
+    expect(calls.at(-1)).toMatchObject({ type: "run-finished", status: "failed", error: { code: "limit:model-calls" } });
+    // A wall time the crash-free run keeps to, but not with the 2 s the dead worker's run waited to be taken over.
+    const wallTimeMs = Math.round(referenceEnd.ms) + 1_500;
+    const late = (await killedMidway(limited({ maxWallTimeMs: wallTimeMs }))).at(-1) as RunEventOf<"run-finished">;
+    expect(late).toMatchObject({ status: "failed", error: { code: "limit:wall-time" } });
+    // Its duration is the run's, from its first start (the second attempt alone is shorter than the limit).
+    expect(late.ms).toBeGreaterThanOrEqual(wallTimeMs);
   });
 
   it("hands a run over at SIGTERM of its worker: the worker exits 0 at once, the other worker resumes it where it was, map instances that had finished are not called again", async () => {
@@ -307,7 +355,7 @@ describe("cluster mode", () => {
     expect(retries.every((e) => e.attempt === 2 && e.code === "worker-lost")).toBe(true);
     // The plan and the instances that had finished were recalled: only the others called a model again.
     expect(finishedBeforeResume(events)).toBeGreaterThanOrEqual(1 + stopped!.instancesDone);
-    expect(modelCalls(events)).toBe(modelCalls(reference) - finishedBeforeResume(events));
+    expect(modelCalls(events)).toBe(modelCalls(reference) + lostCalls(events));
   });
 
   it("a run cancelled while its worker is dead (SIGKILL) ends cancelled and is never resumed", async () => {

@@ -27,15 +27,14 @@ export class Continuation {
   private readonly interrupted = new Map<string, number>();
 
   constructor(document: WorkflowDocument, earlier: ReadonlyArray<RunEvent>, now = Date.now()) {
-    const resume = resumeFromEvents(document, earlier);
+    const resume = resumeFromEvents(document, earlier, now);
     this.resume = resume;
     this.recalled = resume.size;
     const last = earlier.at(-1);
     this.seq = (last?.seq ?? -1) + 1;
     this.t = last?.t ?? 0;
-    const first = earlier[0];
-    // The second attempt's clock starts now; the run's started at `run-started.at`.
-    this.offsetMs = first?.type === "run-started" && first.at ? Math.max(this.t, now - first.at) : this.t;
+    // The second attempt's clock starts now; the run's started at `run-started.at`, and its wall-time limit counts from there.
+    this.offsetMs = resume.elapsedMs;
     // Per node (or instance): the execution it was in, by its start's identity, and its attempts so far.
     const open = new Map<string, { started: string; attempts: number }>();
     for (const event of earlier) {

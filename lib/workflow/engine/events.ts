@@ -67,6 +67,8 @@ export type RunEvent = Stamp &
         pinned?: true;
         /** A join's round that fired nothing: it asked for the branches that wrote `keys` to run again (§4.15). */
         rerun?: { keys: string[]; note: string };
+        /** Model calls this execution made, attempts included (a map worker's instances count their own); absent when none. */
+        calls?: number;
       }
     | { type: "node-skipped"; nodeId: string }
     | { type: "node-failed"; nodeId: string; instance?: number; code: string; message: string; retryable: boolean }
@@ -95,7 +97,7 @@ export type RunEvent = Stamp &
         warnings: RunWarning[];
         error?: RunError;
         ms: number;
-        /** Model calls the run made (attempts included); absent in runs recorded before it was counted. */
+        /** Model calls the run made (attempts included, and those of earlier attempts of a resumed run); absent in runs recorded before it was counted. */
         calls?: number;
       }
   );

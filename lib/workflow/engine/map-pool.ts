@@ -53,7 +53,7 @@ export async function runInstances<T>(
       // An earlier attempt of this run finished this instance: its output, without a model call.
       results[index] = recalled.output as T;
       run.addRecalledUsage(n, recalled.usage);
-      run.emit({ type: "node-finished", nodeId: node.id, instance: index, output: recalled.output, usage: recalled.usage, ms: 0, iteration });
+      run.emit({ type: "node-finished", nodeId: node.id, instance: index, output: recalled.output, usage: recalled.usage, ms: 0, iteration, ...(recalled.calls ? { calls: recalled.calls } : {}) });
       return;
     }
     const instance: InstanceContext = {
@@ -67,6 +67,7 @@ export async function runInstances<T>(
       const { value, output } = await work(index, instance, results);
       results[index] = value;
       run.checkPlaceholders(node.id, output, index);
+      const calls = run.takeInstanceCalls(n, index);
       run.emit({
         type: "node-finished",
         nodeId: node.id,
@@ -75,6 +76,7 @@ export async function runInstances<T>(
         usage,
         ms: run.elapsedSince(started),
         iteration,
+        ...(calls ? { calls } : {}),
       });
     } catch (error) {
       if (error instanceof CancelledError || siblings.signal.aborted) {

@@ -54,7 +54,7 @@ export async function callModel(
   const note = run.rerunNoteOf(n);
   if (note) call = { ...call, prompt: `${call.prompt}\n\n${note}` };
   for (let attempt = 1; ; attempt++) {
-    run.countModelCall(n);
+    run.countModelCall(n, instance);
     await run.semaphore.acquire(signal);
     let result: ModelResult;
     try {

@@ -94,6 +94,11 @@ export class Run {
   private readonly rounds: Int32Array;
   /** Model calls of each node's latest execution, and its duration: what a re-run is estimated to cost. */
   private readonly nodeCalls: Int32Array;
+  /** Of those, the calls the node made itself (not its map instances'), and each instance's (by node and index): what `node-finished` says. */
+  private readonly ownCalls: Int32Array;
+  private readonly instanceCalls = new Map<string, number>();
+  /** How long the run had been going before this attempt (a resumed run): its wall time counts from its first start. */
+  private readonly priorMs: number;
   private readonly lastMs: Float64Array;
   /** Nodes re-running for a join, and the note their model calls get. */
   private readonly rerunNotes = new Map<number, string>();
@@ -124,7 +129,11 @@ export class Run {
     this.nodeUsage = Array.from({ length: n }, () => ({ inputTokens: 0, outputTokens: 0 }));
     this.rounds = new Int32Array(n).fill(1);
     this.nodeCalls = new Int32Array(n);
+    this.ownCalls = new Int32Array(n);
     this.lastMs = new Float64Array(n);
+    // A resumed run's earlier attempts spent time and model calls that count against its limits.
+    this.priorMs = options.resume?.elapsedMs ?? 0;
+    this.modelCalls = options.resume?.modelCalls ?? 0;
     for (let i = 0; i < n; i++) this.unresolved[i] = workflow.incoming[i].length;
     if (options.reuse) this.seed(options.reuse);
     this.channel = new EventChannel<RunEvent>(
@@ -187,9 +196,9 @@ export class Run {
       external.addEventListener("abort", onAbort, { once: true });
       this.detachExternal = () => external.removeEventListener("abort", onAbort);
     }
-    this.cancelWallTimer = this.clock.schedule(this.limits.maxWallTimeMs, () =>
-      this.fail({ code: "limit:wall-time", message: `the run exceeded its wall time limit of ${this.limits.maxWallTimeMs} ms` }),
-    );
+    const wallTimeOver = () => this.fail({ code: "limit:wall-time", message: `the run exceeded its wall time limit of ${this.limits.maxWallTimeMs} ms` });
+    if (this.priorMs >= this.limits.maxWallTimeMs) return wallTimeOver();
+    this.cancelWallTimer = this.clock.schedule(this.limits.maxWallTimeMs - this.priorMs, wallTimeOver);
     if (this.workflow.nodes.length === 0) return this.finish();
     this.startNode(this.workflow.inputIndex);
   }
@@ -207,6 +216,7 @@ export class Run {
     this.startedAtNode[n] = this.clock.now();
     this.nodeUsage[n] = { inputTokens: 0, outputTokens: 0 };
     this.nodeCalls[n] = 0;
+    this.ownCalls[n] = 0;
     if (node.pinned) {
       // A pinned node answers its pinned value at once: no model is called.
       this.emit({ type: "node-started", nodeId: node.id, iteration });
@@ -216,8 +226,10 @@ export class Run {
     this.emit({ type: "node-started", nodeId: node.id, iteration, ...(model ? { model } : {}) });
     const recalled = this.options.resume?.recall(node.id, iteration);
     if (recalled) {
-      // An earlier attempt of this run finished this execution: its result, without a model call.
+      // An earlier attempt of this run finished this execution: its result, without a model call
+      // (its calls are counted in the resume's; they stand for the cost of a re-run, as if made here).
       this.addRecalledUsage(n, recalled.usage);
+      this.nodeCalls[n] = this.ownCalls[n] = recalled.calls ?? 0;
       return this.nodeDone(n, iteration, recalled);
     }
     let result: Promise<NodeResult>;
@@ -265,7 +277,14 @@ export class Run {
     return this.options.resume?.recall(this.workflow.nodes[n].id, iteration, instance);
   }
 
-  /** Tokens a recalled execution used when it ran: they count towards the run's usage, not against its budget again. */
+  /** Model calls one map instance made in the node's current execution (read once, when it finishes). */
+  takeInstanceCalls(n: number, instance: number): number {
+    const calls = this.instanceCalls.get(`${n}:${instance}`) ?? 0;
+    this.instanceCalls.delete(`${n}:${instance}`);
+    return calls;
+  }
+
+  /** Tokens a recalled execution used when it ran: they are the run's usage, and what later calls add to counts against its budget. */
   addRecalledUsage(n: number, usage: TokenUsage): void {
     addUsage(this.nodeUsage[n], usage);
     addUsage(this.usage, usage);
@@ -304,6 +323,7 @@ export class Run {
       usage: this.nodeUsage[n],
       ms: this.elapsedSince(this.startedAtNode[n]),
       iteration,
+      ...(this.ownCalls[n] ? { calls: this.ownCalls[n] } : {}),
       ...provenance,
       ...(rerun ? { rerun: result.rerun } : {}),
     });
@@ -519,7 +539,7 @@ export class Run {
     if (used + tokens > limits.maxTokens) {
       return { ok: false, reason: `it would use about ${tokens} more tokens, past the run's budget of ${limits.maxTokens} (${used} used)` };
     }
-    if (this.elapsedSince(this.startedAt) + ms > limits.maxWallTimeMs) {
+    if (this.priorMs + this.elapsedSince(this.startedAt) + ms > limits.maxWallTimeMs) {
       return { ok: false, reason: `it would take about ${Math.round(ms)} ms more, past the run's wall time limit of ${limits.maxWallTimeMs} ms` };
     }
     return { ok: true, branches: planned, skipped };
@@ -652,7 +672,7 @@ export class Run {
       usage: { ...this.usage },
       warnings: [...this.warnings],
       ...(this.outcome?.error ? { error: this.outcome.error } : {}),
-      ms: this.elapsedSince(this.startedAt),
+      ms: this.priorMs + this.elapsedSince(this.startedAt),
       calls: this.modelCalls,
     });
     this.channel.close();
@@ -685,9 +705,13 @@ export class Run {
     return this.passes[n];
   }
 
-  /** Counts a model call against the run's limit; throws when it is reached. */
-  countModelCall(n?: number): void {
-    if (n !== undefined) this.nodeCalls[n]++;
+  /** Counts a model call (of node `n`, or of its map instance) against the run's limit; throws when it is reached. */
+  countModelCall(n?: number, instance?: number): void {
+    if (n !== undefined) {
+      this.nodeCalls[n]++;
+      if (instance === undefined) this.ownCalls[n]++;
+      else this.instanceCalls.set(`${n}:${instance}`, (this.instanceCalls.get(`${n}:${instance}`) ?? 0) + 1);
+    }
     if (++this.modelCalls > this.limits.maxModelCalls) {
       throw new LimitError("model-calls", `the run reached its limit of ${this.limits.maxModelCalls} model calls`);
     }
