@@ -5,7 +5,7 @@ import { holderId } from "./processes";
 const webA = process.env.CLUSTER_WEB_A!;
 const webB = process.env.CLUSTER_WEB_B!;
 
-test("the editor on web A streams a run that a worker executes; a tab on web B watches it live through web B and cancels it", async ({ context }) => {
+test("the editor on web A streams a run that a worker executes; a tab on web B watches it live through web B, its run page follows it, and it cancels it", async ({ context }) => {
   // One browser: its identity cookie (issued by web A) is honoured by web B, which shares the database.
   const a = await context.newPage();
   await a.goto(`${webA}/editor?template=prompt-chaining`);
@@ -45,6 +45,14 @@ test("the editor on web A streams a run that a worker executes; a tab on web B w
   await expect.poll(async () => (await received()).length).toBeGreaterThan(before);
   expect((await received()).some((event) => event.type === "run-finished")).toBe(false);
 
+  // The run's page on web B, opened mid-run, follows it live from the run's durable stream.
+  const page = await context.newPage();
+  await page.goto(`${webB}/w/${workflowId}/runs/${runId}`);
+  await expect(page.getByTestId("run-status")).toHaveText("running");
+  const joke = page.getByTestId("node-output-n_joke");
+  const shownAtFirst = (await joke.textContent()) ?? "";
+  await expect.poll(async () => ((await joke.textContent()) ?? "").length).toBeGreaterThan(shownAtFirst.length);
+
   // Cancel from web B, the way a closing tab does.
   const cancelled = await b.evaluate(async (id) => (await fetch("/api/runs/cancel", { method: "POST", body: id })).json(), runId);
   expect(cancelled).toEqual({ ok: true, data: { cancelled: true } });
@@ -52,6 +60,8 @@ test("the editor on web A streams a run that a worker executes; a tab on web B w
   await expect(a.getByTestId("run-status")).toHaveText("cancelled", { timeout: 2_000 });
   expect(Date.now() - at).toBeLessThan(2_000);
   await expect.poll(async () => (await received()).at(-1)).toMatchObject({ type: "run-finished", status: "cancelled" });
+  // The open run page saw the ending without a reload.
+  await expect(page.getByTestId("run-status")).toHaveText("cancelled");
   // Both tabs saw one stream: web B's events are web A's run, numbered without gaps.
   const events = await received();
   expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index));

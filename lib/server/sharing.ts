@@ -101,6 +101,8 @@ export function replayRecord(record: RunRecord, access: ReplayAccess = null): Re
     inputs: run.inputs,
     events,
     ...(more ? { more: moreEventsUrl(run.id, access) } : {}),
+    // A page opened on a run in progress follows it live through the same route and access.
+    ...(run.status === "running" ? { live: moreEventsUrl(run.id, access) } : {}),
   };
 }
 

@@ -15,4 +15,6 @@ export type RecordedRun = {
   /** The first page of its events; when more follow, where they load from (`&after=<seq>` appended). */
   events: RunEvent[];
   more?: string;
+  /** Set while the run is in progress: where its events stream from as Server-Sent Events (`&after=<seq>` appended). */
+  live?: string;
 };

@@ -26,20 +26,25 @@ const PAGE_RETRIES = 5;
 
 /**
  * A recorded run's events: the first page came with the page; the rest load one page at a time
- * (oldest first) while the replay already shows and plays what has arrived.
+ * (oldest first) while the replay already shows and plays what has arrived. A run still in
+ * progress (`live`) is then followed over Server-Sent Events until it ends — from this process's
+ * live log, or in cluster mode from the run's durable stream — so its page shows it as it runs.
+ * `ended` is the status the stream reports for a run that ended without `run-finished`.
  */
-export function useRecordedEvents(run: Pick<RecordedRun, "events" | "more">): { events: ReadonlyArray<RunEvent>; loaded: boolean } {
-  const [loaded, setLoaded] = useState<{ from: RecordedRun["events"]; events: RunEvent[]; done: boolean }>({ from: run.events, events: run.events, done: !run.more });
+export function useRecordedEvents(run: Pick<RecordedRun, "events" | "more" | "live">): { events: ReadonlyArray<RunEvent>; loaded: boolean; ended?: string } {
+  const { events: firstPage, more, live } = run;
+  const initial = () => ({ from: firstPage, events: firstPage, done: !more && !live, ended: undefined as string | undefined });
+  const [loaded, setLoaded] = useState(initial);
   // A new record (another run opened in place) starts over from its own first page.
-  const current = loaded.from === run.events ? loaded : { from: run.events, events: run.events, done: !run.more };
+  const current = loaded.from === firstPage ? loaded : initial();
   if (current !== loaded) setLoaded(current);
   useEffect(() => {
-    if (!run.more) return;
-    const more = run.more;
+    if (!more && !live) return;
     const abort = new AbortController();
+    const update = (events: RunEvent[], done: boolean, ended?: string) => setLoaded({ from: firstPage, events, done, ended });
     void (async () => {
-      let events = run.events;
-      for (let failures = 0; !abort.signal.aborted; ) {
+      let events = firstPage;
+      for (let failures = 0; more && !abort.signal.aborted; ) {
         const after = events.at(-1)?.seq ?? -1;
         const page = await fetch(`${more}&after=${after}`, { signal: abort.signal, credentials: "same-origin" })
           .then((response) => response.json() as Promise<Page>)
@@ -53,27 +58,72 @@ export function useRecordedEvents(run: Pick<RecordedRun, "events" | "more">): { 
         }
         failures = 0;
         events = [...events, ...page.data.events];
-        const done = !page.data.more;
-        setLoaded({ from: run.events, events, done });
-        if (done) return;
+        if (!page.data.more) break;
+        update(events, false);
       }
+      if (abort.signal.aborted) return;
+      if (live && events.at(-1)?.type !== "run-finished") followLive(live, events, abort.signal, update);
+      else update(events, true);
     })();
     return () => abort.abort();
-  }, [run.events, run.more]);
-  return { events: current.events, loaded: current.done };
+  }, [firstPage, more, live]);
+  return { events: current.events, loaded: current.done, ended: current.ended };
+}
+
+/**
+ * Follows a run in progress from the event after `from`'s last (the route resumes there, and an
+ * EventSource that reconnects sends `Last-Event-ID`). Events are applied once per animation frame.
+ */
+function followLive(url: string, from: RunEvent[], signal: AbortSignal, update: (events: RunEvent[], done: boolean, ended?: string) => void): void {
+  let events = from;
+  let pending: RunEvent[] = [];
+  let frame = 0;
+  const source = new EventSource(`${url}&after=${from.at(-1)?.seq ?? -1}`, { withCredentials: true });
+  const flush = (done = false, ended?: string) => {
+    cancelAnimationFrame(frame);
+    frame = 0;
+    if (pending.length) {
+      events = [...events, ...pending];
+      pending = [];
+    }
+    update(events, done, ended);
+  };
+  source.onmessage = (message: MessageEvent<string>) => {
+    const event = JSON.parse(message.data) as RunEvent;
+    if (event.seq <= ((pending.at(-1) ?? events.at(-1))?.seq ?? -1)) return;
+    pending.push(event);
+    if (event.type === "run-finished") {
+      source.close();
+      flush(true);
+    } else frame ||= requestAnimationFrame(() => flush());
+  };
+  // The run ended without `run-finished` (interrupted, or its events expired): the stream says how.
+  source.addEventListener("run-ended", (message) => {
+    source.close();
+    flush(true, (JSON.parse((message as MessageEvent<string>).data) as { status: string }).status);
+  });
+  // A refusal (the run is gone or no longer shared) closes it for good; anything else reconnects by itself.
+  source.onerror = () => {
+    if (source.readyState === EventSource.CLOSED) flush(true);
+  };
+  signal.addEventListener("abort", () => {
+    source.close();
+    cancelAnimationFrame(frame);
+  });
 }
 
 /**
  * Replays a recorded run on the canvas through the same reducer as a live run: instantly (it
  * opens on the finished run), or at recorded speed — any speed — with a scrubber. Moving forward
  * applies only the new events; moving back rebuilds from the start (a pure fold, cheap). A long
- * record arrives in pages: until it is all there the replay follows its end (or keeps playing
- * into what arrives), and only then says how an interrupted run ended.
+ * record arrives in pages, and a run in progress keeps arriving until it ends: until it is all
+ * there the replay follows its end (or keeps playing into what arrives), and only then says how
+ * an interrupted run ended.
  */
-export function useReplay(run: Pick<RecordedRun, "runId" | "events" | "more" | "status">): Replay {
+export function useReplay(run: Pick<RecordedRun, "runId" | "events" | "more" | "live" | "status">): Replay {
   const { runId } = run;
-  const { events, loaded } = useRecordedEvents(run);
-  const interrupted = run.status === "interrupted" && loaded;
+  const { events, loaded, ended } = useRecordedEvents(run);
+  const interrupted = (ended ?? run.status) === "interrupted" && loaded;
   const store = useEditorStore();
   const duration = useMemo(() => recordedDuration(events), [events]);
   const nodeIds = useMemo(() => store.getState().document.nodes.filter((n) => n.kind !== "note").map((n) => n.id), [store]);
