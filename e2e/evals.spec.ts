@@ -193,10 +193,23 @@ test("edit a dataset in the grid, export it, and cancel an evaluation keeping it
   await page.getByTestId("expected-key").selectOption("joke");
   await page.getByTestId("expected-add").click();
   await page.getByTestId("cell-0-expected-joke").fill("a joke about owls");
+  // A check for the first row only: opened under the row, saved with the rows.
+  await expect(page.getByTestId("row-checks").first()).toHaveText("add");
+  await page.getByTestId("row-checks").first().click();
+  const rowChecks = page.getByTestId("row-assertions");
+  await expect(rowChecks).toHaveCount(1);
+  await rowChecks.getByTestId("assertion-add").click();
+  await rowChecks.getByTestId("assertion-value").fill("owl");
+  await page.screenshot({ path: shots("row-checks-1280"), fullPage: false });
   await expect(page.getByTestId("dataset-version")).toHaveText("v1 · unsaved changes");
   await page.getByTestId("dataset-save").click();
   await expect(page.getByTestId("dataset-version")).toHaveText("v2");
   await expect(page.getByTestId("dataset-row")).toHaveCount(5);
+  await expect(page.getByTestId("row-checks").first()).toHaveText("1 check");
+  await expect(page.getByTestId("row-checks").nth(1)).toHaveText("add");
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.screenshot({ path: shots("row-checks-1440"), fullPage: false });
+  await page.setViewportSize({ width: 1280, height: 720 });
   await page.screenshot({ path: shots("dataset-1280"), fullPage: false });
 
   const download = page.waitForEvent("download");
@@ -219,6 +232,8 @@ test("edit a dataset in the grid, export it, and cancel an evaluation keeping it
   const kept = await page.getByTestId("result-row").count();
   expect(kept).toBeGreaterThanOrEqual(1);
   expect(kept).toBeLessThan(5);
+  // The first row (run first) was checked by its own assertion too; the others have no verdict for it.
+  await expect(page.locator('[data-row-id="owls"]').getByTestId("verdict-check-1")).toHaveAttribute("data-pass", /true|false/);
   await expect(page.getByTestId("summary-pass-rate")).toBeVisible();
   await expect(page.getByTestId("evaluation-list").getByTestId("eval-status")).toHaveText("cancelled");
 });

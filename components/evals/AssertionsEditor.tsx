@@ -38,8 +38,8 @@ function ofKind(kind: AssertionKind, base: { id: string; key: string; label?: st
   }
 }
 
-function nextId(assertions: ReadonlyArray<Assertion>): string {
-  for (let n = assertions.length + 1; ; n++) if (!assertions.some((a) => a.id === `a${n}`)) return `a${n}`;
+function nextNumber(assertions: ReadonlyArray<Assertion>, prefix: string, taken: ReadonlyArray<string>): number {
+  for (let n = assertions.length + 1; ; n++) if (!assertions.some((a) => a.id === `${prefix}${n}`) && !taken.includes(`${prefix}${n}`)) return n;
 }
 
 /** The dataset's assertions, one declarative form per kind (no code): each names the output key it checks. */
@@ -50,8 +50,17 @@ export function AssertionsEditor({
   models,
   problems,
   canEmbed = false,
+  idPrefix = "a",
+  labelPrefix,
+  takenIds = [],
+  addLabel = "Add assertion",
 }: {
   canEmbed?: boolean;
+  /** New assertions are `<idPrefix><n>`, never one of `takenIds`; with `labelPrefix`, labelled `<labelPrefix> <n>`. */
+  idPrefix?: string;
+  labelPrefix?: string;
+  takenIds?: ReadonlyArray<string>;
+  addLabel?: string;
   assertions: Assertion[];
   onChange: (next: Assertion[]) => void;
   outputKeys: string[];
@@ -99,11 +108,14 @@ export function AssertionsEditor({
       ))}
       <button
         type="button"
-        onClick={() => onChange([...assertions, ofKind("contains", { id: nextId(assertions), key: outputKeys[0] ?? "output" })])}
+        onClick={() => {
+          const n = nextNumber(assertions, idPrefix, takenIds);
+          onChange([...assertions, ofKind("contains", { id: `${idPrefix}${n}`, key: outputKeys[0] ?? "output", label: labelPrefix ? `${labelPrefix} ${n}` : undefined })]);
+        }}
         className="inline-flex h-8 items-center gap-1.5 rounded-md border border-dashed border-zinc-300 px-3 text-sm text-zinc-700 hover:bg-zinc-50 dark:border-zinc-700 dark:text-zinc-300 dark:hover:bg-zinc-800"
         data-testid="assertion-add"
       >
-        <Plus className="h-4 w-4" /> Add assertion
+        <Plus className="h-4 w-4" /> {addLabel}
       </button>
     </div>
   );

@@ -101,6 +101,7 @@ export function EvalsPage(props: EvalsPageProps) {
   const [current, setCurrent] = useState<DatasetView | null>(props.initialDataset);
   const [draft, setDraft] = useState<Dataset | null>(props.initialDataset?.dataset ?? null);
   const [problems, setProblems] = useState<Record<number, string>>({});
+  const [rowProblems, setRowProblems] = useState<Record<number, Record<number, string>>>({});
   const [importIssues, setImportIssues] = useState<ImportIssue[] | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
   const importInto = useRef<string | undefined>(undefined);
@@ -118,6 +119,7 @@ export function EvalsPage(props: EvalsPageProps) {
     setCurrent(answer.data);
     setDraft(answer.data.dataset);
     setProblems({});
+    setRowProblems({});
     setTab("dataset");
   }, []);
 
@@ -154,15 +156,20 @@ export function EvalsPage(props: EvalsPageProps) {
     if (!current || !draft) return;
     setNotice(null);
     setProblems({});
+    setRowProblems({});
     const answer = await saveDatasetAction({ workflowId, datasetId: current.id, baseVersion: current.latestVersion, dataset: draft });
     if (!answer.ok) {
-      // Each problem under the assertion it is about ("assertions[1].value: …").
+      // Each problem under the assertion it is about ("assertions[1].value: …", "rows[4].assertions[0].key: …").
       const byIndex: Record<number, string> = {};
+      const byRow: Record<number, Record<number, string>> = {};
       for (const issue of answer.error.issues ?? []) {
         const match = /^assertions\[(\d+)\]/.exec(issue.path);
         if (match) byIndex[Number(match[1])] ??= issue.message;
+        const inRow = /^rows\[(\d+)\]\.assertions\[(\d+)\]/.exec(issue.path);
+        if (inRow) (byRow[Number(inRow[1])] ??= {})[Number(inRow[2])] ??= issue.message;
       }
       setProblems(byIndex);
+      setRowProblems(byRow);
       return setNotice({ kind: "error", text: `Not saved — ${answer.error.message}` });
     }
     setNotice({ kind: "info", text: `Saved ${draft.name} as v${answer.data.version}.` });
@@ -439,7 +446,16 @@ export function EvalsPage(props: EvalsPageProps) {
                         <Save className="h-4 w-4" /> Save
                       </button>
                     </div>
-                    <DatasetGrid rows={draft.rows} onChange={(rows: DatasetRow[]) => setDraft({ ...draft, rows })} inputs={inputs} outputKeys={outputKeys} />
+                    <DatasetGrid
+                      rows={draft.rows}
+                      onChange={(rows: DatasetRow[]) => setDraft({ ...draft, rows })}
+                      inputs={inputs}
+                      outputKeys={outputKeys}
+                      models={models}
+                      canEmbed={props.canEmbed}
+                      datasetAssertionIds={draft.assertions.map((a) => a.id)}
+                      rowProblems={rowProblems}
+                    />
                   </section>
                   <section className="space-y-2">
                     <h3 className="text-sm font-semibold">Assertions</h3>
