@@ -189,6 +189,41 @@ describe("export", () => {
     expect(back).toEqual([dataset.rows[0], dataset.rows[1], { id: "c", inputs: { question: "naïve café ☕", count: 1.5, formal: false } }]);
   });
 
+  it("CSV export writes cells a spreadsheet would run as formulas with a leading ', and import gives back exactly what was exported", () => {
+    const tricky = ["=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)", "\tindented", "'=already quoted", "''+two quotes", "'", "'plain", "it's = fine", "-", "=", "- a list item"];
+    const risky: Dataset = {
+      name: "risky",
+      assertions: [],
+      rows: [
+        ...tricky.map((question, i) => ({ id: `t${i}`, inputs: { question, count: 1 }, expected: { answer: question } })),
+        { id: "-neg", inputs: { question: "numbers", count: -5 }, expected: { answer: "+1.5e3" } },
+      ],
+    };
+    const text = datasetToCsv(risky, doc);
+    const lines = text.split("\r\n").slice(1, -1);
+    expect(lines[0]).toBe("t0,'=1+1,,1,,'=1+1");
+    expect(lines[2]).toBe("t2,'-2+3,,1,,'-2+3");
+    expect(lines[3]).toBe("t3,'@SUM(A1:A2),,1,,'@SUM(A1:A2)");
+    // Already quoted: one more ', so import removes exactly one.
+    expect(lines[5]).toBe("t5,''=already quoted,,1,,''=already quoted");
+    // A ' not followed by a formula character, and plain numbers, are written as they are.
+    expect(lines[8]).toBe("t8,'plain,,1,,'plain");
+    expect(lines.at(-1)).toBe("'-neg,numbers,,-5,,+1.5e3");
+    expect(rows(csv(text))).toEqual(risky.rows);
+  });
+
+  it("CSV export names the id column row.id when the workflow has an input called id, and imports it back", () => {
+    const withId = workflow([input, llm("answer", "Look up {{id}}")], ["in->answer"], { inputs: [{ key: "id", label: "Customer id", type: "text", required: true }] });
+    const data: Dataset = { name: "ids", assertions: [], rows: [{ id: "r1", inputs: { id: "C-42" } }, { id: "r2", inputs: { id: "C-7" } }] };
+    const text = datasetToCsv(data, withId);
+    expect(text.split("\r\n")[0]).toBe("row.id,id");
+    expect(rows(parseDataset(text, { format: "csv", document: withId, name: "ids" }))).toEqual(data.rows);
+    // Without the document, an input key "id" in the rows decides it too.
+    expect(datasetToCsv(data).split("\r\n")[0]).toBe("row.id,id");
+    // A workflow without such an input keeps the plain id column; row.id is accepted for it on import.
+    expect(rows(csv("row.id,question,count\nq1,Why?,1\n"))).toEqual([{ id: "q1", inputs: { question: "Why?", count: 1 } }]);
+  });
+
   it("JSONL round-trips, row assertions included", () => {
     const withAssertions: Dataset = { ...dataset, rows: [{ ...dataset.rows[0], assertions: [{ id: "q", kind: "contains", key: "answer", value: "two" }] }, dataset.rows[1]] };
     expect(rows(jsonl(datasetToJsonl(withAssertions)))).toEqual(withAssertions.rows);

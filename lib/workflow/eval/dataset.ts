@@ -65,9 +65,37 @@ function inputNamed(document: WorkflowDocument, name: string): WorkflowInput | u
   return document.inputs.find((input) => input.key.toLowerCase() === lower || (input.label ?? "").trim().toLowerCase() === lower);
 }
 
-/** The row id column (`id`, any case), unless the workflow has an input of that name. */
+/**
+ * The row id column: `row.id` (no input key has a dot), or `id` (any case) unless the workflow has
+ * an input of that name. Export writes `row.id` when `id` would name an input.
+ */
 function isIdColumn(document: WorkflowDocument, name: string): boolean {
-  return name.trim().toLowerCase() === "id" && !inputNamed(document, name);
+  const lower = name.trim().toLowerCase();
+  return (lower === "id" || lower === ROW_ID_COLUMN) && !inputNamed(document, name);
+}
+
+const ROW_ID_COLUMN = "row.id";
+
+/**
+ * Spreadsheet formula injection (CSV export). A spreadsheet runs a cell that starts with `=`, `+`,
+ * `-`, `@`, a tab or a carriage return as a formula, so export writes such a cell with a leading `'`
+ * (which spreadsheets show as text and hide), and import removes one leading `'` from a cell that
+ * is `'`s followed by one of those characters. Cells that already start with `'`s then one of them
+ * get one more `'` on export, so import∘export is exact for every value. Plain numbers (`-5`,
+ * `+1.5e3`) are left alone: they are not formulas.
+ */
+const FORMULA_START = /^'*[=+\-@\t\r]/;
+const ESCAPED_FORMULA = /^'+[=+\-@\t\r]/;
+const PLAIN_NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+/** A cell as export writes it: a leading `'` when a spreadsheet would run it as a formula. */
+export function csvSafeCell(value: string): string {
+  return FORMULA_START.test(value) && !PLAIN_NUMBER.test(value) ? `'${value}` : value;
+}
+
+/** A CSV cell's value: the export's leading `'` removed. */
+export function csvCellValue(cell: string): string {
+  return ESCAPED_FORMULA.test(cell) ? cell.slice(1) : cell;
 }
 
 /** The output key of an `expected.<key>` / `expected:<key>` column, or null when the name is not one. */
@@ -233,7 +261,8 @@ function parseCsv(text: string, options: ParseDatasetOptions): { raw: RawRow[]; 
       return;
     }
     const row: RawRow = { at, inputs: {}, columns: {}, expected: {} };
-    record.forEach((cell, c) => {
+    record.forEach((written, c) => {
+      const cell = csvCellValue(written);
       const column = columns[c];
       if (column.kind === "id") {
         if (cell.trim()) row.id = cell.trim();
@@ -374,15 +403,18 @@ function exportColumns(dataset: Dataset, document?: WorkflowDocument): { inputs:
   return { inputs: [...inputs], expected: [...expected] };
 }
 
-/** CSV (RFC 4180, CRLF) with a header row; row assertions are not part of CSV (use JSONL to keep them). */
+/**
+ * CSV (RFC 4180, CRLF) with a header row; row assertions are not part of CSV (use JSONL to keep
+ * them). The id column is `id`, or `row.id` when `id` names an input; cells a spreadsheet would run
+ * as formulas get a leading `'` that import removes (`csvSafeCell`).
+ */
 export function datasetToCsv(dataset: Dataset, document?: WorkflowDocument): string {
   const { inputs, expected } = exportColumns(dataset, document);
-  const fields = ["id", ...inputs, ...expected.map((key) => `expected.${key}`)];
-  const data = dataset.rows.map((row) => [
-    row.id,
-    ...inputs.map((key) => (row.inputs[key] === undefined ? "" : String(row.inputs[key]))),
-    ...expected.map((key) => row.expected?.[key] ?? ""),
-  ]);
+  const idNamesInput = inputs.some((key) => key.toLowerCase() === "id") || Boolean(document && inputNamed(document, "id"));
+  const fields = [idNamesInput ? ROW_ID_COLUMN : "id", ...inputs, ...expected.map((key) => `expected.${key}`)];
+  const data = dataset.rows.map((row) =>
+    [row.id, ...inputs.map((key) => (row.inputs[key] === undefined ? "" : String(row.inputs[key]))), ...expected.map((key) => row.expected?.[key] ?? "")].map(csvSafeCell),
+  );
   return `${Papa.unparse({ fields, data }, { newline: "\r\n" })}\r\n`;
 }
 
