@@ -45,7 +45,7 @@ const assertions = file(
 );
 
 type JsonReport = {
-  rows: Array<{ id: string; index: number; runId: string; status: string; pass: boolean; verdicts: Array<{ assertionId: string; pass: boolean; reason: string }>; outputs: Record<string, unknown>; latencyMs: number; usage: { inputTokens: number; outputTokens: number }; costUsd: number | null }>;
+  rows: Array<{ id: string; index: number; runId: string; status: string; pass: boolean; verdicts: Array<{ assertionId: string; pass: boolean; reason: string; model?: string; usage?: { inputTokens: number; outputTokens: number } }>; outputs: Record<string, unknown>; latencyMs: number; usage: { inputTokens: number; outputTokens: number }; costUsd: number | null }>;
   summary: { rows: number; finished: number; passed: number; passRate: number; perAssertion: Array<{ assertionId: string; passRate: number }>; costUsd: number | null };
 };
 
@@ -120,6 +120,38 @@ describe("trellis eval", () => {
     expect((JSON.parse(offline.stdout) as JsonReport).summary).toMatchObject({ rows: 3, passed: 3 });
   });
 
+  it("--model and --embedding-model replace the models the assertions name too: judges and embedding similarity", async () => {
+    const named = file(
+      "named-models.json",
+      JSON.stringify([
+        { id: "judged", key: "combined_output", kind: "judge", rubric: "Has a poem.", model: "openai:gpt-4o" },
+        { id: "near", key: "combined_output", kind: "similar", method: "embedding", model: "openai:text-embedding-3-small", reference: "a poem and a story", threshold: 0 },
+      ]),
+    );
+    // As written, those models are not configured here: refused before anything runs.
+    expect((await trellis(["eval", "parallelization", "--dataset", rows, "--assert", named])).code).toBe(2);
+    const offline = await trellis(["eval", "parallelization", "--dataset", rows, "--assert", named, "--model", "demo:fast", "--min-pass-rate", "0", "--json"]);
+    expect(offline.code).toBe(0);
+    const report = JSON.parse(offline.stdout) as JsonReport;
+    for (const row of report.rows) {
+      expect(row.verdicts.find((v) => v.assertionId === "judged")).toMatchObject({ model: "demo:fast" });
+      // demo:embed reports the tokens it counted: they are part of the row's tokens.
+      expect(row.verdicts.find((v) => v.assertionId === "near")).toMatchObject({ model: "demo:embed", usage: { inputTokens: expect.any(Number), outputTokens: 0 } });
+    }
+    // --embedding-model alone: the workflow's language models stay, every embedding model is the one named.
+    const document = structuredClone(findTemplate("parallelization")!.json) as { nodes: Array<{ kind: string; config: Record<string, unknown> }> };
+    for (const node of document.nodes) if (node.kind === "aggregate") node.config.agreement = { key: "agreement", embeddingModel: "openai:text-embedding-3-small" };
+    const path = file("embeddings-only.json", JSON.stringify(document));
+    const embedded = await trellis(["eval", path, "--dataset", rows, "--assert", named, "--embedding-model", "demo:embed", "--min-pass-rate", "0", "--json"]);
+    // The judge still names openai:gpt-4o, which --embedding-model leaves alone.
+    expect(embedded.code).toBe(2);
+    expect(embedded.stderr).toMatch(/^assertion "judged": judge model openai:gpt-4o: /);
+    const nearOnly = file("near-only.json", JSON.stringify([{ id: "near", key: "combined_output", kind: "similar", method: "embedding", model: "openai:text-embedding-3-small", reference: "a poem", threshold: 0 }]));
+    const ok = await trellis(["eval", path, "--dataset", rows, "--assert", nearOnly, "--embedding-model", "demo:embed", "--json"]);
+    expect(ok.code).toBe(0);
+    expect((JSON.parse(ok.stdout) as JsonReport).rows[0].verdicts).toEqual([expect.objectContaining({ assertionId: "near", model: "demo:embed" })]);
+  });
+
   it("Ctrl-C cancels: running rows stop, the finished row is kept and reported; exit 1", async () => {
     // Every model call for the other two rows hangs until the cancel reaches it.
     const faults = [{ kind: "hang", match: "penguins" }, { kind: "hang", match: "snow" }];
@@ -161,6 +193,8 @@ describe("trellis eval", () => {
     ["a negative price", () => ["parallelization", "--dataset", rows, "--prices", file("prices.json", '{"acme:x":{"inputPerMTok":-1,"outputPerMTok":0}}')], /^"acme:x\.inputPerMTok": /],
     ["an unconfigured model", () => ["parallelization", "--dataset", rows, "--model", "openai:gpt-4o-mini"], /^error at node "n_joke": [\s\S]*\nEvaluate it with the offline demo model instead: --model demo:fast/],
     ["an unknown flag", () => ["parallelization", "--dataset", rows, "--bogus"], /^Unknown option '--bogus'/],
+    ["an --embedding-model that is not configured", () => ["parallelization", "--dataset", rows, "--embedding-model", "openai:text-embedding-3-small"], /^--embedding-model openai:text-embedding-3-small: /],
+    ["a language model as the embedding model", () => ["parallelization", "--dataset", rows, "--embedding-model", "demo:fast"], /^--embedding-model demo:fast: the demo provider has no embedding model "fast"/],
     ["no dataset", () => ["parallelization"], /^--dataset <file\.csv \| file\.jsonl> is required/],
     ["a dataset file that does not exist", () => ["parallelization", "--dataset", join(tmp, "none.csv")], /^no dataset file .*none\.csv\n$/],
     ["a dataset of unknown format", () => ["parallelization", "--dataset", file("rows.txt", "topic\nx\n")], /^cannot tell the format of .*rows\.txt: name it \.csv or \.jsonl/],

@@ -3,7 +3,13 @@
  * every row, print a table and a summary (or JSON), and exit by the pass rate, for CI.
  *
  *   npm run trellis -- eval <file | template> --dataset rows.csv [--assert assertions.json]
- *     [--concurrency N] [--min-pass-rate 0.9] [--json] [--model id] [--prices prices.json]
+ *     [--concurrency N] [--min-pass-rate 0.9] [--json] [--model id] [--embedding-model id]
+ *     [--prices prices.json]
+ *
+ * `--model` replaces every language model: the workflow's nodes and the judges' (assertions that
+ * name their own included). `--embedding-model` replaces every embedding model: aggregates'
+ * agreement checks and similarity-by-embeddings assertions. `--model demo:…` implies
+ * `--embedding-model demo:embed`, so the whole evaluation runs offline.
  *
  * Exit codes: 0 the pass rate meets the threshold, 1 it does not (or the evaluation was
  * cancelled), 2 invalid input: document, dataset, assertions, flags or models.
@@ -67,6 +73,15 @@ function readAssertions(path: string, document: WorkflowDocument, canEmbed: bool
   const read = parseAssertions(json, document, { canEmbed });
   if (!read.ok) throw new UsageError(read.issues.map((found) => `${path}: ${found.path} ${found.message}`).join("\n"));
   return read.assertions;
+}
+
+/** The assertions with `--model` as every judge's model and `--embedding-model` as every embedding similarity's. */
+function withAssertionModels(assertions: Assertion[], { model, embeddingModel }: { model?: string; embeddingModel?: string }): Assertion[] {
+  return assertions.map((assertion) => {
+    if (assertion.kind === "judge" && model) return { ...assertion, model };
+    if (assertion.kind === "similar" && assertion.method === "embedding" && embeddingModel) return { ...assertion, model: embeddingModel };
+    return assertion;
+  });
 }
 
 /** Judge and embedding models that assertions name must be configured, like the workflow's own. */
@@ -150,6 +165,7 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
         "min-pass-rate": { type: "string" },
         json: { type: "boolean" },
         model: { type: "string", short: "m" },
+        "embedding-model": { type: "string" },
         prices: { type: "string" },
       },
     }));
@@ -170,9 +186,14 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
       return 2;
     }
     // --model demo:… makes the whole evaluation offline, as "run with the demo model" does in the editor: embeddings too.
+    const embeddingModel = values["embedding-model"] ?? (values.model?.startsWith("demo:") ? DEFAULT_EMBEDDING_MODEL : undefined);
     const chosen = values.model ? withModel(parsed.document, values.model) : parsed.document;
-    const document = values.model?.startsWith("demo:") ? withEmbeddingModel(chosen, DEFAULT_EMBEDDING_MODEL) : chosen;
+    const document = embeddingModel ? withEmbeddingModel(chosen, embeddingModel) : chosen;
     const models = createModels();
+    if (values["embedding-model"]) {
+      const resolved = models.registry.resolveEmbedding(values["embedding-model"]);
+      if (!resolved.ok) throw new UsageError(`--embedding-model ${values["embedding-model"]}: ${resolved.message}`);
+    }
     const missing = unconfiguredModels(document, models.registry);
     if (missing.length) {
       for (const problem of missing) io.stderr.write(`error at node "${problem.nodeId}": ${problem.message}\n`);
@@ -183,8 +204,9 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
     const judgeModel = values.model ?? document.settings?.defaultModel ?? DEFAULT_MODEL;
     const services: EvalServices = {
       judge: createModelJudge(port, judgeModel, { limits: models.limits }),
-      embed: createPortEmbedder(port, DEFAULT_EMBEDDING_MODEL, { limits: models.limits }),
+      embed: createPortEmbedder(port, embeddingModel ?? DEFAULT_EMBEDDING_MODEL, { limits: models.limits }),
     };
+    const overrides = { model: values.model, embeddingModel };
     const canEmbed = Boolean(services.embed);
 
     const prices = loadPriceTable(values.prices, (path) => readText(path, "price table", 1_000_000));
@@ -198,8 +220,9 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
     }
     if (!values.json) for (const warning of dataset.warnings) io.stderr.write(`${values.dataset}: warning: ${warning.message}\n`);
 
-    const assertions = values.assert ? readAssertions(values.assert, document, canEmbed) : [];
-    const everyAssertion = [...assertions, ...dataset.dataset.rows.flatMap((row) => row.assertions ?? [])];
+    const assertions = withAssertionModels(values.assert ? readAssertions(values.assert, document, canEmbed) : [], overrides);
+    const datasetRows = dataset.dataset.rows.map((row) => (row.assertions ? { ...row, assertions: withAssertionModels(row.assertions, overrides) } : row));
+    const everyAssertion = [...assertions, ...datasetRows.flatMap((row) => row.assertions ?? [])];
     checkAssertionModels(everyAssertion, models.registry);
 
     const controller = new AbortController();
@@ -215,7 +238,7 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
     let done = 0;
     const outcome = await evaluateDataset({
       document,
-      dataset: { ...dataset.dataset, assertions },
+      dataset: { ...dataset.dataset, rows: datasetRows, assertions },
       concurrency,
       signal: controller.signal,
       services,

@@ -41,7 +41,8 @@ const USAGE = `usage:
   trellis plan "<task>" [--out file.json] [--model provider:model]
   trellis advise <file | template> [--run events.ndjson] [--json]
   trellis eval <file | template> --dataset <file.csv | file.jsonl> [--assert assertions.json]
-      [--concurrency N] [--min-pass-rate 0.9] [--json] [--model provider:model] [--prices prices.json]
+      [--concurrency N] [--min-pass-rate 0.9] [--json] [--model provider:model]
+      [--embedding-model provider:model] [--prices prices.json]
   trellis templates
 
 templates: ${TEMPLATES.map((t) => t.id).join(", ")}`;
