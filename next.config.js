@@ -7,12 +7,24 @@
 const MAX_DOCUMENT_CHARACTERS = 5_000_000;
 export const SERVER_ACTION_BODY_LIMIT = 3 * MAX_DOCUMENT_CHARACTERS + 1_000_000;
 
+/**
+ * Whether responses are gzipped by this server. A local-mode server answers on the loopback
+ * interface only, where compressing saves no time and costs CPU on every streamed chunk of every
+ * run (about a tenth of the server's CPU while runs stream); team mode, reachable by others,
+ * compresses unless a proxy in front of it does (TRELLIS_COMPRESS=0). TRELLIS_COMPRESS=1 forces it.
+ */
+export function compressResponses(env = process.env) {
+  if (env.TRELLIS_COMPRESS === "1" || env.TRELLIS_COMPRESS === "0") return env.TRELLIS_COMPRESS === "1";
+  return env.TRELLIS_MODE === "team";
+}
+
 /** @type {import("next").NextConfig} */
 const nextConfig = {
   // PGlite ships WASM that must stay a server-side dependency, not a public static asset. DBOS
   // (cluster mode) keeps process-wide state: one copy from node_modules, not one per bundle.
   serverExternalPackages: ["@electric-sql/pglite", "@dbos-inc/dbos-sdk"],
   poweredByHeader: false,
+  compress: compressResponses(),
   // The browser only checks gate patterns (runs execute on the server, on RE2JS): it gets a syntax
   // check with RE2's rules instead of RE2JS and its Unicode tables (lib/workflow/re2-browser.ts).
   turbopack: { resolveAlias: { re2js: { browser: "./lib/workflow/re2-browser.ts" } } },

@@ -3,7 +3,12 @@ import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { MAX_DOCUMENT_BYTES } from "@/lib/workflow";
 
-type ConfigModule = { default: { experimental?: { serverActions?: { bodySizeLimit?: unknown } } }; SERVER_ACTION_BODY_LIMIT: number };
+type ConfigModule = {
+  default: { experimental?: { serverActions?: { bodySizeLimit?: unknown } } };
+  SERVER_ACTION_BODY_LIMIT: number;
+  compressResponses: (env: Record<string, string | undefined>) => boolean;
+};
+const loadConfig = async () => (await import(pathToFileURL(join(process.cwd(), "next.config.js")).href)) as ConfigModule;
 
 describe("Next.js configuration", () => {
   it("lets a server action carry the largest document the editor imports, at 3 bytes a character", async () => {
@@ -13,5 +18,14 @@ describe("Next.js configuration", () => {
     expect(config.SERVER_ACTION_BODY_LIMIT).toBeGreaterThanOrEqual(3 * MAX_DOCUMENT_BYTES);
     // Not without bound either: what a document needs plus room for the run's inputs.
     expect(config.SERVER_ACTION_BODY_LIMIT).toBeLessThanOrEqual(3 * MAX_DOCUMENT_BYTES + 2_000_000);
+  });
+
+  it("gzips responses in team mode only, unless TRELLIS_COMPRESS says otherwise (loopback gains nothing from it)", async () => {
+    const { compressResponses } = await loadConfig();
+    expect(compressResponses({})).toBe(false);
+    expect(compressResponses({ TRELLIS_MODE: "local" })).toBe(false);
+    expect(compressResponses({ TRELLIS_MODE: "team" })).toBe(true);
+    expect(compressResponses({ TRELLIS_MODE: "team", TRELLIS_COMPRESS: "0" })).toBe(false);
+    expect(compressResponses({ TRELLIS_COMPRESS: "1" })).toBe(true);
   });
 });

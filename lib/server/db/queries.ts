@@ -438,10 +438,16 @@ export async function createRunWithinRate(
     // admission, one server-wide lock: the caps are server-wide.
     if (admission) await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('trellis:admission'), 0)`);
     else await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('trellis:run-rate'), hashtext(${run.owner}))`);
-    const recent = await recentRuns(tx, { owner: run.owner, source: run.source, windowMs });
-    if (recent.count >= limit) return { ok: false, code: "rate-limited", freeInMs: recent.freeInMs } as const;
-    if (!admission) return (await createRun(tx, run)) ? ({ ok: true } as const) : ({ ok: false, code: "duplicate" } as const);
-    const decided = await admit(tx, { ...admission, owner: run.owner, source: run.source, windowMs });
+    if (!admission) {
+      const recent = await recentRuns(tx, { owner: run.owner, source: run.source, windowMs });
+      if (recent.count >= limit) return { ok: false, code: "rate-limited", freeInMs: recent.freeInMs } as const;
+      return (await createRun(tx, run)) ? ({ ok: true } as const) : ({ ok: false, code: "duplicate" } as const);
+    }
+    // Every count admission needs, in one round trip: under the server-wide lock, each query is
+    // time every other run start waits for.
+    const facts = await admissionFacts(tx, { ...admission, owner: run.owner, source: run.source, windowMs });
+    if (facts.recent >= limit) return { ok: false, code: "rate-limited", freeInMs: facts.recentFreeInMs } as const;
+    const decided = admit(facts, admission);
     if (!decided.ok) return decided;
     const { modelSlots, tokenBudget } = decided;
     const created = await createRun(tx, { ...run, payer: admission.budget.payer, clientAddress: admission.address?.value ?? null, modelSlots, tokenBudget });
@@ -453,50 +459,90 @@ export async function createRunWithinRate(
 const tokensOf = sql`coalesce((${runs.usage}->>'inputTokens')::bigint, 0) + coalesce((${runs.usage}->>'outputTokens')::bigint, 0) + coalesce((${runs.checkUsage}->>'inputTokens')::bigint, 0) + coalesce((${runs.checkUsage}->>'outputTokens')::bigint, 0)`;
 const MIDNIGHT_UTC = sql`(date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')`;
 
-async function admit(
+type AdmissionFacts = {
+  /** The identity's runs from this source in the window, and when the oldest leaves it. */
+  recent: number;
+  recentFreeInMs: number;
+  /** Runs in progress: all, the identity's, and the model-call slots they hold. */
+  running: number;
+  mine: number;
+  slots: number;
+  /** Shared-link runs from the client address in the window (when admission names one). */
+  fromAddress: number;
+  addressFreeInMs: number;
+  /** Tokens the payer's runs used today (runs in progress count their budget), and when the day ends. */
+  used: number;
+  untilMidnightMs: number;
+};
+
+async function admissionFacts(
   tx: Db,
-  { liveForMs, maxRunning, maxRunningPerIdentity, maxModelSlots, wantedSlots, address, budget, owner, source, windowMs }: Admission & { owner: string; source: "editor" | "share" | "eval"; windowMs: number },
-): Promise<Exclude<RateLimitedRun, { code: "duplicate" }> & ({ ok: true; modelSlots: number; tokenBudget: number } | { ok: false })> {
+  { liveForMs, address, budget, owner, source, windowMs }: Admission & { owner: string; source: "editor" | "share" | "eval"; windowMs: number },
+): Promise<AdmissionFacts> {
+  const window = sql`make_interval(secs => ${windowMs / 1000})`;
   const live = and(eq(runs.status, "running"), gt(runs.startedAt, sql`now() - make_interval(secs => ${liveForMs / 1000})`));
-  const [running] = await tx
+  const freeIn = sql`(extract(epoch from (min(${runs.startedAt}) + ${window} - now())) * 1000)::float8`;
+  const recent = tx
+    .select({ facts: sql`json_build_object('n', count(*), 'freeInMs', ${freeIn})` })
+    .from(runs)
+    .where(and(eq(runs.owner, owner), eq(runs.source, source), gt(runs.startedAt, sql`now() - ${window}`)));
+  const fromAddress = address
+    ? tx
+        .select({ facts: sql`json_build_object('n', count(*), 'freeInMs', ${freeIn})` })
+        .from(runs)
+        .where(and(eq(runs.clientAddress, address.value), eq(runs.source, "share"), gt(runs.startedAt, sql`now() - ${window}`)))
+    : sql`NULL::json`;
+  // Finished runs count what they used; runs in progress count what they may still use.
+  const spent =
+    budget.dailyTokens > 0
+      ? tx
+          .select({ used: sql`coalesce(sum(CASE WHEN ${live} THEN coalesce(${runs.tokenBudget}, 0) ELSE ${tokensOf} END), 0)::float8` })
+          .from(runs)
+          // An evaluation's rows spend the same daily budget as the owner's editor runs.
+          .where(and(eq(runs.payer, budget.payer), source === "share" ? eq(runs.source, "share") : inArray(runs.source, ["editor", "eval"]), sql`${runs.startedAt} >= ${MIDNIGHT_UTC}`))
+      : sql`0::float8`;
+  const [row] = await tx
     .select({
-      all: sql<number>`count(*)::int`,
+      running: sql<number>`count(*)::int`,
       mine: sql<number>`(count(*) FILTER (WHERE ${runs.owner} = ${owner}))::int`,
       slots: sql<number>`coalesce(sum(coalesce(${runs.modelSlots}, 1)), 0)::int`,
+      recent: sql<{ n: number; freeInMs: number | null }>`(${recent})`,
+      fromAddress: sql<{ n: number; freeInMs: number | null } | null>`(${fromAddress})`,
+      used: sql<number>`(${spent})`,
+      untilMidnightMs: sql<number>`(extract(epoch from (${MIDNIGHT_UTC} + interval '1 day' - now())) * 1000)::float8`,
     })
     .from(runs)
     .where(live);
-  if ((running?.all ?? 0) >= maxRunning) return { ok: false, code: "busy", scope: "runs", limit: maxRunning };
-  const freeSlots = maxModelSlots - (running?.slots ?? 0);
+  // json comes back parsed from PostgreSQL and PGlite alike; numbers may come back as strings.
+  const json = (value: unknown) => (typeof value === "string" ? (JSON.parse(value) as { n: number; freeInMs: number | null }) : (value as { n: number; freeInMs: number | null } | null));
+  const recentFacts = json(row?.recent);
+  const addressFacts = json(row?.fromAddress);
+  return {
+    recent: Number(recentFacts?.n ?? 0),
+    recentFreeInMs: Math.max(0, Number(recentFacts?.freeInMs ?? 0)),
+    running: Number(row?.running ?? 0),
+    mine: Number(row?.mine ?? 0),
+    slots: Number(row?.slots ?? 0),
+    fromAddress: Number(addressFacts?.n ?? 0),
+    addressFreeInMs: Math.max(0, Number(addressFacts?.freeInMs ?? 0)),
+    used: Number(row?.used ?? 0),
+    untilMidnightMs: Math.max(0, Number(row?.untilMidnightMs ?? 0)),
+  };
+}
+
+function admit(
+  facts: AdmissionFacts,
+  { maxRunning, maxRunningPerIdentity, maxModelSlots, wantedSlots, address, budget }: Admission,
+): Exclude<RateLimitedRun, { code: "duplicate" }> & ({ ok: true; modelSlots: number; tokenBudget: number } | { ok: false }) {
+  if (facts.running >= maxRunning) return { ok: false, code: "busy", scope: "runs", limit: maxRunning };
+  const freeSlots = maxModelSlots - facts.slots;
   if (freeSlots < 1) return { ok: false, code: "busy", scope: "model-calls", limit: maxModelSlots };
-  if ((running?.mine ?? 0) >= maxRunningPerIdentity) return { ok: false, code: "rate-limited", scope: "running", limit: maxRunningPerIdentity, freeInMs: 5_000 };
-  if (address) {
-    const window = sql`make_interval(secs => ${windowMs / 1000})`;
-    const [fromAddress] = await tx
-      .select({
-        count: sql<number>`count(*)::int`,
-        freeInMs: sql<number | null>`(extract(epoch from (min(${runs.startedAt}) + ${window} - now())) * 1000)::float8`,
-      })
-      .from(runs)
-      .where(and(eq(runs.clientAddress, address.value), eq(runs.source, "share"), gt(runs.startedAt, sql`now() - ${window}`)));
-    if ((fromAddress?.count ?? 0) >= address.limit) {
-      return { ok: false, code: "rate-limited", scope: "address", limit: address.limit, freeInMs: Math.max(0, fromAddress?.freeInMs ?? 0) };
-    }
-  }
+  if (facts.mine >= maxRunningPerIdentity) return { ok: false, code: "rate-limited", scope: "running", limit: maxRunningPerIdentity, freeInMs: 5_000 };
+  if (address && facts.fromAddress >= address.limit) return { ok: false, code: "rate-limited", scope: "address", limit: address.limit, freeInMs: facts.addressFreeInMs };
   let tokenBudget = budget.runTokens;
   if (budget.dailyTokens > 0) {
-    // Finished runs count what they used; runs in progress count what they may still use.
-    const [spent] = await tx
-      .select({
-        used: sql<number>`coalesce(sum(CASE WHEN ${live} THEN coalesce(${runs.tokenBudget}, 0) ELSE ${tokensOf} END), 0)::float8`,
-        untilMidnightMs: sql<number>`(extract(epoch from (${MIDNIGHT_UTC} + interval '1 day' - now())) * 1000)::float8`,
-      })
-      .from(runs)
-      // An evaluation's rows spend the same daily budget as the owner's editor runs.
-      .where(and(eq(runs.payer, budget.payer), source === "share" ? eq(runs.source, "share") : inArray(runs.source, ["editor", "eval"]), sql`${runs.startedAt} >= ${MIDNIGHT_UTC}`));
-    const used = Number(spent?.used ?? 0);
-    const left = budget.dailyTokens - used;
-    if (left < 1) return { ok: false, code: "budget-exceeded", used, limit: budget.dailyTokens, freeInMs: Math.max(0, Number(spent?.untilMidnightMs ?? 0)) };
+    const left = budget.dailyTokens - facts.used;
+    if (left < 1) return { ok: false, code: "budget-exceeded", used: facts.used, limit: budget.dailyTokens, freeInMs: facts.untilMidnightMs };
     tokenBudget = Math.min(tokenBudget, Math.floor(left));
   }
   return { ok: true, modelSlots: Math.max(1, Math.min(wantedSlots, freeSlots)), tokenBudget };
