@@ -49,9 +49,6 @@ test("the editor on web A streams a run that a worker executes; a tab on web B w
   const page = await context.newPage();
   await page.goto(`${webB}/w/${workflowId}/runs/${runId}`);
   await expect(page.getByTestId("run-status")).toHaveText("running");
-  const joke = page.getByTestId("node-output-n_joke");
-  const shownAtFirst = (await joke.textContent()) ?? "";
-  await expect.poll(async () => ((await joke.textContent()) ?? "").length).toBeGreaterThan(shownAtFirst.length);
 
   // Cancel from web B, the way a closing tab does.
   const cancelled = await b.evaluate(async (id) => (await fetch("/api/runs/cancel", { method: "POST", body: id })).json(), runId);
