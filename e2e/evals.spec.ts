@@ -207,6 +207,8 @@ test("edit a dataset in the grid, export it, and cancel an evaluation keeping it
   await expect(page.getByTestId("dataset-row")).toHaveCount(5);
   await expect(page.getByTestId("row-checks").first()).toHaveText("1 check");
   await expect(page.getByTestId("row-checks").nth(1)).toHaveText("add");
+  await expect(page.getByTestId("row-assertions").getByTestId("assertion-label")).toHaveText("row check 1");
+  await expect(page.getByTestId("run-form")).toContainText("5 rows · 0 assertions · 1 row check");
   await page.setViewportSize({ width: 1440, height: 900 });
   await page.screenshot({ path: shots("row-checks-1440"), fullPage: false });
   await page.setViewportSize({ width: 1280, height: 720 });

@@ -74,6 +74,11 @@ export function AssertionsEditor({
       {assertions.map((assertion, index) => (
         <div key={index} className="rounded-lg border border-zinc-200 bg-white p-2.5 dark:border-zinc-800 dark:bg-zinc-900" data-testid={`assertion-${index}`}>
           <div className="flex flex-wrap items-center gap-2">
+            {labelPrefix && assertion.label && (
+              <span className="w-24 shrink-0 truncate text-xs font-medium text-zinc-600 dark:text-zinc-400" title={`Shown in the results as "${assertion.label}"`} data-testid="assertion-label">
+                {assertion.label}
+              </span>
+            )}
             <select aria-label="Output key" value={assertion.key} onChange={(event) => update(index, { ...assertion, key: event.target.value })} className={`${input} w-40`} data-testid="assertion-key">
               {[...new Set([assertion.key, ...outputKeys])].map((key) => (
                 <option key={key} value={key}>

@@ -146,7 +146,7 @@ export function DatasetGrid({
                     <td />
                     <td colSpan={inputs.length + expectedKeys.length + 2} className="px-2 pb-3 pt-1">
                       <p className="mb-1.5 text-xs text-zinc-600 dark:text-zinc-400">
-                        Checks for row {index + 1} only, in addition to the dataset&apos;s assertions below. The results show each under its label.
+                        Checks for row {index + 1} only, in addition to the dataset&apos;s assertions below; the results show each in a column of its label.
                       </p>
                       <AssertionsEditor
                         assertions={checks}

@@ -496,6 +496,7 @@ export function EvalsPage(props: EvalsPageProps) {
                       {dirty && <span className="text-xs text-amber-700 dark:text-amber-400">Save the dataset to run it.</span>}
                       <span className="ml-auto text-xs text-zinc-500">
                         {draft.rows.length} row{draft.rows.length === 1 ? "" : "s"} · {draft.assertions.length} assertion{draft.assertions.length === 1 ? "" : "s"}
+                        {rowCheckCount(draft) > 0 && ` · ${rowCheckCount(draft)} row check${rowCheckCount(draft) === 1 ? "" : "s"}`}
                       </span>
                     </div>
                   </section>
@@ -576,4 +577,9 @@ function ProgressBar({ progress, onCancel }: { progress: EvalProgressView; onCan
       </div>
     </div>
   );
+}
+
+/** The checks rows have of their own, over the whole dataset. */
+function rowCheckCount(dataset: Dataset): number {
+  return dataset.rows.reduce((count, row) => count + (row.assertions?.length ?? 0), 0);
 }
