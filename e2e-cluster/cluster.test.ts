@@ -283,7 +283,7 @@ describe("cluster mode", () => {
   });
 
   it("holds a resumed run to its limits across attempts (SIGKILL mid-stream): the model calls of the dead worker count against maxModelCalls, the wall time counts from the run's first start", async () => {
-    const pair = await twoWorkers();
+    await twoWorkers();
     const ctx = context();
     const plain = template("prompt-chaining");
     const reference = await collect(startRun({ runId: newId(), document: plain, inputs: { topic: "a kite" } }, ctx));
@@ -292,6 +292,8 @@ describe("cluster mode", () => {
     const limited = (limits: Record<string, number>): WorkflowDocument => ({ ...plain, settings: { ...plain.settings, limits: { ...plain.settings?.limits, ...limits } } });
     /** Runs `document` and kills the worker running it with SIGKILL while the second model node streams. */
     const killedMidway = async (document: WorkflowDocument) => {
+      // A worker to kill and one to take the run over (the previous kill left one).
+      const pair = await twoWorkers();
       const runId = newId();
       const finished = new Set<string>();
       let killed: Promise<Worker> | undefined;
