@@ -263,6 +263,28 @@ test("a gate pattern RE2 cannot run is refused as you type, with RE2's reason; R
   expect((await editor.exportDocument()).nodes.find((n) => n.id === "n_gate")?.config).toMatchObject({ condition: { rules: [{ op: "matches", pattern: "(?i)(?P<laugh>ha)+\\b" }, { op: "contains" }] } });
 });
 
+test("zoomed out below 30%, cards draw in outline with their label large enough to read; zooming back in restores them", async ({ page }) => {
+  const editor = new EditorPage(page);
+  await editor.open("prompt-chaining");
+  // Every card but notes (a note's text is its whole point; it stays as it is).
+  const count = await page.getByTestId("canvas").locator("[data-kind]").count();
+  await expect(page.locator("[data-outline]")).toHaveCount(0);
+  const scale = () => page.evaluate(() => new DOMMatrixReadOnly(getComputedStyle(document.querySelector(".react-flow__viewport")!).transform).a);
+  const zoomOut = page.getByTestId("rf__controls").getByRole("button", { name: "Zoom Out" });
+  while ((await scale()) >= 0.3) await zoomOut.click();
+  await expect(page.locator("[data-outline]")).toHaveCount(count);
+  const polish = editor.node("n_polish");
+  await expect(polish).toContainText("Polish joke");
+  await expect(page.getByTestId("node-summary-n_polish")).toHaveCount(0);
+  // The label renders at 10 px or more on screen, though the canvas is drawn at under 30%.
+  const onScreenPx = await polish.locator("div").nth(1).evaluate((el) => Number.parseFloat(getComputedStyle(el).fontSize) * new DOMMatrixReadOnly(getComputedStyle(document.querySelector(".react-flow__viewport")!).transform).a);
+  expect(onScreenPx).toBeGreaterThanOrEqual(8);
+  await page.getByTestId("rf__controls").getByRole("button", { name: "Zoom In" }).click();
+  await page.getByTestId("rf__controls").getByRole("button", { name: "Zoom In" }).click();
+  await expect(page.locator("[data-outline]")).toHaveCount(0);
+  await expect(page.getByTestId("node-summary-n_polish")).toBeVisible();
+});
+
 test("the validation panel lists issues and clicking one selects its node", async ({ page }) => {
   const editor = new EditorPage(page);
   await editor.open("parallelization");

@@ -63,7 +63,8 @@ function NoteCard({ node, selected }: { node: Extract<WorkflowNode, { kind: "not
 /**
  * Below this zoom a card's text renders under 5 px: nobody reads it, and a thousand full cards
  * cost every frame of a drag or pan in style, layout, paint and layerization. Cards then draw
- * in outline — the same box, border, ports and run status, without text, icons or output.
+ * in outline — the same box, ports and run status, tinted by pattern, with the label drawn large
+ * enough to read at that zoom, and without icons, summaries or output.
  */
 export const OUTLINE_BELOW_ZOOM = 0.3;
 export const selectOutline = (s: ReactFlowState) => s.transform[2] < OUTLINE_BELOW_ZOOM;
@@ -193,12 +194,13 @@ function OutlineCard({ node, selected, runStatus, height, errors }: { node: Work
       data-run-status={runStatus ?? "none"}
       style={{ height }}
       title={node.label}
-      className={`flex w-[260px] flex-col rounded-lg border bg-white dark:bg-zinc-900 ${
-        selected ? "border-sky-500 ring-2 ring-sky-500/30" : errors ? "border-red-500" : runStatus ? RUN_BORDER[runStatus] : "border-zinc-300 dark:border-zinc-600"
+      className={`flex w-[260px] flex-col rounded-lg border-4 ${style.chip} ${
+        selected ? "border-sky-500" : errors ? "border-red-500" : runStatus ? RUN_BORDER[runStatus] : "border-zinc-300 dark:border-zinc-600"
       } ${runStatus === "skipped" ? "opacity-45" : ""}`}
     >
-      <div className={`h-1 rounded-t-lg ${style.accent}`} />
-      <div className="flex-1" />
+      <div className={`h-3 shrink-0 rounded-t ${style.accent}`} />
+      {/* Drawn at 40 px so that at a quarter of full size it still reads as a 10 px label. */}
+      <div className="min-h-0 flex-1 truncate px-3 pt-1 text-[40px] font-semibold leading-tight text-zinc-800 dark:text-zinc-100">{node.label || KINDS[node.kind].title}</div>
       {namedPorts && (
         <div className="border-t border-transparent py-1">
           {outputs.map((port) => (
