@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { recordedDuration, replayRun, type RunState } from "@/lib/editor/run-state";
 import { findTemplate, parseDocument, runWorkflow, type RunEvent, type RunEventBody } from "@/lib/workflow";
 import { createModels } from "../models";
-import { compactDeltas, COMPACT_WINDOW_MS } from "./compact";
+import { compactDeltas, COMPACT_WINDOW_MS, resumeFrom } from "./compact";
 
 /** Deltas merged at the end of a run: fewer rows, and a replay at recorded speed that looks the same. */
 
@@ -121,3 +121,32 @@ describe("compactDeltas", () => {
     }
   });
 });
+
+describe("resumeFrom", () => {
+  it("sends a client that saw some of a merged chunk's deltas the rest of its text or JSON text only, and whole events otherwise", () => {
+    const at = recorder();
+    const original: RunEvent[] = [
+      at(0, { type: "node-started", nodeId: "a", iteration: 1 }),
+      at(1, { type: "node-delta", nodeId: "a", text: "Hel" }),
+      at(2, { type: "node-delta", nodeId: "b", json: '{"k":' }),
+      at(3, { type: "node-delta", nodeId: "a", text: "lo, " }),
+      at(4, { type: "node-delta", nodeId: "b", json: '"v"}' }),
+      at(5, { type: "node-delta", nodeId: "a", text: "world" }),
+      at(6, { type: "node-delta", nodeId: "w", partial: { x: 1 } }),
+      at(7, { type: "node-delta", nodeId: "w", partial: { x: 2 } }),
+    ];
+    const compacted = compactDeltas(original);
+    const textOf = (events: RunEvent[], nodeId: string, field: "text" | "json") =>
+      events.map((e) => (e.type === "node-delta" && e.nodeId === nodeId ? (e[field] ?? "") : "")).join("");
+    for (let cut = -1; cut < original.length; cut++) {
+      const rest = compacted.map((event) => resumeFrom(event, cut)).filter((event): event is RunEvent => event !== null);
+      const seen = original.filter((event) => event.seq <= cut);
+      expect(textOf([...seen, ...rest], "a", "text")).toBe("Hello, world");
+      expect(textOf([...seen, ...rest], "b", "json")).toBe('{"k":"v"}');
+      expect(rest.every((event) => event.seq > cut && !("parts" in event))).toBe(true);
+    }
+    // A partial replaces the one before: the newest is sent whole.
+    expect(resumeFrom(compacted.find((e) => e.type === "node-delta" && e.nodeId === "w")!, 6)).toMatchObject({ partial: { x: 2 } });
+  });
+});
+

@@ -41,6 +41,11 @@ export function compactDeltas(events: ReadonlyArray<RunEvent>, windowMs = COMPAC
       if (kind === "text") merged.text = (current.chunk.text ?? "") + (event.text ?? "");
       else if (kind === "json") merged.json = (current.chunk.json ?? "") + (event.json ?? "");
       else merged.partial = event.partial;
+      // Where each merged delta ended, so a resume from inside the chunk sends only the rest.
+      if (kind !== "partial") {
+        const before = kind === "text" ? (current.chunk.text ?? "") : (current.chunk.json ?? "");
+        merged.parts = [...(current.chunk.parts ?? []), [current.chunk.seq, before.length]];
+      }
       // The chunk moves to its last delta's place: everything between keeps its order before it.
       slots[current.slot] = null;
       current.chunk = merged;
@@ -52,4 +57,21 @@ export function compactDeltas(events: ReadonlyArray<RunEvent>, windowMs = COMPAC
     slots.push(event);
   }
   return slots.filter((event): event is RunEvent => event !== null);
+}
+
+/**
+ * A recorded event as a client that has seen every event up to `afterSeq` needs it: a merged
+ * chunk that began at or before `afterSeq` loses the part that client already has; anything else
+ * is sent as it is (null: nothing of it is new), without the `parts` bookkeeping.
+ */
+export function resumeFrom(event: RunEvent, afterSeq: number): RunEvent | null {
+  if (event.seq <= afterSeq) return null;
+  if (event.type !== "node-delta" || !event.parts) return event;
+  const { parts, ...delta } = event;
+  let cut = 0;
+  for (const [seq, end] of parts) if (seq <= afterSeq) cut = end;
+  if (cut === 0) return delta;
+  if (delta.text !== undefined) return { ...delta, text: delta.text.slice(cut) };
+  if (delta.json !== undefined) return { ...delta, json: delta.json.slice(cut) };
+  return delta;
 }

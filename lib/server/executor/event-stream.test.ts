@@ -2,12 +2,14 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { resumeFrom } from "../db/compact";
 import { GET } from "@/app/api/runs/[runId]/events/route";
 import { findTemplate, parseDocument, type RunEvent, type WorkflowDocument } from "@/lib/workflow";
 import { closeDatabase, getDatabase } from "../db";
 import type { Db } from "../db/connect";
 import * as q from "../db/queries";
 import { browserIdentityCookie } from "../identity";
+import { createModels } from "../models";
 import { startRun, type RunContext } from "../runs";
 
 /** `GET /api/runs/<id>/events` as Server-Sent Events: access, a finished run from its record, a live run of this process, resuming with Last-Event-ID. */
@@ -89,12 +91,32 @@ describe("run events as Server-Sent Events", () => {
     const response = await request(runId, { owner: ctx.owner });
     expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
     const all = await readStream(response);
-    expect(all.events).toEqual(recorded);
+    // Sent as recorded, less the recorder's bookkeeping of what each chunk merged.
+    const plain = recorded.map((event) => resumeFrom(event, -1)!);
+    expect(all.events).toEqual(plain);
     expect(all.ids).toEqual(recorded.map((event) => event.seq));
     expect(all.events.at(-1)).toMatchObject({ type: "run-finished", status: "succeeded" });
     const cut = recorded[Math.floor(recorded.length / 2)].seq;
     const rest = await readStream(await request(runId, { owner: ctx.owner, lastEventId: cut }));
-    expect(rest.events).toEqual(recorded.filter((event) => event.seq > cut));
+    expect(rest.events).toEqual(plain.filter((event) => event.seq > cut));
+  });
+
+  it("resumes from inside a chunk the recorder merged: a client that saw part of it live gets only the rest, so every text arrives exactly once", async () => {
+    // Every delta live (no coalescing), so the recorder's 50 ms chunks merge several of them.
+    const ctx = { ...context(), models: { ...createModels(), coalesceMs: 0 } };
+    const runId = newId();
+    const live = await collect(startRun({ runId, document: template("prompt-chaining"), inputs: { topic: "kites" } }, ctx));
+    const recorded = (await q.getRunEvents(db, { owner: ctx.owner, runId }))!;
+    const merged = recorded.find((event) => event.type === "node-delta" && event.parts?.length);
+    if (merged?.type !== "node-delta" || !merged.parts) throw new Error("the recorder merged no deltas in this run");
+    const textOf = (events: RunEvent[], nodeId: string) => events.map((e) => (e.type === "node-delta" && e.nodeId === nodeId ? (e.text ?? "") : "")).join("");
+    // Every place inside the chunk the live stream could have dropped at.
+    for (const [cut] of merged.parts) {
+      const rest = await readStream(await request(runId, { owner: ctx.owner, lastEventId: cut }));
+      const seen = live.filter((event) => event.seq <= cut);
+      for (const nodeId of ["n_joke", "n_improve", "n_polish"]) expect(textOf([...seen, ...rest.events], nodeId)).toBe(textOf(live, nodeId));
+      expect(rest.events.some((event) => "parts" in event)).toBe(false);
+    }
   });
 
   it("refuses anyone but the owner or a link that opens the run, with a 404 that confirms nothing", async () => {
@@ -110,7 +132,7 @@ describe("run events as Server-Sent Events", () => {
     // Its run link opens it for anyone, without a cookie.
     const link = await q.shareRun(db, { owner: ctx.owner, runId });
     const shared = await readStream(await request(runId, { via: `run:${link!.id}` }));
-    expect(shared.events).toEqual(await q.getRunEvents(db, { owner: ctx.owner, runId }));
+    expect(shared.events).toEqual((await q.getRunEvents(db, { owner: ctx.owner, runId }))!.map((event) => resumeFrom(event, -1)));
   });
 
   it("streams a run in progress in this process from where the follower resumes: the rest of the run exactly once, as the runner saw it", async () => {

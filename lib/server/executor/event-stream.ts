@@ -1,6 +1,7 @@
 import "server-only";
 import type { RunEvent } from "@/lib/workflow";
 import { getDatabase } from "../db";
+import { resumeFrom } from "../db/compact";
 import { isDatabaseUnavailable } from "../db/errors";
 import { getRunStatus } from "../db/queries";
 import { runEventsPage, type EventsPageAnswer } from "../sharing";
@@ -78,7 +79,11 @@ export async function runEventStream(request: Request, runId: string): Promise<R
           // Read afresh: the run may have moved on while this request was admitted or looked for it live.
           const page = await runEventsPage({ ...access, after: String(last) });
           if (page.status !== "ok") return;
-          for (const event of page.page.events) send(event);
+          for (const recorded of page.page.events) {
+            // A chunk the recorder merged may hold deltas this client already saw live.
+            const event = resumeFrom(recorded, last);
+            if (event) send(event);
+          }
           if (finished || !page.page.more) break;
         }
         if (finished) return;

@@ -50,6 +50,12 @@ export type RunEvent = Stamp &
         json?: string;
         /** A whole partial object: how runs recorded before JSON deltas streamed structured output. */
         partial?: unknown;
+        /**
+         * A recorded chunk of several deltas (the recorder merges them): the sequence number of each
+         * merged delta but the last, and where its text (or JSON text) ended. A client that saw one
+         * of those deltas live and resumes from it gets the rest of the chunk only.
+         */
+        parts?: ReadonlyArray<readonly [seq: number, end: number]>;
       }
     | {
         type: "node-finished";
