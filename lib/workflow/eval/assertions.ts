@@ -6,7 +6,7 @@ import type { WorkflowDocument } from "../schema";
 import { formatValue } from "../template";
 import { textSimilarity } from "../topology/text";
 import { kindOf } from "../validate";
-import type { TokenUsage } from "../engine/model-port";
+import { cosineSimilarity, type TokenUsage } from "../engine/model-port";
 import { AssertionSchema, MAX_ASSERTIONS, type Assertion, type DatasetRow, type RowRun, type Verdict } from "./types";
 
 /**
@@ -165,19 +165,10 @@ function valueOf(run: RowRun, key: string): unknown {
 
 const round2 = (value: number) => Math.round(value * 100) / 100;
 
-/** Cosine similarity of two vectors, clamped to 0–1. */
+/** Cosine similarity of two vectors, clamped to 0–1; vectors of different lengths are an error here (a broken embedding model). */
 export function vectorCosine(a: ReadonlyArray<number>, b: ReadonlyArray<number>): number {
   if (a.length !== b.length || !a.length) throw new Error(`the embedding vectors differ in length (${a.length} and ${b.length})`);
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  if (!na || !nb) return 0;
-  return Math.max(0, Math.min(1, dot / Math.sqrt(na * nb)));
+  return cosineSimilarity(a, b);
 }
 
 function describeSchemaIssue(zodIssue: z.core.$ZodIssue, checked: unknown): string {
