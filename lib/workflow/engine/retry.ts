@@ -1,5 +1,6 @@
 import type { RunLimits } from "../limits";
-import { ModelError } from "./model-port";
+import { sleep, type Clock } from "./clock";
+import { ModelError, type ModelErrorCode } from "./model-port";
 
 export type Classified = { code: string; message: string; retryable: boolean; retryAfterMs?: number };
 
@@ -25,4 +26,26 @@ export function retryDelay(attempt: number, limits: RunLimits, random: () => num
   if (retryAfterMs !== undefined) return Math.min(retryAfterMs, limits.retryAfterCapMs);
   const exponential = Math.min(limits.backoffMaxMs, limits.backoffBaseMs * 2 ** (attempt - 1));
   return Math.round(exponential / 2 + random() * (exponential / 2));
+}
+
+/**
+ * Calls `once` until it succeeds, retrying what `classifyModelError` says is retryable with the
+ * run's backoff, at most `limits.maxAttempts` times; an abort ends it at once. For calls made
+ * outside a run's scheduler (an evaluation's judge and embeddings).
+ */
+export async function withRetries<T>(
+  once: () => Promise<T>,
+  { limits, clock, random, signal }: { limits: RunLimits; clock: Clock; random: () => number; signal: AbortSignal },
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await once();
+    } catch (error) {
+      if (signal.aborted) throw error;
+      const failure = classifyModelError(error);
+      if (!failure.retryable) throw error;
+      if (attempt >= limits.maxAttempts) throw new ModelError(failure.code as ModelErrorCode, `${failure.message}; gave up after ${attempt} attempts`);
+      await sleep(clock, retryDelay(attempt, limits, random, failure.retryAfterMs), signal);
+    }
+  }
 }

@@ -1,6 +1,6 @@
-import { sleep, systemClock } from "../engine/clock";
-import { ModelError, readEmbeddings, type Embeddings, type ModelErrorCode, type ModelPort } from "../engine/model-port";
-import { classifyModelError, retryDelay } from "../engine/retry";
+import { systemClock } from "../engine/clock";
+import { ModelError, readEmbeddings, type Embeddings, type ModelPort } from "../engine/model-port";
+import { withRetries } from "../engine/retry";
 import { DEFAULT_LIMITS, type RunLimits } from "../limits";
 import type { EvalServices } from "./assertions";
 import type { JudgeOptions } from "./judge";
@@ -45,16 +45,6 @@ export function createPortEmbedder(port: ModelPort, defaultModel: string = DEFAU
 
   return async (texts, { model, signal = new AbortController().signal }) => {
     const chosen = model ?? defaultModel;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return { ...(await embedOnce(chosen, texts, signal)), model: chosen };
-      } catch (error) {
-        if (signal.aborted) throw error;
-        const failure = classifyModelError(error);
-        if (!failure.retryable) throw error;
-        if (attempt >= limits.maxAttempts) throw new ModelError(failure.code as ModelErrorCode, `${failure.message}; gave up after ${attempt} attempts`);
-        await sleep(clock, retryDelay(attempt, limits, random, failure.retryAfterMs), signal);
-      }
-    }
+    return { ...(await withRetries(() => embedOnce(chosen, texts, signal), { limits, clock, random, signal })), model: chosen };
   };
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { sleep, systemClock, type Clock } from "../engine/clock";
-import { ModelError, type ModelCall, type ModelErrorCode, type ModelPort, type TokenUsage } from "../engine/model-port";
-import { classifyModelError, retryDelay } from "../engine/retry";
+import { systemClock, type Clock } from "../engine/clock";
+import { ModelError, type ModelCall, type ModelPort, type TokenUsage } from "../engine/model-port";
+import { withRetries } from "../engine/retry";
 import { DEFAULT_LIMITS, type RunLimits } from "../limits";
 import { formatValue } from "../template";
 import type { JudgeAnswer, JudgeRequest } from "./assertions";
@@ -108,19 +108,7 @@ export function createModelJudge(port: ModelPort, defaultModel: string, options:
   return async function judge(request: JudgeRequest, signal: AbortSignal = new AbortController().signal): Promise<JudgeAnswer> {
     const model = request.model ?? defaultModel;
     const call: ModelCall = { model, system: JUDGE_SYSTEM, prompt: judgePrompt(request), schema: JUDGE_SCHEMA, schemaName: "judgement", temperature: 0 };
-    let answer: Answer;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        answer = await callOnce(call, signal);
-        break;
-      } catch (error) {
-        if (signal.aborted) throw error;
-        const failure = classifyModelError(error);
-        if (!failure.retryable) throw error;
-        if (attempt >= limits.maxAttempts) throw new ModelError(failure.code as ModelErrorCode, `${failure.message}; gave up after ${attempt} attempts`);
-        await sleep(clock, retryDelay(attempt, limits, random, failure.retryAfterMs), signal);
-      }
-    }
+    const answer: Answer = await withRetries(() => callOnce(call, signal), { limits, clock, random, signal });
     let object = answer.object;
     if (object === undefined) {
       try {
