@@ -13,7 +13,7 @@ export const SERVER_ACTION_BODY_LIMIT = 3 * MAX_DOCUMENT_CHARACTERS + 1_000_000;
  * run (about a tenth of the server's CPU while runs stream); team mode, reachable by others,
  * compresses unless a proxy in front of it does (TRELLIS_COMPRESS=0). TRELLIS_COMPRESS=1 forces it.
  */
-export function compressResponses(env = process.env) {
+export function compressResponses(env = globalThis.process.env) {
   if (env.TRELLIS_COMPRESS === "1" || env.TRELLIS_COMPRESS === "0") return env.TRELLIS_COMPRESS === "1";
   return env.TRELLIS_MODE === "team";
 }

@@ -116,7 +116,10 @@ function translate(pattern: string): string {
       let j = i + 1;
       let body = "";
       if (pattern[j] === "^") body += pattern[j++];
-      if (pattern[j] === "]") body += "\\]", j++;
+      if (pattern[j] === "]") {
+        body += "\\]";
+        j++;
+      }
       const classStart = j;
       for (;;) {
         if (j >= pattern.length) fail(`missing closing ]: \`${pattern.slice(i)}\``);
