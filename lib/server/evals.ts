@@ -99,7 +99,7 @@ async function guarded<T>(action: () => Promise<EvalActionResult<T>>): Promise<E
     if (error instanceof SignInRequiredError) return { ok: false, error: { code: error.code, message: error.message } };
     if (!isDatabaseUnavailable(error)) throw error;
     console.error("trellis: an evaluation request was refused, the database is unavailable:", databaseErrorMessage(error));
-    return { ok: false, error: { code: "database-unavailable", message: new DatabaseUnavailableError().message } };
+    return { ok: false, error: { code: "database-unavailable", message: new DatabaseUnavailableError(error).message } };
   }
 }
 

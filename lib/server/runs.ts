@@ -5,7 +5,7 @@ import { EventChannel } from "@/lib/workflow/engine/channel";
 import { effectiveLimits } from "@/lib/workflow/limits";
 import { readServerConfig, secretsOf, type AdmissionConfig } from "./config";
 import type { Db } from "./db/connect";
-import { databaseErrorMessage, isDatabaseUnavailable } from "./db/errors";
+import { databaseErrorMessage, isDatabaseUnavailable, isDiskFull, unavailableMessage } from "./db/errors";
 import { createRunWithinRate, getSharedVersion, getWorkflowById, type NewRun, type RateLimitedRun } from "./db/queries";
 import { runExecutor } from "./executor";
 import { SignInRequiredError } from "./identity";
@@ -136,7 +136,7 @@ class RunSession {
       usage: { inputTokens: 0, outputTokens: 0 },
       warnings: [],
       error: unavailable
-        ? { code: "database-unavailable", message: "could not reach the database; your draft is kept, try again in a moment" }
+        ? { code: "database-unavailable", message: isDiskFull(error) ? unavailableMessage(error) : `${unavailableMessage(error)}, try again in a moment` }
         : signIn
           ? { code: "sign-in-required", message: error.message }
           : { code: "internal", message: "the server could not finish this run" },

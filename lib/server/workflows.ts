@@ -48,7 +48,7 @@ async function whileAvailable<T>(change: () => Promise<ActionResult<T>>): Promis
     if (error instanceof SignInRequiredError) return { ok: false, error: { code: error.code, message: error.message } };
     if (!isDatabaseUnavailable(error)) throw error;
     console.error("trellis: a change was refused, the database is unavailable:", databaseErrorMessage(error));
-    return { ok: false, error: { code: "database-unavailable", message: new DatabaseUnavailableError().message } };
+    return { ok: false, error: { code: "database-unavailable", message: new DatabaseUnavailableError(error).message } };
   }
 }
 

@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/pglite";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { databaseErrorMessage, DatabaseUnavailableError, isDatabaseUnavailable, sqlState } from "./errors";
+import { databaseErrorMessage, DatabaseUnavailableError, isDatabaseUnavailable, isDiskFull, sqlState } from "./errors";
 import { DatabaseLockedError } from "./lock";
 
 /** Telling "the database is not there right now" from "this request is wrong", on the errors drivers really throw. */
@@ -50,5 +50,21 @@ describe("database errors", () => {
 
   it("carries the message a person sees when saving fails this way", () => {
     expect(new DatabaseUnavailableError()).toMatchObject({ code: "database-unavailable", message: "could not reach the database; your draft is kept" });
+  });
+
+  it("says a full disk is a full disk, not an unreachable database, wherever the driver puts it", () => {
+    const full = [
+      Object.assign(new Error("could not extend file \"base/5/16384\": No space left on device"), { code: "53100" }),
+      new Error("Failed query: insert …", { cause: Object.assign(new Error("write failed"), { code: "ENOSPC" }) }),
+      new Error("Failed query: insert …", { cause: new Error("ErrnoError: No space left on device") }),
+    ];
+    for (const error of full) {
+      expect(isDatabaseUnavailable(error)).toBe(true);
+      expect(isDiskFull(error)).toBe(true);
+      expect(new DatabaseUnavailableError(error).message).toMatch(/^the server's disk is full, so nothing was saved; your draft is kept/);
+    }
+    const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
+    expect(isDiskFull(refused)).toBe(false);
+    expect(new DatabaseUnavailableError(refused).message).toBe("could not reach the database; your draft is kept");
   });
 });

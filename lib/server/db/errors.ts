@@ -5,9 +5,29 @@ import { DatabaseLockedError } from "./lock";
 export class DatabaseUnavailableError extends Error {
   readonly code = "database-unavailable";
   constructor(cause?: unknown) {
-    super("could not reach the database; your draft is kept", { cause });
+    super(unavailableMessage(cause), { cause });
     this.name = "DatabaseUnavailableError";
   }
+}
+
+// Out of disk: the OS's ENOSPC, PostgreSQL's disk_full (53100), or what PGlite's file system says.
+const DISK_FULL_MESSAGE = /No space left on device|could not extend file|disk full/i;
+
+/** Whether the database failed because its disk is full (nothing a retry in a moment will fix). */
+export function isDiskFull(error: unknown): boolean {
+  for (const link of chain(error)) {
+    const code = codeOf(link);
+    if (code === "ENOSPC" || code === "53100") return true;
+    if (link instanceof Error && DISK_FULL_MESSAGE.test(link.message)) return true;
+  }
+  return false;
+}
+
+/** What a person is told when the database refused their change: a full disk is said as such, not as "could not reach". */
+export function unavailableMessage(cause?: unknown): string {
+  return isDiskFull(cause)
+    ? "the server's disk is full, so nothing was saved; your draft is kept (whoever runs this server must free space)"
+    : "could not reach the database; your draft is kept";
 }
 
 /** An error and the errors it wraps: Drizzle reports a failed query as DrizzleQueryError whose `cause` is the driver's error. */
@@ -52,7 +72,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (link instanceof DatabaseUnavailableError || link instanceof DatabaseLockedError) return true;
     const code = codeOf(link);
     if (code && (NETWORK.has(code) || UNAVAILABLE_STATE.test(code))) return true;
-    if (link instanceof Error && UNAVAILABLE_MESSAGE.test(link.message)) return true;
+    if (link instanceof Error && (UNAVAILABLE_MESSAGE.test(link.message) || DISK_FULL_MESSAGE.test(link.message))) return true;
   }
   return false;
 }
