@@ -17,7 +17,7 @@ import { EditorProvider, useEditor, useEditorStore, type ModelOption } from "./E
 import { Inspector } from "./Inspector";
 import { Palette } from "./Palette";
 import { RunDialog } from "./run/RunDialog";
-import { CompareRunsButton } from "./run/CompareRuns";
+import { CompareRunsButton } from "./run/CompareRunsButton";
 import { RunFromProvider } from "./run/RunFrom";
 import { RunPanel } from "./run/RunPanel";
 import { useRunner } from "./run/useRunner";
