@@ -37,7 +37,7 @@ import {
 import { readServerConfig } from "./config";
 import { getDatabase } from "./db";
 import type { Db } from "./db/connect";
-import { DatabaseUnavailableError, databaseErrorMessage, isDatabaseUnavailable } from "./db/errors";
+import { DatabaseUnavailableError, isDatabaseUnavailable } from "./db/errors";
 import {
   createDataset,
   createEvalShareLink,
@@ -60,9 +60,10 @@ import {
   type StoredRowResult,
 } from "./db/eval-queries";
 import { getWorkflowById, listVersions } from "./db/queries";
-import { ensureIdentity, identityFromCookieHeader, readIdentity, SignInRequiredError } from "./identity";
+import { ensureIdentity, identityFromCookieHeader, readIdentity } from "./identity";
 import { createModels, unconfiguredModels } from "./models";
 import { cancelRun, startEvalRowRun, type RunContext } from "./runs";
+import { whileAvailable } from "./workflows";
 import { editorRunContext } from "./auth/run-context";
 
 /**
@@ -92,15 +93,8 @@ function invalid(error: z.ZodError) {
 }
 
 /** A change while the database is away answers with a typed error the page shows (nothing saved is lost), not a 500. */
-async function guarded<T>(action: () => Promise<EvalActionResult<T>>): Promise<EvalActionResult<T>> {
-  try {
-    return await action();
-  } catch (error) {
-    if (error instanceof SignInRequiredError) return { ok: false, error: { code: error.code, message: error.message } };
-    if (!isDatabaseUnavailable(error)) throw error;
-    console.error("trellis: an evaluation request was refused, the database is unavailable:", databaseErrorMessage(error));
-    return { ok: false, error: { code: "database-unavailable", message: new DatabaseUnavailableError(error).message } };
-  }
+function guarded<T>(action: () => Promise<EvalActionResult<T>>): Promise<EvalActionResult<T>> {
+  return whileAvailable(action, "an evaluation request");
 }
 
 async function who(): Promise<{ owner: string | null; db: Db }> {

@@ -40,14 +40,14 @@ export const SaveRequest = z.strictObject({
  * local draft stays) instead of a bare 500. The change was rolled back; were it committed just
  * before the connection broke, a retried version save answers `conflict`, never a second version.
  */
-async function whileAvailable<T>(change: () => Promise<ActionResult<T>>): Promise<ActionResult<T>> {
+export async function whileAvailable<R extends { ok: boolean }>(change: () => Promise<R>, what = "a change"): Promise<R | { ok: false; error: { code: string; message: string } }> {
   try {
     return await change();
   } catch (error) {
     // Team mode: a change needs a signed-in account (the editor says so and keeps its draft).
     if (error instanceof SignInRequiredError) return { ok: false, error: { code: error.code, message: error.message } };
     if (!isDatabaseUnavailable(error)) throw error;
-    console.error("trellis: a change was refused, the database is unavailable:", databaseErrorMessage(error));
+    console.error(`trellis: ${what} was refused, the database is unavailable:`, databaseErrorMessage(error));
     return { ok: false, error: { code: "database-unavailable", message: new DatabaseUnavailableError(error).message } };
   }
 }

@@ -112,6 +112,14 @@ function providerPrompt(call: ModelCall): LanguageModelV4Prompt {
  * (`npm run bench:tokens`). With a schema, the provider is asked for JSON (`responseFormat`) and
  * its text is the object's JSON text, which the engine parses once at the end.
  */
+/** What a failed provider call throws: an AbortError when the caller cancelled it, else the mapped ModelError. */
+function providerFailure(error: unknown, signal: AbortSignal, secrets: ReadonlyArray<string>): Error {
+  if (!signal.aborted) return toModelError(error, secrets);
+  const aborted = new Error("The operation was aborted.");
+  aborted.name = "AbortError";
+  return aborted;
+}
+
 export function createModelPort(registry: ModelRegistry): ModelPort {
   const secrets = registry.secrets();
   return {
@@ -146,12 +154,7 @@ export function createModelPort(registry: ModelRegistry): ModelPort {
         }
         reader = undefined;
       } catch (error) {
-        if (signal.aborted) {
-          const aborted = new Error("The operation was aborted.");
-          aborted.name = "AbortError";
-          throw aborted;
-        }
-        throw toModelError(error, secrets);
+        throw providerFailure(error, signal, secrets);
       } finally {
         // Stopped early (cancel, timeout, failure): let the provider close its connection, without waiting for it.
         reader?.cancel().catch(() => undefined);
@@ -178,12 +181,7 @@ export function createModelPort(registry: ModelRegistry): ModelPort {
           tokens = tokens !== undefined && usage && Number.isFinite(usage.tokens) ? tokens + usage.tokens : undefined;
         }
       } catch (error) {
-        if (signal.aborted) {
-          const aborted = new Error("The operation was aborted.");
-          aborted.name = "AbortError";
-          throw aborted;
-        }
-        throw toModelError(error, secrets);
+        throw providerFailure(error, signal, secrets);
       }
       return tokens === undefined ? { embeddings: vectors } : { embeddings: vectors, usage: { inputTokens: tokens, outputTokens: 0 } };
     },
