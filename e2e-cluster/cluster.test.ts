@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Client } from "pg";
 import { DBOS } from "@dbos-inc/dbos-sdk";
 import { GET } from "@/app/api/runs/[runId]/events/route";
-import { findTemplate, parseDocument, type RunEvent, type RunEventOf, type WorkflowDocument } from "@/lib/workflow";
+import { ASSIGN_MARKER, findTemplate, parseDocument, type RunEvent, type RunEventOf, type WorkflowDocument } from "@/lib/workflow";
 import { readServerConfig } from "@/lib/server/config";
 import { closeDatabase, getDatabase, PROCESS_ID } from "@/lib/server/db";
 import type { Db } from "@/lib/server/db/connect";
@@ -26,8 +26,12 @@ const databaseUrl = Object.assign(new URL(base), { pathname: `/${DATABASE}` }).t
 const PACE = { TRELLIS_DEMO_FIRST_TOKEN_MS: "100", TRELLIS_DEMO_CHUNK_MS: "15" };
 /** Every process beats often, so a silent one is noticed within the test. */
 const BEATS = { TRELLIS_HEARTBEAT_MS: "500", TRELLIS_PROCESS_STALE_MS: "2000" };
-/** The queue's partition limit: each owner at most 2 runs at a time (admission is given more room in the partition test). */
-const LIMITS = { TRELLIS_MAX_RUNS_PER_IDENTITY: "2" };
+/**
+ * The queue's partition limit: each owner at most 2 runs at a time (admission is given more room in
+ * the partition test). Map instances' calls: at most 3 on the cluster, 2 in one process — so three
+ * in flight take both workers.
+ */
+const LIMITS = { TRELLIS_MAX_RUNS_PER_IDENTITY: "2", TRELLIS_MAX_CONCURRENT_MAP_CALLS: "3", TRELLIS_MAP_CALLS_PER_PROCESS: "2" };
 
 function template(id: string): WorkflowDocument {
   const parsed = parseDocument(findTemplate(id)!.json);
@@ -163,6 +167,24 @@ function lostCalls(events: RunEvent[]): number {
 function finishedBeforeResume(events: RunEvent[]): number {
   const resumed = events.find((e) => e.type === "node-retry" && e.code === "worker-lost")!;
   return events.filter((e) => e.type === "node-finished" && e.seq < resumed.seq && e.usage.outputTokens > 0).length;
+}
+
+/** The orchestrator-worker template planning exactly 8 sections, written 8 at a time (the demo planner assigns the items it is given, as for a planned hierarchy). */
+function eightSections(): WorkflowDocument {
+    const plain = template("orchestrator-worker");
+    const parts = Array.from({ length: 8 }, (_, i) => `${i + 1}. name: Part ${i + 1} | instructions: describe aspect ${i + 1} of the topic`);
+    const assigned = parseDocument({
+      ...plain,
+      nodes: plain.nodes.map((node) =>
+        node.id === "n_plan"
+          ? { ...node, config: { outputKey: "sections", prompt: `Plan a report on {{topic}}. ${ASSIGN_MARKER}, in this order:\n\n${parts.join("\n")}`, fields: [{ name: "name", type: "string" }, { name: "instructions", type: "string" }, { name: "after", type: "string" }], maxItems: 8 } }
+          : node.id === "n_write"
+            ? { ...node, config: { forEach: "sections", outputKey: "completed_sections", prompt: "Write the section {{item.name}} of a report on {{topic}}: {{item.instructions}}", concurrency: 8 } }
+            : node,
+      ),
+    });
+    if (!assigned.ok) throw new Error(`invalid test document: ${JSON.stringify(assigned.issues)}`);
+    return assigned.document;
 }
 
 describe("cluster mode", () => {
@@ -354,10 +376,93 @@ describe("cluster mode", () => {
     expect((await DBOS.getWorkflowStatus(runId))?.executorId).toBe(pair.find((worker) => worker !== stopped!.worker)!.id);
     const retries = events.filter((e): e is RunEventOf<"node-retry"> => e.type === "node-retry");
     expect(retries.length).toBeGreaterThan(0);
-    expect(retries.every((e) => e.attempt === 2 && e.code === "worker-lost")).toBe(true);
+    expect(retries.every((e) => e.code === "worker-lost")).toBe(true);
+    // Each execution's attempts count on from 2: a map call the stopped worker was making is lost with it and made again as the next attempt.
+    const attempts = new Map<string, number[]>();
+    for (const retry of retries) attempts.set(`${retry.nodeId}#${retry.instance ?? ""}`, [...(attempts.get(`${retry.nodeId}#${retry.instance ?? ""}`) ?? []), retry.attempt]);
+    for (const numbers of attempts.values()) expect(numbers).toEqual(numbers.map((_, i) => i + 2));
     // The plan and the instances that had finished were recalled: only the others called a model again.
     expect(finishedBeforeResume(events)).toBeGreaterThanOrEqual(1 + stopped!.instancesDone);
     expect(modelCalls(events)).toBe(modelCalls(reference) + lostCalls(events));
+  });
+
+  it("spreads an orchestrator's 8 map instances across both workers through the call queue limited to 3: never more than 3 in flight, all 8 finish", async () => {
+    const pair = await twoWorkers();
+    const ctx = context();
+    const document = eightSections();
+    const runId = newId();
+    const admin = new Client({ connectionString: databaseUrl });
+    await admin.connect();
+    const calls = () => admin.query<{ status: string; executor_id: string | null }>(`SELECT status, executor_id FROM trellis_dbos.workflow_status WHERE workflow_uuid LIKE $1`, [`${runId}/%`]);
+    let peak = 0;
+    let samples = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const { rows } = await calls();
+        peak = Math.max(peak, rows.filter((row) => row.status === "PENDING").length);
+        samples++;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const events = await within(60_000, runId, collect(startRun({ runId, document, inputs: { topic: "kites" } }, ctx)));
+    sampling = false;
+    await sampler;
+    const { rows } = await calls();
+    await admin.end();
+    expect(events.at(-1)).toMatchObject({ type: "run-finished", status: "succeeded" });
+    const instances = events.filter((e): e is RunEventOf<"node-finished"> => e.type === "node-finished" && e.nodeId === "n_write" && e.instance !== undefined);
+    expect(instances.map((e) => e.instance).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(instances.every((e) => e.usage.outputTokens > 0)).toBe(true);
+    // One call workflow per instance, each ended well, and the queue's limit held at every sample.
+    expect(rows).toHaveLength(8);
+    expect(rows.every((row) => row.status === "SUCCESS")).toBe(true);
+    expect(samples).toBeGreaterThan(20);
+    expect(peak).toBeGreaterThanOrEqual(2);
+    expect(peak).toBeLessThanOrEqual(3);
+    // Both workers made calls.
+    expect(new Set(rows.map((row) => row.executor_id))).toEqual(new Set(pair.map((worker) => worker.id)));
+  });
+
+  it("makes again, as the next attempt, the map calls of a worker killed (SIGKILL) while the run goes on on the other: the run finishes as a crash-free run does", async () => {
+    const pair = await twoWorkers();
+    const ctx = context();
+    const document = eightSections();
+    const reference = await collect(startRun({ runId: newId(), document, inputs: { topic: "kites" } }, ctx));
+    const runId = newId();
+    const admin = new Client({ connectionString: databaseUrl });
+    await admin.connect();
+    let killed: Promise<{ worker: Worker; calls: string[] }> | undefined;
+    const events = await within(
+      60_000,
+      runId,
+      collect(startRun({ runId, document, inputs: { topic: "kites" } }, ctx), (event) => {
+        if (killed || event.type !== "node-delta" || event.instance === undefined) return;
+        killed = (async () => {
+          const holder = await holderOf(runId, pair);
+          const other = pair.find((worker) => worker !== holder)!;
+          // Killed while it makes a call of this run (with 3 in flight and 2 a process, it has one).
+          for (;;) {
+            const { rows } = await admin.query<{ workflow_uuid: string }>(`SELECT workflow_uuid FROM trellis_dbos.workflow_status WHERE workflow_uuid LIKE $1 AND status = 'PENDING' AND executor_id = $2`, [`${runId}/%`, other.id]);
+            if (rows.length) {
+              other.child.kill("SIGKILL");
+              return { worker: other, calls: rows.map((row) => row.workflow_uuid) };
+            }
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+        })();
+      }),
+    );
+    await admin.end();
+    const { worker, calls } = await killed!;
+    expect(await worker.exited).toBe(null);
+    expectWhole(events, reference);
+    // The run itself was never moved; the calls the dead worker was making were made again, each as the next attempt of its instance.
+    expect(events.some((e) => e.type === "node-retry" && e.instance === undefined)).toBe(false);
+    const lostInstances = new Set(calls.map((id) => Number(id.split("/")[3])));
+    const retried = events.filter((e): e is RunEventOf<"node-retry"> => e.type === "node-retry");
+    expect(retried.length).toBeGreaterThan(0);
+    expect(retried.every((e) => e.code === "worker-lost" && e.attempt === 2 && lostInstances.has(e.instance!))).toBe(true);
   });
 
   it("a run cancelled while its worker is dead (SIGKILL) ends cancelled and is never resumed", async () => {

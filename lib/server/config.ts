@@ -61,6 +61,14 @@ export type ExecutorConfig =
       databaseUrl: string;
       /** TRELLIS_WEB_EXECUTES: a web process (`npm start`) also takes runs from the queue, like a worker. Off by default. */
       webExecutes: boolean;
+      /**
+       * The queue of map instances' model calls, which any worker takes (docs/cluster.md): at most
+       * `mapCalls` in flight on the whole cluster (TRELLIS_MAX_CONCURRENT_MAP_CALLS, default the
+       * server's model-call limit) and `mapCallsPerProcess` in one process
+       * (TRELLIS_MAP_CALLS_PER_PROCESS; unset = no limit of its own).
+       */
+      mapCalls: number;
+      mapCallsPerProcess?: number;
     };
 
 export type ServerConfig = {
@@ -234,13 +242,22 @@ export function secretsOf(config: ServerConfig, env: NodeJS.ProcessEnv = process
   return [...new Set(values.filter((value): value is string => typeof value === "string" && value.length >= 3))].sort((a, b) => b.length - a.length);
 }
 
-function executor(env: NodeJS.ProcessEnv): ExecutorConfig {
+function executor(env: NodeJS.ProcessEnv, modelCalls: number): ExecutorConfig {
   const kind = env.TRELLIS_EXECUTOR || "in-process";
   if (kind === "in-process") return { kind };
   if (kind !== "cluster") throw new ConfigError("TRELLIS_EXECUTOR", `must be "in-process" or "cluster" (got "${kind}")`);
   // Durable runs live in PostgreSQL; PGlite is one process's file and cannot be shared.
   if (!env.DATABASE_URL) throw new ConfigError("TRELLIS_EXECUTOR=cluster", "needs DATABASE_URL: the PostgreSQL that every web and worker process shares (postgres://user:password@host:5432/db)");
-  return { kind, databaseUrl: env.DATABASE_URL, webExecutes: flag(env.TRELLIS_WEB_EXECUTES) };
+  const mapCalls = whole(env, "TRELLIS_MAX_CONCURRENT_MAP_CALLS") ?? modelCalls;
+  const mapCallsPerProcess = whole(env, "TRELLIS_MAP_CALLS_PER_PROCESS");
+  return { kind, databaseUrl: env.DATABASE_URL, webExecutes: flag(env.TRELLIS_WEB_EXECUTES), mapCalls, ...(mapCallsPerProcess !== undefined ? { mapCallsPerProcess } : {}) };
+}
+
+/** A limit of at least 1 (a queue with no room would hold every call forever). */
+function whole(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const value = number(env, name);
+  if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new ConfigError(name, `must be a whole number of at least 1 (got "${env[name]}")`);
+  return value;
 }
 
 const RESERVED_PROVIDERS = new Set(["openai", "anthropic", "google", "demo"]);
@@ -274,7 +291,7 @@ export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
       dailyTokens: number(env, "TRELLIS_DAILY_TOKENS", 5_000_000)!,
       sharedDailyTokens: number(env, "TRELLIS_SHARED_DAILY_TOKENS", 500_000)!,
     },
-    executor: executor(env),
+    executor: executor(env, Math.max(1, Math.floor(number(env, "TRELLIS_MAX_CONCURRENT_MODEL_CALLS", 64)!))),
     prices: env.TRELLIS_PRICES || undefined,
   };
   // A peer must be able to miss a beat or two before its runs are taken for orphaned.

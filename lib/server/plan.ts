@@ -83,7 +83,7 @@ export async function planWorkflow(raw: unknown, options: { models?: Models; sig
     for await (const chunk of models.port.stream({ model: planner, system: PLANNER_SYSTEM, prompt: plannerPrompt(request.data.task), schema: PLANNER_SCHEMA, schemaName: "plan" }, signal)) {
       if (chunk.type === "text") text += chunk.delta;
       // Like the engine: the port's parsed object when it has one, else the streamed JSON text.
-      else answer = chunk.object ?? parseJson(text);
+      else if (chunk.type === "finish") answer = chunk.object ?? parseJson(text);
     }
   } catch (error) {
     const message = error instanceof ModelError ? error.message : signal.aborted ? `the planner did not answer within ${PLAN_TIMEOUT_MS / 1000} s` : "the planner could not be reached";

@@ -12,6 +12,8 @@ import { appendRunEvents, finishRun, getRun, getRunStatus, runEventsPage } from 
 import { runEvents, runs } from "../db/schema";
 import { createModels } from "../models";
 import { Continuation } from "./continuation";
+import { APPLICATION, APPLICATION_VERSION, SCHEMA, streamSoFar } from "./dbos";
+import { CALL_QUEUE, CALL_WORKFLOW, callClient, callsHere, closeCallClient, durableCall, mapCallsPort } from "./map-calls";
 import { runAndRecord } from "./events";
 import type { AdmittedRun, RunExecutor, RunServices, RunSink } from "./types";
 
@@ -33,11 +35,6 @@ import type { AdmittedRun, RunExecutor, RunServices, RunSink } from "./types";
  * order), so executions are keyed by what they are instead.
  */
 
-const APPLICATION = "trellis";
-/** DBOS's tables live in their own schema of Trellis's database. */
-const SCHEMA = "trellis_dbos";
-/** Which code may resume a workflow: bump it when the durable run's steps change. */
-const APPLICATION_VERSION = "trellis-run-2";
 const QUEUE = "trellis-runs";
 const STREAM = "events";
 /** Trellis's own cancel notification: DBOS notices a cancelled workflow by polling, within about a second. */
@@ -62,6 +59,7 @@ type Cluster = {
   run?: (run: AdmittedRun) => Promise<string>;
   /** Runs executing in this process, by id: what a cancel notification aborts, and whether its browser left. */
   running: Map<string, Running>;
+  databaseUrl: string;
   listener?: Client;
   sweep?: ReturnType<typeof setInterval>;
 };
@@ -82,7 +80,7 @@ async function durableRun(run: AdmittedRun): Promise<string> {
 export async function launchCluster({ databaseUrl, executesRuns = false }: { databaseUrl: string; executesRuns?: boolean }): Promise<Cluster> {
   const existing = global[KEY];
   if (existing) return existing.launched.then(() => existing);
-  const cluster: Cluster = { launched: Promise.resolve(), running: new Map() };
+  const cluster: Cluster = { launched: Promise.resolve(), running: new Map(), databaseUrl };
   global[KEY] = cluster;
   cluster.launched = (async () => {
     const config = readServerConfig();
@@ -96,11 +94,20 @@ export async function launchCluster({ databaseUrl, executesRuns = false }: { dat
       ...(executesRuns ? {} : { listenQueues: [] }),
     });
     cluster.run = DBOS.registerWorkflow(durableRun, { name: "trellis.run" });
+    DBOS.registerWorkflow(durableCall, { name: CALL_WORKFLOW });
     await DBOS.launch();
     await DBOS.registerQueue(QUEUE, {
       globalConcurrency: config.admission.maxConcurrentRuns,
       // One partition per owner: a busy owner waits behind their own runs, not in front of others'.
       partitionConcurrency: config.admission.maxRunsPerIdentity,
+      minPollingIntervalMs: 100,
+      onConflict: "always_update",
+    });
+    // A map's instances: their model calls, taken by any worker within the cluster's and each process's limits.
+    const calls = config.executor.kind === "cluster" ? config.executor : { mapCalls: config.admission.maxConcurrentModelCalls, mapCallsPerProcess: undefined };
+    await DBOS.registerQueue(CALL_QUEUE, {
+      globalConcurrency: calls.mapCalls,
+      ...(calls.mapCallsPerProcess ? { workerConcurrency: calls.mapCallsPerProcess } : {}),
       minPollingIntervalMs: 100,
       onConflict: "always_update",
     });
@@ -110,6 +117,8 @@ export async function launchCluster({ databaseUrl, executesRuns = false }: { dat
     cluster.listener = new Client({ connectionString: databaseUrl });
     cluster.listener.on("notification", ({ payload = "" }) => {
       const [runId, reason] = payload.split(" ");
+      // A map call made here (its id is its run's, then its place in the run).
+      callsHere().get(runId)?.controller.abort();
       const running = cluster.running.get(runId);
       if (!running) return;
       running.gone ||= reason === "client-gone";
@@ -138,20 +147,24 @@ export async function stopCluster({ drainMs = 0 }: { drainMs?: number } = {}): P
   // No more runs from the queue (DBOS.shutdown would also wait for the runs here to finish).
   await getExecutor().deactivateEventReceivers();
   const inProgress = [...cluster.running.values()];
+  // Map calls made here drain with the runs, and are handed over with them.
+  const callsInProgress = [...callsHere().values()];
   let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([Promise.allSettled(inProgress.map((run) => run.stopped)), new Promise((resolve) => (timer = setTimeout(resolve, drainMs)))]);
+  await Promise.race([Promise.allSettled([...inProgress, ...callsInProgress].map((work) => work.stopped)), new Promise((resolve) => (timer = setTimeout(resolve, drainMs)))]);
   clearTimeout(timer);
   const left = [...cluster.running.values()];
-  for (const run of left) {
-    run.handingOver = true;
-    run.controller.abort();
+  const callsLeft = [...callsHere().values()];
+  for (const work of [...left, ...callsLeft]) {
+    work.handingOver = true;
+    work.controller.abort();
   }
-  await Promise.allSettled(left.map((run) => run.stopped));
+  await Promise.allSettled([...left, ...callsLeft].map((work) => work.stopped));
   // Back on the queue now rather than once this process's heartbeat is stale (with any run taken
   // from the queue just before it stopped taking them); a write of this process to them is refused from here on.
   await getExecutor().recoverPendingWorkflows([PROCESS_ID]);
   global[KEY] = undefined;
   await cluster.listener?.end().catch(() => undefined);
+  await closeCallClient();
   await DBOS.shutdown();
   return { finished: inProgress.length - left.length, handedOver: left.length };
 }
@@ -169,22 +182,6 @@ async function recoverSilentProcesses(staleAfterMs: number): Promise<void> {
       AND NOT EXISTS (SELECT 1 FROM trellis_processes p WHERE p.id = w.executor_id AND p.heartbeat_at > now() - make_interval(secs => ${staleAfterMs / 1000}))`)) as unknown as { rows: Array<{ executor_id: string }> };
   const silent = result.rows.map((row) => row.executor_id);
   if (silent.length) await getExecutor().recoverPendingWorkflows(silent);
-}
-
-/** Every event earlier attempts of a run wrote to its durable stream (none for a run's first attempt). */
-async function eventsSent(db: Db, runId: string): Promise<RunEvent[]> {
-  const counted = (await db.execute(sql`SELECT count(*)::int AS n FROM ${sql.identifier(SCHEMA)}.streams WHERE workflow_uuid = ${runId} AND key = ${STREAM}`)) as unknown as {
-    rows: Array<{ n: number }>;
-  };
-  let left = counted.rows[0]?.n ?? 0;
-  const events: RunEvent[] = [];
-  if (!left) return events;
-  // Read from a step, DBOS's stream reader is not checkpointed; it would wait at the end of an open stream, so it stops at the count.
-  for await (const batch of DBOS.readStream<RunEvent[]>(runId, STREAM)) {
-    events.push(...batch);
-    if (--left === 0) break;
-  }
-  return events;
 }
 
 /** The reason of a cancel sent to a run's workflow (see cancelEverywhere), or null. Read from DBOS's table, beside the code that writes it. */
@@ -233,9 +230,9 @@ async function runHere(run: AdmittedRun): Promise<string> {
   const cluster = global[KEY];
   const { db } = await getDatabase();
   const models = createModels();
-  const services: RunServices = { db, port: models.port, coalesceMs: models.coalesceMs, secrets: secretsOf(readServerConfig()) };
   const stream = new StreamWriter();
-  const sent = await eventsSent(db, run.runId);
+  // Every event earlier attempts of the run wrote (none for its first attempt).
+  const sent = await streamSoFar<RunEvent>(db, run.runId, STREAM);
   if (sent.at(-1)?.type === "run-finished") {
     // The earlier attempt ended the run and died before its step was recorded.
     await stream.close();
@@ -255,6 +252,17 @@ async function runHere(run: AdmittedRun): Promise<string> {
   let stopped!: () => void;
   const running: Running = { controller, gone: false, handingOver: false, stopped: new Promise<void>((resolve) => (stopped = resolve)) };
   cluster?.running.set(run.runId, running);
+  const port = cluster
+    ? mapCallsPort(models.port, {
+        runId: run.runId,
+        client: callClient(cluster.databaseUrl, SCHEMA, APPLICATION),
+        appVersion: APPLICATION_VERSION,
+        cancel: (callId) => cancelCall(db, cluster.databaseUrl, callId),
+        // Handed over, the run's calls go on for its next attempt to re-attach to.
+        keepCalls: () => running.handingOver,
+      })
+    : models.port;
+  const services: RunServices = { db, port, coalesceMs: models.coalesceMs, secrets: secretsOf(readServerConfig()) };
   // Cancelled while no process ran it (or before this one listened): it ends cancelled at once.
   const cancelled = await cancelRequested(db, run.runId);
   if (cancelled) {
@@ -340,6 +348,12 @@ class StreamWriter {
  */
 async function cancelEverywhere(db: Db, runId: string, reason: "cancel" | "client-gone"): Promise<void> {
   await db.execute(sql`SELECT pg_notify(${CANCEL_CHANNEL}, ${`${runId} ${reason}`})`);
+  // Its map calls still waiting or running (the run's worker may be dead and unable to cancel them).
+  const open = (await db.execute(
+    sql`SELECT workflow_uuid FROM ${sql.identifier(SCHEMA)}.workflow_status WHERE workflow_uuid LIKE ${`${runId}/%`} AND status IN ('PENDING', 'ENQUEUED')`,
+  )) as unknown as { rows: Array<{ workflow_uuid: string }> };
+  const databaseUrl = global[KEY]?.databaseUrl;
+  if (databaseUrl) await Promise.all(open.rows.map((row) => cancelCall(db, databaseUrl, row.workflow_uuid)));
   await DBOS.send(runId, reason, CANCEL_TOPIC, `trellis-cancel-${runId}`);
   const status = (await DBOS.getWorkflowStatus(runId))?.status;
   // Still waiting on the queue: no process holds it to hear the notification.
@@ -352,6 +366,12 @@ async function cancelEverywhere(db: Db, runId: string, reason: "cancel" | "clien
     }, CANCEL_BACKSTOP_MS);
     backstop.unref();
   }
+}
+
+/** Stops a map call wherever it is: the process making it hears at once, and DBOS takes it off the queue or cancels it. */
+async function cancelCall(db: Db, databaseUrl: string, callId: string): Promise<void> {
+  await db.execute(sql`SELECT pg_notify(${CANCEL_CHANNEL}, ${`${callId} cancel`})`);
+  await (await callClient(databaseUrl, SCHEMA, APPLICATION)).cancelWorkflow(callId);
 }
 
 async function runOf(db: Db, runId: string, owner: string) {

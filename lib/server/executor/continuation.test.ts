@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runWorkflow, type RunEvent, type RunEventOf, type WorkflowDocument } from "@/lib/workflow";
+import { ModelError, runWorkflow, type RunEvent, type RunEventOf, type WorkflowDocument } from "@/lib/workflow";
 import { input, llm, workflow } from "@/lib/workflow/testing/build";
 import { scriptedModel } from "@/lib/workflow/testing/scripted-model";
 import { VirtualClock } from "@/lib/workflow/testing/virtual-clock";
@@ -8,11 +8,15 @@ import { Continuation } from "./continuation";
 
 /** A run stopped part-way, then resumed: the stream a follower reads across both attempts. */
 
-async function run(doc: WorkflowDocument, resume?: Continuation): Promise<{ events: RunEvent[]; calls: string[] }> {
+/** `lose`: the first call with this prompt fails as a call whose worker died does (cluster mode's map calls). */
+async function run(doc: WorkflowDocument, resume?: Continuation, lose?: string): Promise<{ events: RunEvent[]; calls: string[] }> {
   const clock = new VirtualClock();
   let grades = 0;
+  let lost = false;
   const model = scriptedModel(clock, (call) =>
-    call.schema?.properties && "grade" in (call.schema.properties as object)
+    call.prompt === lose && !lost && (lost = true)
+      ? { latency: 5, chunks: ["half "], error: new ModelError("worker-lost", "the process making this call stopped") }
+      : call.schema?.properties && "grade" in (call.schema.properties as object)
       ? // The grader: fail, fail, then pass, counted across both attempts as a model would answer afresh.
         { latency: 10, object: ++grades % 3 === 0 ? { grade: "pass", feedback: "good" } : { grade: "fail", feedback: `fix ${grades}` } }
       : call.schema
@@ -108,5 +112,23 @@ describe("a resumed run's stream", () => {
     const shown = replayRun("r", ids, [...earlier, ...second.events]);
     expect(shown.outputs).toEqual(replayRun("r", ids, whole.events).outputs);
     expect(shown.nodes.write.instances.map((instance) => instance.text)).toEqual(["Write A streams on", "Write B streams on", "Write C streams on"]);
+  });
+
+  it("numbers an instance's attempts on across both attempts of the run: a call lost again after the restart is attempt 3", async () => {
+    const whole = await run(mapped);
+    const cut = whole.events.findIndex((e) => e.type === "node-finished" && e.nodeId === "write" && e.instance !== undefined) + 1;
+    const earlier = whole.events.slice(0, cut);
+    const done = (earlier.at(-1) as RunEventOf<"node-finished">).instance!;
+    const unlucky = [0, 1, 2].find((i) => i !== done)!;
+    const second = await run(mapped, new Continuation(mapped, earlier), `Write ${"ABC"[unlucky]}`);
+    const retries = second.events.filter((e): e is RunEventOf<"node-retry"> => e.type === "node-retry" && e.instance === unlucky);
+    expect(retries.map((e) => [e.attempt, e.code])).toEqual([
+      [2, "worker-lost"],
+      [3, "worker-lost"],
+    ]);
+    expect(second.events.at(-1)).toMatchObject({ type: "run-finished", status: "succeeded" });
+    const ids = ["in", "plan", "write", "join"];
+    // The text of the lost attempt is replaced, not appended to.
+    expect(replayRun("r", ids, [...earlier, ...second.events]).nodes.write.instances[unlucky].text).toBe(`Write ${"ABC"[unlucky]} streams on`);
   });
 });

@@ -25,6 +25,8 @@ export class Continuation {
   private readonly recounted = new Map<string, number>();
   /** Executions started and not ended when the earlier attempt stopped (by their start's identity), with the attempts they had had. */
   private readonly interrupted = new Map<string, number>();
+  /** Of those, the ones restarted in this attempt (by node and instance): the attempts before, which this attempt's retries count on from. */
+  private readonly restarted = new Map<string, number>();
 
   constructor(document: WorkflowDocument, earlier: ReadonlyArray<RunEvent>, now = Date.now()) {
     const resume = resumeFromEvents(document, earlier, now);
@@ -59,6 +61,7 @@ export class Continuation {
       const attempts = this.interrupted.get(identity);
       if (event.type !== "node-started" || attempts === undefined) return [];
       this.interrupted.delete(identity);
+      this.restarted.set(executionOf(event), attempts);
       const { nodeId, instance } = event;
       return [
         this.stamp({
@@ -72,6 +75,13 @@ export class Continuation {
           message: "the process running this node stopped: it runs again on another",
         }),
       ];
+    }
+    if (event.type === "node-retry") {
+      // This attempt numbers a restarted execution's retries from 2; the run's count goes on from the restart.
+      const before = this.restarted.get(executionOf(event));
+      if (before !== undefined) event = { ...event, attempt: event.attempt + before };
+    } else if (event.type === "node-finished" || event.type === "node-failed" || event.type === "node-cancelled") {
+      this.restarted.delete(executionOf(event));
     }
     const counted = countedAs(event);
     if (counted) {

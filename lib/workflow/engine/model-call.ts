@@ -2,7 +2,7 @@ import type { RunLimits } from "../limits";
 import { sleep, type Clock } from "./clock";
 import type { CallOptions, ModelResult } from "./context";
 import { CancelledError, LimitError, NodeError } from "./errors";
-import type { ModelCall, ModelChunk, TokenUsage } from "./model-port";
+import type { CallSite, ModelCall, ModelChunk, TokenUsage } from "./model-port";
 import { classifyModelError, retryDelay } from "./retry";
 import type { Run } from "./scheduler";
 import type { CallGroup } from "./semaphore";
@@ -54,11 +54,12 @@ export async function callModel(
   const note = run.rerunNoteOf(n);
   if (note) call = { ...call, prompt: `${call.prompt}\n\n${note}` };
   for (let attempt = 1; ; attempt++) {
-    run.countModelCall(n, instance);
+    const ordinal = run.countModelCall(n, instance);
     await run.semaphore.acquire(signal);
     let result: ModelResult;
     try {
-      result = await streamOnce(run, n, instance, call, callOptions, group);
+      const site: CallSite = { nodeId: node.id, iteration: run.iterationOf(n), ...(instance !== undefined ? { instance } : {}), call: ordinal };
+      result = await streamOnce(run, n, instance, call, callOptions, group, site);
     } catch (error) {
       run.semaphore.release();
       if (error instanceof CancelledError || signal.aborted) throw new CancelledError();
@@ -95,6 +96,7 @@ async function streamOnce(
   call: ModelCall,
   callOptions: CallOptions | undefined,
   group: CallGroup,
+  site: CallSite,
 ): Promise<ModelResult> {
   const nodeId = run.workflow.nodes[n].id;
   const limits = run.limits;
@@ -109,14 +111,22 @@ async function streamOnce(
   let bytes = 0;
   let finish: Extract<ModelChunk, { type: "finish" }> | undefined;
   try {
-    iterator = run.models.stream(call, callController.signal)[Symbol.asyncIterator]();
+    iterator = run.models.stream(call, callController.signal, site)[Symbol.asyncIterator]();
     for (;;) {
       // The watchdog's promise also rejects when the call is aborted, so neither a silent
       // provider nor one that ignores its abort signal can hold the node.
       const next = await Promise.race([iterator.next(), watchdog.expired]);
       if (next.done) break;
-      watchdog.activity();
       const chunk = next.value;
+      if (chunk.type === "queued") {
+        watchdog.pause();
+        continue;
+      }
+      if (chunk.type === "started") {
+        watchdog.restart();
+        continue;
+      }
+      watchdog.activity();
       if (chunk.type === "text") {
         text += chunk.delta;
         bytes += utf8Length(chunk.delta);
@@ -270,6 +280,22 @@ class Watchdog {
       : new NodeError("timeout:idle", `the model stream stalled for ${this.limits.idleTimeoutMs} ms`, true);
     this.expire(error);
     this.call?.abort(RUN_OVER);
+  }
+
+  /** The call waits for capacity (a `queued` chunk): no timeout runs until it starts. */
+  pause(): void {
+    this.cancel();
+    this.cancel = noop;
+    this.deadline = Number.POSITIVE_INFINITY;
+    this.armedUntil = Number.POSITIVE_INFINITY;
+  }
+
+  /** The call is under way (a `started` chunk): the first token is due within the first-token timeout from now. */
+  restart(): void {
+    this.cancel();
+    this.first = true;
+    this.deadline = this.clock.now() + this.limits.firstTokenTimeoutMs;
+    this.arm(this.limits.firstTokenTimeoutMs);
   }
 
   activity(): void {

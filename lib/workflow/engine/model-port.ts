@@ -30,7 +30,22 @@ export type ModelChunk =
       usage?: Partial<TokenUsage>;
       /** The complete structured output when `schema` was set. */
       object?: unknown;
-    };
+    }
+  /**
+   * The call waits for capacity before it reaches the model (a port that queues calls, e.g. cluster
+   * mode's call queue): the first-token timeout does not run while it waits…
+   */
+  | { type: "queued" }
+  /** …and starts again from here, when the call is under way. */
+  | { type: "started" };
+
+/**
+ * Which call of a run this is, for ports that place calls elsewhere (cluster mode runs a map's
+ * instances as workflows of their own): the node, its iteration in the run, the map item's index
+ * and the call's number in that execution (1 for its first attempt; retries and later calls count
+ * on). Together with the run, it names the call the same way in every attempt of the run.
+ */
+export type CallSite = { nodeId: string; iteration: number; instance?: number; call: number };
 
 /**
  * What `embed` answers: the vectors, and the tokens the provider counted when it reports them
@@ -46,7 +61,8 @@ export function readEmbeddings(answer: number[][] | Embeddings): Embeddings {
 }
 
 export interface ModelPort {
-  stream(call: ModelCall, signal: AbortSignal): AsyncIterable<ModelChunk>;
+  /** `site` says which call of the run this is (engine calls only); most ports ignore it. */
+  stream(call: ModelCall, signal: AbortSignal, site?: CallSite): AsyncIterable<ModelChunk>;
   /**
    * Optional embedding capability: one vector per text, in the order given, from an embedding model
    * (`provider:model`, e.g. `demo:embed` or `openai:text-embedding-3-small`). Every vector of one call
@@ -86,6 +102,8 @@ export type ModelErrorCode =
   | "not-found"
   | "content-filter"
   | "invalid-output"
+  /** The process running the call stopped before it finished (cluster mode): it is made again. */
+  | "worker-lost"
   | "unknown";
 
 /** A failure of one model call, described without keys, base URLs or request bodies. */
@@ -105,7 +123,7 @@ export class ModelError extends Error {
     this.code = code;
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
-    this.retryable = options.retryable ?? ["rate-limited", "overloaded", "server-error", "network"].includes(code);
+    this.retryable = options.retryable ?? ["rate-limited", "overloaded", "server-error", "network", "worker-lost"].includes(code);
   }
 }
 

@@ -382,6 +382,41 @@ describe("retries, timeouts and failures", () => {
     expect(model.calls).toHaveLength(1);
     expect(of("node-failed")).toEqual([expect.objectContaining({ nodeId: "route", code: "invalid-output" })]);
   });
+
+  it("does not time a call out while it waits for capacity: the first-token timeout runs from its start", async () => {
+    const { run } = setup(() => ({ queuedFor: 20_000, latency: 3_000, text: "late but fine" }));
+    const { finished } = await run(workflow([input, llm("a", "(a)")], ["in->a"]), { limits: { maxAttempts: 1, firstTokenTimeoutMs: 5_000 } });
+    expect(finished.status).toBe("succeeded");
+    expect(finished.ms).toBe(23_000);
+  });
+
+  it("times out a call that started after waiting and then never answered, counted from its start", async () => {
+    const { run } = setup(() => ({ queuedFor: 20_000, hang: true }));
+    const { finished, of } = await run(workflow([input, llm("a", "(a)")], ["in->a"]), { limits: { maxAttempts: 1, firstTokenTimeoutMs: 5_000 } });
+    expect(of("node-failed")).toEqual([expect.objectContaining({ code: "timeout:first-token" })]);
+    expect(finished.ms).toBe(25_000);
+  });
+
+  it("retries a call whose worker was lost, and names every call to the port by node, iteration, instance and number", async () => {
+    const lost = new ModelError("worker-lost", "the process running this call stopped");
+    const { run, model } = setup((call, index) => (call.schema ? { object: { items: [{ name: "A", description: "a" }] } } : index === 1 ? { latency: 10, error: lost } : { latency: 10, text: "## A" }));
+    const doc = workflow(
+      [
+        input,
+        { id: "plan", kind: "orchestrator", config: { outputKey: "sections", prompt: "Plan {{topic}}", maxItems: 5 } },
+        { id: "write", kind: "worker", config: { forEach: "sections", outputKey: "done", prompt: "Write {{item.name}}", concurrency: 1 } },
+      ],
+      ["in->plan", "plan:plan->write"],
+    );
+    const { finished, of } = await run(doc, { limits: { maxAttempts: 2 } });
+    expect(finished.status).toBe("succeeded");
+    expect(of("node-retry")).toEqual([expect.objectContaining({ nodeId: "write", instance: 0, attempt: 2, code: "worker-lost" })]);
+    expect(model.calls.map((call) => call.site)).toEqual([
+      { nodeId: "plan", iteration: 1, call: 1 },
+      { nodeId: "write", iteration: 1, instance: 0, call: 1 },
+      { nodeId: "write", iteration: 1, instance: 0, call: 2 },
+    ]);
+  });
 });
 
 describe("limits", () => {

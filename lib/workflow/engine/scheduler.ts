@@ -706,15 +706,21 @@ export class Run {
   }
 
   /** Counts a model call (of node `n`, or of its map instance) against the run's limit; throws when it is reached. */
-  countModelCall(n?: number, instance?: number): void {
+  /** Counts a model call against the run's cap; returns its number in the node's (or instance's) execution, from 1. */
+  countModelCall(n?: number, instance?: number): number {
+    let ordinal = 0;
     if (n !== undefined) {
       this.nodeCalls[n]++;
-      if (instance === undefined) this.ownCalls[n]++;
-      else this.instanceCalls.set(`${n}:${instance}`, (this.instanceCalls.get(`${n}:${instance}`) ?? 0) + 1);
+      if (instance === undefined) ordinal = ++this.ownCalls[n];
+      else {
+        ordinal = (this.instanceCalls.get(`${n}:${instance}`) ?? 0) + 1;
+        this.instanceCalls.set(`${n}:${instance}`, ordinal);
+      }
     }
     if (++this.modelCalls > this.limits.maxModelCalls) {
       throw new LimitError("model-calls", `the run reached its limit of ${this.limits.maxModelCalls} model calls`);
     }
+    return ordinal;
   }
 
   /** Adds a finished call's tokens; past the run's token budget the call's node fails, and with it the run. */

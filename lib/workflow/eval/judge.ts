@@ -87,7 +87,7 @@ export function createModelJudge(port: ModelPort, defaultModel: string, options:
       for await (const chunk of port.stream(call, attempt.signal)) {
         arm(limits.idleTimeoutMs, "stalled");
         if (chunk.type === "text") answer.text += chunk.delta;
-        else {
+        else if (chunk.type === "finish") {
           finished = true;
           answer.object = chunk.object;
           answer.usage.inputTokens += chunk.usage?.inputTokens ?? 0;

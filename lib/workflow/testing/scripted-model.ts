@@ -1,5 +1,5 @@
 import { sleep, type Clock } from "../engine/clock";
-import { ModelError, type ModelCall, type ModelChunk, type ModelPort } from "../engine/model-port";
+import { ModelError, type CallSite, type ModelCall, type ModelChunk, type ModelPort } from "../engine/model-port";
 
 /** What one scripted model call does. */
 export type Script = {
@@ -18,9 +18,11 @@ export type Script = {
   /** Answers the first chunk, then stalls. */
   stallAfterFirst?: boolean;
   finishReason?: string;
+  /** Virtual milliseconds the call waits for capacity first (a `queued` chunk, then `started`), as a port with a call queue does. */
+  queuedFor?: number;
 };
 
-export type RecordedCall = ModelCall & { startedAt: number; endedAt?: number; aborted?: boolean };
+export type RecordedCall = ModelCall & { startedAt: number; endedAt?: number; aborted?: boolean; site?: CallSite };
 
 /**
  * A fake model port for engine tests: each call is answered by a script chosen from the call
@@ -32,8 +34,8 @@ export function scriptedModel(clock: Clock, script: (call: ModelCall, callIndex:
   let inFlight = 0;
   let peak = 0;
   const port: ModelPort = {
-    async *stream(call, signal): AsyncIterable<ModelChunk> {
-      const record: RecordedCall = { ...call, startedAt: clock.now() };
+    async *stream(call, signal, site): AsyncIterable<ModelChunk> {
+      const record: RecordedCall = { ...call, startedAt: clock.now(), ...(site ? { site } : {}) };
       calls.push(record);
       const plan = script(call, calls.length - 1);
       inFlight++;
@@ -41,6 +43,11 @@ export function scriptedModel(clock: Clock, script: (call: ModelCall, callIndex:
       const onAbort = () => (record.aborted = true);
       signal.addEventListener("abort", onAbort, { once: true });
       try {
+        if (plan.queuedFor !== undefined) {
+          yield { type: "queued" };
+          await sleep(clock, plan.queuedFor, signal);
+          yield { type: "started" };
+        }
         if (plan.hang) await sleep(clock, Number.MAX_SAFE_INTEGER, signal);
         const chunks = plan.chunks ?? (plan.text !== undefined ? [plan.text] : []);
         const step = (plan.latency ?? 0) / Math.max(1, chunks.length);
