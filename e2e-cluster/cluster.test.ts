@@ -465,6 +465,38 @@ describe("cluster mode", () => {
     expect(retried.every((e) => e.code === "worker-lost" && e.attempt === 2 && lostInstances.has(e.instance!))).toBe(true);
   });
 
+  it("a cancel reaches a run's map calls on every worker: the run ends cancelled within a second, its calls in flight or waiting are cancelled", async () => {
+    await twoWorkers();
+    const ctx = context();
+    const runId = newId();
+    let cancelledAt = 0;
+    const events = await within(
+      30_000,
+      runId,
+      collect(startRun({ runId, document: eightSections(), inputs: { topic: "kites" } }, ctx), (event) => {
+        if (cancelledAt || event.type !== "node-delta" || event.instance === undefined) return;
+        cancelledAt = Date.now();
+        void cancelRun(runId, ctx.owner);
+      }),
+    );
+    expect(events.at(-1)).toMatchObject({ type: "run-finished", status: "cancelled" });
+    expect(Date.now() - cancelledAt).toBeLessThan(1_000);
+    const admin = new Client({ connectionString: databaseUrl });
+    await admin.connect();
+    const statuses = async () => (await admin.query<{ status: string }>(`SELECT status FROM trellis_dbos.workflow_status WHERE workflow_uuid LIKE $1`, [`${runId}/%`])).rows.map((row) => row.status);
+    let now = await statuses();
+    const deadline = Date.now() + 2_000;
+    while (now.some((status) => status === "PENDING" || status === "ENQUEUED") && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      now = await statuses();
+    }
+    await admin.end();
+    // All 8 calls had been enqueued (the map's lanes are 8 wide); at most 3 could have run, so most never started.
+    expect(now).toHaveLength(8);
+    expect(now.filter((status) => status === "PENDING" || status === "ENQUEUED")).toEqual([]);
+    expect(now.filter((status) => status === "CANCELLED").length).toBeGreaterThanOrEqual(5);
+  });
+
   it("a run cancelled while its worker is dead (SIGKILL) ends cancelled and is never resumed", async () => {
     const pair = await twoWorkers();
     const ctx = context();
