@@ -69,7 +69,7 @@ function spawnProcess(command: string[], env: Record<string, string>): Proc {
 
 /** A web instance on `port`, resolved once /api/ready answers 200. */
 export async function startWeb({ port, databaseUrl, env = {} }: { port: number; databaseUrl: string; env?: Record<string, string> }): Promise<Web> {
-  const proc = spawnProcess([process.execPath, NEXT_BIN, "start", "--hostname", "127.0.0.1", "--port", String(port)], { ...CLUSTER_ENV, DATABASE_URL: databaseUrl, ...env });
+  const proc = spawnProcess([process.execPath, ...(process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []), NEXT_BIN, "start", "--hostname", "127.0.0.1", "--port", String(port)], { ...CLUSTER_ENV, DATABASE_URL: databaseUrl, ...env });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   for (;;) {
@@ -84,7 +84,7 @@ export async function startWeb({ port, databaseUrl, env = {} }: { port: number; 
 
 /** A worker, resolved with its process id once it takes runs. At SIGTERM it hands over what is still running after `drainMs`. */
 export async function startWorker({ databaseUrl, drainMs = 300, env = {} }: { databaseUrl: string; drainMs?: number; env?: Record<string, string> }): Promise<Worker> {
-  const proc = spawnProcess([process.execPath, "--conditions=react-server", "--import", "tsx", "scripts/worker.ts", "--drain-ms", String(drainMs)], { ...CLUSTER_ENV, DATABASE_URL: databaseUrl, ...env });
+  const proc = spawnProcess([process.execPath, ...(process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []), "--conditions=react-server", "--import", "tsx", "scripts/worker.ts", "--drain-ms", String(drainMs)], { ...CLUSTER_ENV, DATABASE_URL: databaseUrl, ...env });
   const deadline = Date.now() + 60_000;
   for (;;) {
     const ready = /trellis worker ([0-9a-f-]{36}): taking runs/.exec(proc.output());
@@ -98,7 +98,8 @@ export async function startWorker({ databaseUrl, drainMs = 300, env = {} }: { da
 /** Every process started here and still alive, killed (for afterAll). */
 export async function stopAll(): Promise<void> {
   const left = [...started];
-  for (const proc of left) proc.child.kill("SIGKILL");
+  // A profiled process (BENCH_PROFILE) writes its profile when it exits on its own: SIGTERM.
+  for (const proc of left) proc.child.kill(process.env.BENCH_PROFILE ? "SIGTERM" : "SIGKILL");
   await Promise.all(left.map((proc) => proc.exited));
 }
 

@@ -28,6 +28,10 @@ export const CALL_WORKFLOW = "trellis.map-call";
 const CHUNKS = "chunks";
 /** Connections of the client's pool: an enqueue, a cancel and the stream reads (which wait on notifications) of the calls relayed here. */
 const CLIENT_POOL = 4;
+/** How long a call's `started` waits to be written with its first chunk. */
+const STARTED_WAIT_MS = 200;
+/** The shortest time between two writes of a call's chunks. */
+const WRITE_EVERY_MS = 30;
 
 /** What a call's durable stream carries: the model's chunks, then how it ended. */
 type StreamedChunk =
@@ -105,20 +109,20 @@ async function* relay(
   signal.addEventListener("abort", stop, { once: true });
   try {
     yield { type: "queued" };
-    let finished = false;
     for await (const batch of client.readStream<StreamedChunk[]>(id, CHUNKS)) {
       for (const chunk of batch) {
         if (chunk.type === "error") {
           throw new ModelError(chunk.code, chunk.message, { retryable: chunk.retryable, status: chunk.status, retryAfterMs: chunk.retryAfterMs });
         }
         if (chunk.type === "lost") throw new ModelError("worker-lost", "the process making this call stopped before it finished");
-        finished ||= chunk.type === "finish";
         yield chunk;
+        // The call's ending is its stream's last value (the stream is not closed: one write fewer a call).
+        if (chunk.type === "finish") return;
       }
       if (signal.aborted) return;
     }
     // The stream ended without an ending: the call's workflow was cancelled (or this run's attempt is over).
-    if (!finished && !signal.aborted) throw new ModelError("worker-lost", "the call was stopped before it finished");
+    if (!signal.aborted) throw new ModelError("worker-lost", "the call was stopped before it finished");
   } finally {
     signal.removeEventListener("abort", stop);
   }
@@ -129,16 +133,19 @@ export async function durableCall(call: ModelCall): Promise<string> {
   return DBOS.runStep(() => callHere(call), { name: "call" });
 }
 
+/** This process's models, built once (a call is made with the same environment as every other). */
+let models: ReturnType<typeof createModels> | undefined;
+
 async function callHere(call: ModelCall): Promise<string> {
   const id = DBOS.workflowID!;
   const before = await streamSoFar<StreamedChunk>((await getDatabase()).db, id, CHUNKS);
   const last = before.at(-1);
   // It had ended, and its process stopped before its step was recorded.
   if (last?.type === "finish" || last?.type === "error" || last?.type === "lost") return "ended";
+  // (Its stream is never closed: its last value says how it ended, and a reader stops there or when the workflow ends.)
   if (before.some((chunk) => chunk.type === "text")) {
     // It had sent part of an answer that is gone with its process: the engine makes the call again, as a new attempt.
     await DBOS.writeStream(CHUNKS, [{ type: "lost" }]);
-    await DBOS.closeStream(CHUNKS);
     return "lost";
   }
   const controller = new AbortController();
@@ -149,7 +156,8 @@ async function callHere(call: ModelCall): Promise<string> {
   const stream = new ChunkWriter();
   try {
     stream.push({ type: "started" });
-    const { port } = createModels();
+    models ??= createModels();
+    const { port } = models;
     try {
       for await (const chunk of port.stream(call, controller.signal)) {
         if (chunk.type === "text" || chunk.type === "finish") stream.push(chunk);
@@ -162,7 +170,7 @@ async function callHere(call: ModelCall): Promise<string> {
       await stream.settle();
       return new Promise<never>(() => undefined);
     }
-    await stream.close();
+    await stream.settle();
     return "ended";
   } finally {
     callsHere().delete(id);
@@ -185,11 +193,22 @@ class ChunkWriter {
   private buffer: StreamedChunk[] = [];
   private writing: Promise<void> | null = null;
   private failed = false;
+  private held: ReturnType<typeof setTimeout> | undefined;
 
   push(chunk: StreamedChunk): void {
     const last = this.buffer.at(-1);
     if (chunk.type === "text" && last?.type === "text") this.buffer[this.buffer.length - 1] = { type: "text", delta: last.delta + chunk.delta };
     else this.buffer.push(chunk);
+    if (chunk.type === "started") {
+      // Written with the first chunk, or alone if the model is slow to answer: one write fewer a call.
+      this.held = setTimeout(() => this.release(), STARTED_WAIT_MS);
+      return;
+    }
+    this.release();
+  }
+
+  private release(): void {
+    clearTimeout(this.held);
     this.writing ??= this.drain();
   }
 
@@ -198,7 +217,11 @@ class ChunkWriter {
       while (this.buffer.length && !this.failed) {
         const batch = this.buffer;
         this.buffer = [];
+        const began = performance.now();
         await DBOS.writeStream(CHUNKS, batch);
+        // At most one write a window while the answer streams (the engine merges deltas per window anyway); its ending goes at once.
+        const wait = WRITE_EVERY_MS - (performance.now() - began);
+        if (wait > 0 && batch.at(-1)?.type === "text") await new Promise((resolve) => setTimeout(resolve, wait));
       }
     } catch {
       // The call's workflow was cancelled: nobody reads it any more.
@@ -209,11 +232,7 @@ class ChunkWriter {
   }
 
   async settle(): Promise<void> {
+    if (this.buffer.length) this.release();
     while (this.writing) await this.writing;
-  }
-
-  async close(): Promise<void> {
-    await this.settle();
-    if (!this.failed) await DBOS.closeStream(CHUNKS).catch(() => undefined);
   }
 }
