@@ -13,6 +13,8 @@ import {
   type EdgeTypes,
   type IsValidConnection,
   type NodeTypes,
+  type OnConnectEnd,
+  type OnMoveStart,
 } from "@xyflow/react";
 import { useCallback, useMemo, useState, useSyncExternalStore, type DragEvent } from "react";
 import { useStore } from "zustand";
@@ -61,6 +63,18 @@ function useColorMode(): "dark" | "light" {
   );
 }
 
+/*
+ * React Flow copies each of these props into its store whenever it is a new value, and every store
+ * update re-checks every node's, edge's and handle's subscription: an object or function made
+ * afresh on each render (and the canvas renders on every pointer move of a drag) would cost a
+ * thousand-node canvas three extra rounds of that per move. So they are made once.
+ */
+const FIT_VIEW_OPTIONS = { padding: 0.08, maxZoom: 1 };
+const DELETE_KEYS = ["Backspace", "Delete"];
+const MULTI_SELECTION_KEYS = ["Meta", "Control", "Shift"];
+const PRO_OPTIONS = { hideAttribution: true };
+const MINIMAP_STYLE = { width: 160, height: 100 };
+
 export function Canvas() {
   const store = useEditorStore();
   const { document, selection, measured } = useEditor(useShallow(selectFlowInputs));
@@ -97,6 +111,28 @@ export function Canvas() {
     [store],
   );
 
+  const onConnectEnd: OnConnectEnd = useCallback(
+    (_, state) => {
+      // Dropped on a handle that the rules refuse: say why instead of silently doing nothing.
+      const from = state.fromHandle;
+      const to = state.toHandle;
+      if (!state.isValid && from && to && from.nodeId !== to.nodeId) {
+        const [source, target] = from.type === "source" ? [from, to] : [to, from];
+        const result = connect(store.getState().document, { source: source.nodeId, sourcePort: source.id ?? "", target: target.nodeId, targetPort: target.id ?? "" });
+        if (!result.ok) store.getState().notify("error", result.reason);
+      }
+    },
+    [store],
+  );
+
+  const onMoveStart: OnMoveStart = useCallback(
+    (event) => {
+      // The person's own pan or zoom (programmatic moves have no event) ends following the run.
+      if (event && store.getState().run?.status === "running" && store.getState().followRun) store.getState().setFollowRun(false);
+    },
+    [store],
+  );
+
   const onDragOver = useCallback((event: DragEvent) => {
     if (!event.dataTransfer.types.includes(DRAG_MIME)) return;
     event.preventDefault();
@@ -128,39 +164,27 @@ export function Canvas() {
         onConnect={onConnect}
         connectionRadius={50}
         isValidConnection={isValidConnection}
-        onConnectEnd={(_, state) => {
-          // Dropped on a handle that the rules refuse: say why instead of silently doing nothing.
-          const from = state.fromHandle;
-          const to = state.toHandle;
-          if (!state.isValid && from && to && from.nodeId !== to.nodeId) {
-            const [source, target] = from.type === "source" ? [from, to] : [to, from];
-            const result = connect(store.getState().document, { source: source.nodeId, sourcePort: source.id ?? "", target: target.nodeId, targetPort: target.id ?? "" });
-            if (!result.ok) store.getState().notify("error", result.reason);
-          }
-        }}
-        onMoveStart={(event) => {
-          // The person's own pan or zoom (programmatic moves have no event) ends following the run.
-          if (event && store.getState().run?.status === "running" && store.getState().followRun) store.getState().setFollowRun(false);
-        }}
+        onConnectEnd={onConnectEnd}
+        onMoveStart={onMoveStart}
         onlyRenderVisibleElements={document.nodes.length > MOUNT_VISIBLE_ONLY_ABOVE}
         snapToGrid
         snapGrid={SNAP}
         fitView={fitOnOpen}
-        fitViewOptions={{ padding: 0.08, maxZoom: 1 }}
+        fitViewOptions={FIT_VIEW_OPTIONS}
         minZoom={0.1}
         maxZoom={2}
         nodesDraggable={!readOnly}
         nodesConnectable={!readOnly}
         edgesReconnectable={!readOnly}
-        deleteKeyCode={readOnly ? null : ["Backspace", "Delete"]}
-        multiSelectionKeyCode={["Meta", "Control", "Shift"]}
+        deleteKeyCode={readOnly ? null : DELETE_KEYS}
+        multiSelectionKeyCode={MULTI_SELECTION_KEYS}
         selectionKeyCode="Shift"
         colorMode={colorMode}
-        proOptions={{ hideAttribution: true }}
+        proOptions={PRO_OPTIONS}
       >
         <Background variant={BackgroundVariant.Dots} gap={20} size={1} />
         <Controls position="bottom-left" />
-        <MiniMap position="bottom-right" pannable zoomable nodeColor={miniMapColor} style={{ width: 160, height: 100 }} className="!bg-white dark:!bg-zinc-900" />
+        <MiniMap position="bottom-right" pannable zoomable nodeColor={miniMapColor} style={MINIMAP_STYLE} className="!bg-white dark:!bg-zinc-900" />
       </ReactFlow>
       </OutlineContext.Provider>
     </div>
