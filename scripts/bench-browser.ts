@@ -8,7 +8,10 @@
  * It runs the production build (`next build` first when there is none) with the demo model at its
  * default pace, in Debian's Chromium, on loopback: server and browser share the machine's clock.
  *   npm run bench:browser -- [--quick] [--only streaming|large] [--out FILE]   (also the last part of `npm run bench`)
- * BENCH_PROFILE=dir writes a CPU profile of the first drag of the large workflow into dir.
+ * BENCH_PROFILE=dir writes a CPU profile of the first drag of the large workflow into dir;
+ * BENCH_TRACE=dir a Chrome trace of it, and prints where the main thread's time went (script,
+ * style, layout, paint, layerize…); BENCH_CSS="…" adds a style sheet before the drags (to try a
+ * rendering change without a build); BENCH_PORT the server's port (default 3300).
  * BENCH_DEBUG=1 prints when each long task happened, in ms after Run.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -277,6 +280,31 @@ async function dragLarge(page: Page, zoom: "overview" | "working" = "overview") 
   return { ...frames, cpuMsPerMove };
 }
 
+/** BENCH_TRACE=dir: the first drag with a Chrome trace, summarised by the main thread's own time per kind of work. */
+async function traceDrag(page: Page, dir: string): Promise<Awaited<ReturnType<typeof dragLarge>>> {
+  const file = join(dir, `drag-${Date.now()}.trace.json`);
+  await page.context().browser()!.startTracing(page, { path: file, categories: ["devtools.timeline", "disabled-by-default-devtools.timeline"] });
+  const result = await dragLarge(page);
+  await page.context().browser()!.stopTracing();
+  type TraceEvent = { name: string; ph: string; dur?: number; ts: number; pid: number; tid: number; args?: { name?: string } };
+  const { traceEvents } = JSON.parse(readFileSync(file, "utf8")) as { traceEvents: TraceEvent[] };
+  const main = traceEvents.find((e) => e.name === "thread_name" && e.args?.name === "CrRendererMain");
+  // Self time per event name on the main thread: an event's duration less its children's.
+  const events = traceEvents.filter((e) => e.ph === "X" && e.dur !== undefined && main && e.pid === main.pid && e.tid === main.tid).sort((a, b) => a.ts - b.ts || b.dur! - a.dur!);
+  const own = new Map<string, number>();
+  const open: TraceEvent[] = [];
+  for (const event of events) {
+    while (open.length && open.at(-1)!.ts + open.at(-1)!.dur! <= event.ts) open.pop();
+    const parent = open.at(-1);
+    if (parent) own.set(parent.name, (own.get(parent.name) ?? 0) - event.dur!);
+    own.set(event.name, (own.get(event.name) ?? 0) + event.dur!);
+    open.push(event);
+  }
+  const top = [...own].sort((a, b) => b[1] - a[1]).slice(0, 14);
+  console.error(`wrote ${file}; main thread's own time during the drag:\n${top.map(([name, us]) => `  ${(us / 1000).toFixed(1).padStart(8)} ms  ${name}`).join("\n")}`);
+  return result;
+}
+
 /** BENCH_PROFILE=dir: the first drag with a CPU profile, for Chrome DevTools (Performance → Load profile). */
 async function profileDrag(page: Page, dir: string): Promise<Awaited<ReturnType<typeof dragLarge>>> {
   const cdp = await page.context().newCDPSession(page);
@@ -349,8 +377,16 @@ async function main() {
     const pans = [];
     for (let i = 0; i < runs; i++) pans.push(await panLarge(page));
     process.stderr.write(`browser:drag-${LARGE}…\n`);
+    // BENCH_CSS: a style sheet added before the drags, to try a rendering change without a build.
+    if (process.env.BENCH_CSS) await page.addStyleTag({ content: process.env.BENCH_CSS });
     const drags = [];
-    for (let i = 0; i < runs; i++) drags.push(i === 0 && process.env.BENCH_PROFILE ? await profileDrag(page, process.env.BENCH_PROFILE) : await dragLarge(page));
+    for (let i = 0; i < runs; i++) drags.push(
+      i === 0 && process.env.BENCH_PROFILE
+        ? await profileDrag(page, process.env.BENCH_PROFILE)
+        : i === 0 && process.env.BENCH_TRACE
+          ? await traceDrag(page, process.env.BENCH_TRACE)
+          : await dragLarge(page),
+    );
     // The same workflow, zoomed in to where its cards are read and edited.
     await openLarge(page, url);
     const workingDrags = [];
