@@ -48,7 +48,7 @@ function edge(source: string, target: string): WorkflowEdge {
 function workflowDoc(name: string, nodes: WorkflowNode[], edges: WorkflowEdge[], outputKey: string): WorkflowDocument {
   const io: WorkflowNode[] = [
     { id: "in", kind: "input", label: "Topic", position: { x: -400, y: 0 }, config: {} } as WorkflowNode,
-    { id: "out", kind: "output", label: "Result", position: { x: 4000, y: 0 }, config: { keys: [outputKey] } } as WorkflowNode,
+    { id: "out", kind: "output", label: "Result", position: { x: 3600, y: 0 }, config: { keys: [outputKey] } } as WorkflowNode,
   ];
   return {
     format: "trellis.workflow",
@@ -71,9 +71,14 @@ function twentyWide(): WorkflowDocument {
 
 const LARGE = 1_000;
 
-/** 1,000 nodes: a chain of 998 LLM steps in rows of 25. */
+/**
+ * 1,000 nodes: a chain of 998 LLM steps in rows of 25, spaced so that the whole workflow fits the
+ * canvas at the editor's smallest zoom (0.1) at 1440×900: opening it fits the view, and every card
+ * is on screen. (At 320×220 it was 8.8k units tall, a little more than fits; whether the last cards
+ * were drawn then depended on their measured heights, and the open timed out now and then.)
+ */
 function thousand(): WorkflowDocument {
-  const steps = Array.from({ length: LARGE - 2 }, (_, i) => llm(`s${i}`, `Improve: {{${i ? `s${i - 1}` : "topic"}}}`, (i % 25) * 320, Math.floor(i / 25) * 220));
+  const steps = Array.from({ length: LARGE - 2 }, (_, i) => llm(`s${i}`, `Improve: {{${i ? `s${i - 1}` : "topic"}}}`, (i % 25) * 290, Math.floor(i / 25) * 180));
   const last = steps.at(-1)!.id;
   const edges = [edge("in", "s0"), ...steps.slice(1).map((s, i) => edge(steps[i].id, s.id)), edge(last, "out")];
   return workflowDoc("One thousand", steps, edges, last);
@@ -179,7 +184,10 @@ async function streaming(page: Page) {
 async function openLarge(page: Page, url: string) {
   const started = Date.now();
   await page.goto(url);
-  await page.waitForFunction((n) => document.querySelectorAll(".react-flow__node").length === n, LARGE, { timeout: 60_000 });
+  await page.waitForFunction((n) => document.querySelectorAll(".react-flow__node").length === n, LARGE, { timeout: 60_000 }).catch(async (error: Error) => {
+    const shown = await page.evaluate(() => document.querySelectorAll(".react-flow__node").length);
+    throw new Error(`${error.message}: ${shown} of the ${LARGE} cards drawn`);
+  });
   await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
   return Date.now() - started;
 }
@@ -245,17 +253,15 @@ async function dragLarge(page: Page, zoom: "overview" | "working" = "overview") 
     const pane = document.querySelector(".react-flow__pane")!.getBoundingClientRect();
     const cx = pane.x + pane.width / 2;
     const cy = pane.y + pane.height / 2;
-    let best: { id: string; x: number; y: number; d: number } | null = null;
-    for (const card of document.querySelectorAll<HTMLElement>(".react-flow__node")) {
+    const cards = [...document.querySelectorAll<HTMLElement>(".react-flow__node")].map((card) => {
       const box = card.getBoundingClientRect();
       const x = box.x + box.width / 2;
       const y = box.y + box.height / 2;
-      const d = (x - cx) ** 2 + (y - cy) ** 2;
-      if (!best || d < best.d) best = { id: card.dataset.id ?? "", x, y, d };
-    }
-    if (!best) return null;
-    const hit = document.elementFromPoint(best.x, best.y)?.closest<HTMLElement>(".react-flow__node");
-    return hit?.dataset.id === best.id ? best : null;
+      return { id: card.dataset.id ?? "", x, y, d: (x - cx) ** 2 + (y - cy) ** 2 };
+    });
+    cards.sort((a, b) => a.d - b.d);
+    // The nearest card whose centre is not under anything else (an edge crossing it, say).
+    return cards.slice(0, 20).find((card) => document.elementFromPoint(card.x, card.y)?.closest<HTMLElement>(".react-flow__node")?.dataset.id === card.id) ?? null;
   });
   if (!target) throw new Error("no node to drag under the pointer");
   // The renderer's main-thread CPU time: unlike frame intervals, hardly moved by other processes on the machine.
