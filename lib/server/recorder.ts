@@ -141,7 +141,9 @@ export class RunRecorder {
     this.pending.push(event);
     this.pendingBytes += bytes;
     if (this.pending.length >= this.options.maxBatch) void this.kick();
-    else this.timer ??= setTimeout(() => void this.kick(), this.options.maxDelayMs);
+    // Every run's batch falls due at the same moments (multiples of the delay), so the batches of
+    // runs streaming together are written together, in one statement (appendRunEventsGrouped).
+    else this.timer ??= setTimeout(() => void this.kick(), this.options.maxDelayMs - (Date.now() % this.options.maxDelayMs));
   }
 
   /**

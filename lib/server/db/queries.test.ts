@@ -173,6 +173,22 @@ describe.each(backends)("query module on %s", (_, open) => {
     expect(run?.finishedAt).toBeInstanceOf(Date);
   });
 
+  it("stores the batches of several runs written together in one statement, each event's exact text, and one run's refused batch fails only its own", async () => {
+    const owner = newOwner();
+    const ids = [`g1-${owner}`, `g2-${owner}`];
+    for (const id of ids) await q.createRun(database.db, { id, owner, document: template("routing"), inputs: {}, processId: "p" });
+    const batch = (runId: string): RunEvent[] => [
+      { seq: 0, t: 0, type: "run-started", runId, workflow: "w", inputs: { z: 1, a: "😀 é" } },
+      { seq: 1, t: 2, type: "node-delta", nodeId: "a", text: `of ${runId}\u0000` },
+    ];
+    const written = await Promise.allSettled([...ids, `missing-${owner}`].map((runId) => q.appendRunEventsGrouped(database.db, { runId, events: batch(runId) })));
+    expect(written.map((result) => result.status)).toEqual(["fulfilled", "fulfilled", "rejected"]);
+    for (const runId of ids) {
+      const rows = await database.db.execute(sql`SELECT event::text AS text FROM run_events WHERE run_id = ${runId} ORDER BY seq`);
+      expect((rows as unknown as { rows: Array<{ text: string }> }).rows.map((row) => row.text)).toEqual(batch(runId).map((event) => JSON.stringify(normaliseJson(event))));
+    }
+  });
+
   it("opens a share link read-only until it is revoked", async () => {
     const owner = newOwner();
     const created = await q.createWorkflow(database.db, { owner, document: template("evaluator-optimizer") });

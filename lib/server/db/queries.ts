@@ -4,6 +4,7 @@ import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, notInArray, sql } from
 import { CURRENT_VERSION, parseDocument, serializeDocument, summariseChanges, type RunEvent, type RunEventOf, type ValidationIssue, type WorkflowDocument } from "@/lib/workflow";
 import type { Db } from "./connect";
 import { authUsers, invites, processes, runEvents, runs, serverSettings, shareLinks, workflowVersions, workflows } from "./schema";
+import { GroupedWrites } from "./grouped-writes";
 import { jsonText, normaliseJson } from "./text";
 
 /**
@@ -180,11 +181,38 @@ export async function appendRunEvents(db: Db, { runId, events }: { runId: string
 
 /**
  * The batch as one JSON array parameter, whatever its size: the events are serialised once, and
- * each row keeps its event's exact text (`json_array_elements` of a `json` value returns each
- * element's text as it was written).
+ * each row keeps its event's exact text (`json_array_elements` of a `json` value, and `->` on one,
+ * return the element's text as it was written).
  */
 const insertRunEvents = (runId: string, events: ReadonlyArray<RunEvent>) =>
   sql`INSERT INTO ${runEvents} (run_id, seq, event) SELECT ${runId}, (e->>'seq')::int, e FROM json_array_elements(${jsonText(events)}::json) AS e ON CONFLICT DO NOTHING`;
+
+type RunEventBatch = { runId: string; events: ReadonlyArray<RunEvent> };
+
+/** Batches of several runs in one statement: `[runId, event]` pairs. */
+function insertRunEventBatches(batches: RunEventBatch[]) {
+  if (batches.length === 1) return insertRunEvents(batches[0].runId, batches[0].events);
+  const pairs = batches.flatMap(({ runId, events }) => events.map((event) => [runId, event]));
+  return sql`INSERT INTO ${runEvents} (run_id, seq, event) SELECT e->>0, (e->1->>'seq')::int, e->1 FROM json_array_elements(${jsonText(pairs)}::json) AS e ON CONFLICT DO NOTHING`;
+}
+
+// One group writer per database (route handlers and server actions are bundled apart: on globalThis).
+const GROUPED = Symbol.for("trellis.groupedRunEventWrites");
+const groupedWrites = ((globalThis as Record<symbol, unknown>)[GROUPED] ??= new WeakMap()) as WeakMap<Db, GroupedWrites<RunEventBatch>>;
+
+/**
+ * appendRunEvents for a run in progress: batches that runs ask to write in the same turn of the
+ * event loop are stored together, in one statement (GroupedWrites). Idempotent, like appendRunEvents.
+ */
+export function appendRunEventsGrouped(db: Db, batch: RunEventBatch): Promise<void> {
+  if (!batch.events.length) return Promise.resolve();
+  let writes = groupedWrites.get(db);
+  if (!writes) {
+    writes = new GroupedWrites<RunEventBatch>(async (batches) => void (await db.execute(insertRunEventBatches(batches))));
+    groupedWrites.set(db, writes);
+  }
+  return writes.add(batch);
+}
 
 /**
  * Stores a run's result (its events are already stored, in compact chunks: see RunRecorder), and
@@ -201,7 +229,7 @@ export async function finishRun(db: Db, { runId, finished, events = [] }: { runI
 /** Where a RunRecorder stores one run: its batches, then its last events with its result. */
 export function runRecordSink(db: Db, runId: string) {
   return {
-    append: (events: ReadonlyArray<RunEvent>) => appendRunEvents(db, { runId, events }),
+    append: (events: ReadonlyArray<RunEvent>) => appendRunEventsGrouped(db, { runId, events }),
     finish: (finished: RunEventOf<"run-finished">, { events }: { events?: ReadonlyArray<RunEvent> }) => finishRun(db, { runId, finished, events }),
   };
 }
