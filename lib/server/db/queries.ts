@@ -472,6 +472,10 @@ export async function createRunWithinRate(
   { windowMs, limit, admission, ...run }: NewRun & { source: "editor" | "share" | "eval"; windowMs: number; limit: number; admission?: Admission },
 ): Promise<RateLimitedRun> {
   return db.transaction(async (tx) => {
+    // PGlite answers through promises alone: a burst of run starts queued on its lock would run
+    // one after another without a turn of the event loop between them, and no run admitted
+    // meanwhile could send its first event until the last one was admitted. One turn per start.
+    await new Promise((resolve) => setImmediate(resolve));
     // The two-key form keeps these locks apart from single-key ones (the migration lock). With
     // admission, one server-wide lock: the caps are server-wide.
     if (admission) await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('trellis:admission'), 0)`);
