@@ -200,6 +200,27 @@ describe("run recorder", () => {
     expect(second.stored).toEqual([0, 1]);
   });
 
+  it("flushing every recorder (SIGTERM) waits for the last events a finishing run writes with its result", async () => {
+    const stored: number[] = [];
+    const recorder = new RunRecorder(
+      {
+        append: async (events) => void stored.push(...events.map((e) => e.seq)),
+        finish: async (_, { events = [] }) => {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          stored.push(...events.map((e) => e.seq));
+        },
+      },
+      { ...quick, maxDelayMs: 60_000 },
+    );
+    for (let seq = 0; seq < 3; seq++) recorder.push(event(seq));
+    recorder.push(finished(3));
+    const finishing = recorder.finish(finished(3));
+    await new Promise((resolve) => setImmediate(resolve));
+    await flushAllRecorders({ timeoutMs: 1_000 });
+    expect(stored).toEqual([0, 1, 2, 3]);
+    expect(await finishing).toEqual({ recorded: true, lost: 0 });
+  });
+
   it("gives up what it cannot write by the flush deadline and counts it as lost", async () => {
     const { sink, state } = fakeSink();
     state.down = true;

@@ -109,6 +109,7 @@ export class RunRecorder {
   private pending: RunEvent[] = [];
   private pendingBytes = 0;
   private pump: Promise<void> | null = null;
+  private finishing: Promise<boolean> | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private deadline = Infinity;
   private failing = false;
@@ -153,6 +154,8 @@ export class RunRecorder {
   async flush({ timeoutMs }: { timeoutMs?: number } = {}): Promise<void> {
     if (timeoutMs !== undefined) this.deadline = Math.min(this.deadline, Date.now() + timeoutMs);
     while (this.pending.length || this.pump) await this.kick();
+    // The last events finish() took to write with the result are still held until that write answers.
+    if (this.finishing) await this.finishing;
   }
 
   /**
@@ -169,7 +172,11 @@ export class RunRecorder {
     let stored = false;
     if (last.length) {
       const events = compactDeltas(last);
-      stored = await this.attempt(() => this.sink.finish(finished, { lost: this.lostEvents, events }));
+      active.add(this);
+      this.finishing = this.attempt(() => this.sink.finish(finished, { lost: this.lostEvents, events }));
+      stored = await this.finishing;
+      this.finishing = null;
+      active.delete(this);
       if (!stored) this.lostEvents += last.length;
     }
     const lost = this.lostEvents;
