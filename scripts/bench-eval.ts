@@ -70,7 +70,7 @@ export async function evalBenchChild(): Promise<void> {
   const document = withModel(parsed.document, "demo:fast");
   const models = createModels({ demo: { firstTokenDelayMs: 0, chunkDelayMs: 0 }, limits: {}, coalesceMs: 0 });
   const { openDatabase } = await import("@/lib/server/db/connect");
-  const { appendRunEvents, createRun, finishRun } = await import("@/lib/server/db/queries");
+  const { createRun, runRecordSink } = await import("@/lib/server/db/queries");
   const { RunRecorder } = await import("@/lib/server/recorder");
   const { runEvents, runs } = await import("@/lib/server/db/schema");
   const database = await openDatabase({});
@@ -107,7 +107,7 @@ export async function evalBenchChild(): Promise<void> {
     runRow: async (row, _index, signal) => {
       const runId = randomUUID();
       await createRun(db, { id: runId, owner: "bench", document, inputs: row.inputs, processId: "bench", source: "eval" });
-      const recorder = new RunRecorder({ append: (events) => appendRunEvents(db, { runId, events }), finish: (finished) => finishRun(db, { runId, finished }) });
+      const recorder = new RunRecorder(runRecordSink(db, runId));
       let finished: RunEventOf<"run-finished"> | undefined;
       const run = await rowRunFromEvents(runWorkflow(document, { runId, inputs: row.inputs, models: models.port, signal, limits: models.limits }), (event: RunEvent) => {
         recorder.push(event);

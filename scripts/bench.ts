@@ -347,11 +347,11 @@ async function measureStreaming(id: string, random: boolean, quick: boolean, db?
     let recorder: InstanceType<typeof import("@/lib/server/recorder").RunRecorder> | undefined;
     if (db) {
       // Loaded only for this case, so the other cases (and their memory figures) do not carry a database.
-      const { appendRunEvents, createRun, finishRun } = await import("@/lib/server/db/queries");
+      const { createRun, runRecordSink } = await import("@/lib/server/db/queries");
       const { RunRecorder } = await import("@/lib/server/recorder");
       const runId = randomUUID();
       await createRun(db, { id: runId, owner: "bench", document: base.document, inputs: {}, processId: "bench" });
-      recorder = new RunRecorder({ append: (events) => appendRunEvents(db, { runId, events }), finish: (finished) => finishRun(db, { runId, finished }) });
+      recorder = new RunRecorder(runRecordSink(db, runId));
     }
     let last: RunEvent | undefined;
     gc();

@@ -33,8 +33,10 @@ function fakeSink({ appendFailures = 0, finishFailures = 0, error = () => new Er
         if (state.down || state.appendFailures-- > 0) throw error();
         stored.push(...events.map((e) => e.seq));
       },
-      finish: async (result: RunEventOf<"run-finished">, { lost }: { lost: number }) => {
+      // The run's last events come with its result, stored in the same write.
+      finish: async (result: RunEventOf<"run-finished">, { lost, events = [] }: { lost: number; events?: RunEvent[] }) => {
         if (state.down || state.finishFailures-- > 0) throw error();
+        stored.push(...events.map((e) => e.seq));
         results.push({ status: result.status, lost });
       },
     },
@@ -78,6 +80,46 @@ describe("run recorder", () => {
     // Two outages: the events' (4 failed writes), then the result's (2).
     expect(errors).toHaveLength(2);
     expect(recorder.lost).toBe(0);
+  });
+
+  it("stores a short run's events and its result in one write", async () => {
+    const { sink, stored, results, state } = fakeSink();
+    const recorder = new RunRecorder(sink, { ...quick, maxDelayMs: 60_000 });
+    for (let seq = 0; seq < 5; seq++) recorder.push(event(seq));
+    recorder.push(finished(5));
+    expect(await recorder.finish(finished(5))).toEqual({ recorded: true, lost: 0 });
+    expect(state.appendCalls).toBe(0);
+    expect(stored).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(results).toEqual([{ status: "succeeded", lost: 0 }]);
+  });
+
+  it("writes the events before the last batch first, in order, then the last batch with the result", async () => {
+    const { sink, stored, results, state } = fakeSink();
+    const recorder = new RunRecorder(sink, { ...quick, maxDelayMs: 60_000, maxBatch: 10 });
+    for (let seq = 0; seq < 25; seq++) recorder.push(event(seq));
+    recorder.push(finished(25));
+    expect(await recorder.finish(finished(25))).toEqual({ recorded: true, lost: 0 });
+    expect(stored).toEqual([...Array(26).keys()]);
+    expect(state.appendCalls).toBe(2);
+    expect(results).toHaveLength(1);
+  });
+
+  it("stores the result alone when the database refuses its last events as data, counting them as lost", async () => {
+    const results: Array<{ lost: number; events: number }> = [];
+    const recorder = new RunRecorder(
+      {
+        append: async () => {},
+        finish: async (_, { lost, events = [] }) => {
+          if (events.length) throw Object.assign(new Error("invalid input syntax for type json"), { code: "22P02" });
+          results.push({ lost, events: events.length });
+        },
+      },
+      { ...quick, maxDelayMs: 60_000 },
+    );
+    for (let seq = 0; seq < 3; seq++) recorder.push(event(seq));
+    recorder.push(finished(3));
+    expect(await recorder.finish(finished(3))).toEqual({ recorded: false, lost: 4 });
+    expect(results).toEqual([{ lost: 4, events: 0 }]);
   });
 
   it("keeps a bounded buffer while the database is away: overflow is counted as lost, the result still gets in", async () => {
@@ -131,7 +173,9 @@ describe("run recorder", () => {
           }
           stored.push(...events.map((e) => e.seq));
         },
-        finish: async () => {},
+        finish: async (_, { events = [] }) => {
+          stored.push(...events.map((e) => e.seq));
+        },
       },
       quick,
     );
@@ -156,6 +200,27 @@ describe("run recorder", () => {
     expect(second.stored).toEqual([0, 1]);
   });
 
+  it("flushing every recorder (SIGTERM) waits for the last events a finishing run writes with its result", async () => {
+    const stored: number[] = [];
+    const recorder = new RunRecorder(
+      {
+        append: async (events) => void stored.push(...events.map((e) => e.seq)),
+        finish: async (_, { events = [] }) => {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          stored.push(...events.map((e) => e.seq));
+        },
+      },
+      { ...quick, maxDelayMs: 60_000 },
+    );
+    for (let seq = 0; seq < 3; seq++) recorder.push(event(seq));
+    recorder.push(finished(3));
+    const finishing = recorder.finish(finished(3));
+    await new Promise((resolve) => setImmediate(resolve));
+    await flushAllRecorders({ timeoutMs: 1_000 });
+    expect(stored).toEqual([0, 1, 2, 3]);
+    expect(await finishing).toEqual({ recorded: true, lost: 0 });
+  });
+
   it("gives up what it cannot write by the flush deadline and counts it as lost", async () => {
     const { sink, state } = fakeSink();
     state.down = true;
@@ -173,7 +238,9 @@ describe("run recorder", () => {
         append: async (events) => {
           rows.push(...events);
         },
-        finish: async () => {},
+        finish: async (_, { events = [] }) => {
+          rows.push(...events);
+        },
       },
       { ...quick, maxDelayMs: 60_000, maxBatch: 1_000 },
     );

@@ -5,8 +5,12 @@ import { databaseErrorMessage, sqlState } from "./db/errors";
 
 export type RecorderSink = {
   append(events: RunEvent[]): Promise<void>;
-  /** Stores the run's result; `lost` counts the events that could not be stored, so the record can say so. */
-  finish(finished: RunEventOf<"run-finished">, info: { lost: number }): Promise<void>;
+  /**
+   * Stores the run's result; `lost` counts the events that could not be stored, so the record can
+   * say so. `events`, when given, are the run's last ones (its `run-finished` among them), to be
+   * stored in the same write.
+   */
+  finish(finished: RunEventOf<"run-finished">, info: { lost: number; events?: RunEvent[] }): Promise<void>;
 };
 
 /** What `finish()` achieved: `recorded` only when every event and the result were stored. */
@@ -94,7 +98,8 @@ const sleep = (ms: number, { unref = false } = {}) =>
  * Stores a run's events as they happen without slowing the stream: events are buffered and
  * written in batches (every `maxDelayMs`, or at once when `maxBatch` are waiting), one write at a
  * time, in order, each batch's deltas merged into chunks of at most 50 ms (compactDeltas), so a
- * run's record is compact by the time it ends and a replay at recorded speed looks the same. A failed write is retried with backoff, never given up at the first error:
+ * run's record is compact by the time it ends and a replay at recorded speed looks the same. The
+ * last batch goes with the result, so a short run is one write. A failed write is retried with backoff, never given up at the first error:
  * during the run for as long as it lasts (the buffer is bounded; overflow is counted as lost), and
  * from `finish()` on for `finishTimeoutMs`. The result is always attempted, and if it cannot be
  * stored by then it keeps being retried in the background, so no record stays `running` while
@@ -104,6 +109,7 @@ export class RunRecorder {
   private pending: RunEvent[] = [];
   private pendingBytes = 0;
   private pump: Promise<void> | null = null;
+  private finishing: Promise<boolean> | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private deadline = Infinity;
   private failing = false;
@@ -136,7 +142,9 @@ export class RunRecorder {
     this.pending.push(event);
     this.pendingBytes += bytes;
     if (this.pending.length >= this.options.maxBatch) void this.kick();
-    else this.timer ??= setTimeout(() => void this.kick(), this.options.maxDelayMs);
+    // Every run's batch falls due at the same moments (multiples of the delay), so the batches of
+    // runs streaming together are written together, in one statement (appendRunEventsGrouped).
+    else this.timer ??= setTimeout(() => void this.kick(), this.options.maxDelayMs - (Date.now() % this.options.maxDelayMs));
   }
 
   /**
@@ -146,13 +154,33 @@ export class RunRecorder {
   async flush({ timeoutMs }: { timeoutMs?: number } = {}): Promise<void> {
     if (timeoutMs !== undefined) this.deadline = Math.min(this.deadline, Date.now() + timeoutMs);
     while (this.pending.length || this.pump) await this.kick();
+    // The last events finish() took to write with the result are still held until that write answers.
+    if (this.finishing) await this.finishing;
   }
 
-  /** Flushes and stores the run's result, retrying for at most `finishTimeoutMs`. Never rejects. */
+  /**
+   * Flushes and stores the run's result, retrying for at most `finishTimeoutMs`. Never rejects.
+   * The last batch (at most `maxBatch` events, `run-finished` among them once pushed) is written
+   * with the result, in one write; should that write fail for good, the result is stored alone.
+   */
   async finish(finished: RunEventOf<"run-finished">): Promise<RecordResult> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const last = this.pending.splice(Math.max(0, this.pending.length - this.options.maxBatch));
+    for (const event of last) this.pendingBytes -= approxBytes(event);
     await this.flush({ timeoutMs: this.options.finishTimeoutMs });
+    let stored = false;
+    if (last.length) {
+      const events = compactDeltas(last);
+      active.add(this);
+      this.finishing = this.attempt(() => this.sink.finish(finished, { lost: this.lostEvents, events }));
+      stored = await this.finishing;
+      this.finishing = null;
+      active.delete(this);
+      if (!stored) this.lostEvents += last.length;
+    }
     const lost = this.lostEvents;
-    const stored = await this.attempt(() => this.sink.finish(finished, { lost }));
+    if (!stored) stored = await this.attempt(() => this.sink.finish(finished, { lost }));
     if (!stored) void this.finishInBackground(finished, lost);
     return { recorded: stored && lost === 0, lost };
   }

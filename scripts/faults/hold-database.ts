@@ -1,7 +1,7 @@
 import { findTemplate, parseDocument, type RunEvent } from "@/lib/workflow";
 import { getDatabase, PROCESS_ID } from "@/lib/server/db";
 import { startServerProcess } from "@/lib/server/db/lifecycle";
-import { appendRunEvents, createRun, finishRun } from "@/lib/server/db/queries";
+import { createRun, runRecordSink } from "@/lib/server/db/queries";
 import { flushAllRecorders, RunRecorder } from "@/lib/server/recorder";
 
 /**
@@ -21,7 +21,7 @@ if (runId) {
   const buffered = Number(process.env.TRELLIS_FAULT_BUFFERED_EVENTS ?? 0);
   // Written only when flushed: the batch delay is longer than any test.
   const recorder = new RunRecorder(
-    { append: (events) => appendRunEvents(db, { runId, events }), finish: (finished) => finishRun(db, { runId, finished }) },
+    runRecordSink(db, runId),
     { maxDelayMs: 3_600_000, maxBatch: 10_000 },
   );
   for (let seq = 0; seq < buffered; seq++) {

@@ -7,6 +7,7 @@ import { findTemplate, parseDocument, type RunEvent, type RunEventOf, type Workf
 import { DatabaseLockedError, openDatabase, type Database } from "./connect";
 import * as q from "./queries";
 import { runs } from "./schema";
+import { normaliseJson } from "./text";
 
 /**
  * One conformance suite for every backend: in-memory PGlite always, PostgreSQL too when
@@ -144,6 +145,48 @@ describe.each(backends)("query module on %s", (_, open) => {
       finished: { seq: 3, t: 9, type: "run-finished", status: "succeeded", outputs: { a: 1 }, state: {}, usage: { inputTokens: 1, outputTokens: 2 }, warnings: [], ms: 9 },
     });
     expect((await q.getRun(database.db, { owner, runId: `live-${owner}` }))?.status).toBe("succeeded");
+  });
+
+  it("stores a run's last events with its result in one statement: each event's exact text, normalised, once however often it is retried", async () => {
+    const owner = newOwner();
+    const runId = `last-${owner}`;
+    await q.createRun(database.db, { id: runId, owner, document: template("routing"), inputs: { topic: "nul\u0000 and \uDC00 alone" }, processId: "p" });
+    const finished: RunEventOf<"run-finished"> = {
+      seq: 3, t: 9, type: "run-finished", status: "failed", outputs: { z: "last", a: "😀 \u0000" }, state: { b: 2.5, a: [1e21] },
+      usage: { inputTokens: 1, outputTokens: 2 }, warnings: [{ code: "not-recorded", message: "\uD83D" }], error: { code: "e", message: "m" }, ms: 9,
+    };
+    const events: RunEvent[] = [
+      { seq: 0, t: 0, type: "run-started", runId, workflow: "w", inputs: {} },
+      { seq: 1, t: 1, type: "node-started", nodeId: "a", iteration: 1 },
+      { seq: 2, t: 5, type: "node-delta", nodeId: "a", text: "é \\u0000 \u0000 \uD83D" },
+      finished,
+    ];
+    await q.finishRun(database.db, { runId, finished, events });
+    await q.finishRun(database.db, { runId, finished, events });
+    const rows = await database.db.execute<{ text: string }>(sql`SELECT event::text AS text FROM run_events WHERE run_id = ${runId} ORDER BY seq`);
+    const texts = (rows as unknown as { rows: Array<{ text: string }> }).rows.map((row) => row.text);
+    expect(texts).toEqual(events.map((event) => JSON.stringify(normaliseJson(event))));
+    expect(texts[2]).toBe('{"seq":2,"t":5,"type":"node-delta","nodeId":"a","text":"é \\\\u0000  \uFFFD"}');
+    const run = await q.getRun(database.db, { owner, runId });
+    expect(run).toMatchObject({ status: "failed", outputs: { z: "last", a: "😀 " }, usage: { inputTokens: 1, outputTokens: 2 }, warnings: [{ code: "not-recorded", message: "\uFFFD" }], error: { code: "e", message: "m" } });
+    expect(run?.inputs).toEqual({ topic: "nul and \uFFFD alone" });
+    expect(run?.finishedAt).toBeInstanceOf(Date);
+  });
+
+  it("stores the batches of several runs written together in one statement, each event's exact text, and one run's refused batch fails only its own", async () => {
+    const owner = newOwner();
+    const ids = [`g1-${owner}`, `g2-${owner}`];
+    for (const id of ids) await q.createRun(database.db, { id, owner, document: template("routing"), inputs: {}, processId: "p" });
+    const batch = (runId: string): RunEvent[] => [
+      { seq: 0, t: 0, type: "run-started", runId, workflow: "w", inputs: { z: 1, a: "😀 é" } },
+      { seq: 1, t: 2, type: "node-delta", nodeId: "a", text: `of ${runId}\u0000` },
+    ];
+    const written = await Promise.allSettled([...ids, `missing-${owner}`].map((runId) => q.appendRunEventsGrouped(database.db, { runId, events: batch(runId) })));
+    expect(written.map((result) => result.status)).toEqual(["fulfilled", "fulfilled", "rejected"]);
+    for (const runId of ids) {
+      const rows = await database.db.execute(sql`SELECT event::text AS text FROM run_events WHERE run_id = ${runId} ORDER BY seq`);
+      expect((rows as unknown as { rows: Array<{ text: string }> }).rows.map((row) => row.text)).toEqual(batch(runId).map((event) => JSON.stringify(normaliseJson(event))));
+    }
   });
 
   it("opens a share link read-only until it is revoked", async () => {

@@ -4,7 +4,8 @@ import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, notInArray, sql } from
 import { CURRENT_VERSION, parseDocument, serializeDocument, summariseChanges, type RunEvent, type RunEventOf, type ValidationIssue, type WorkflowDocument } from "@/lib/workflow";
 import type { Db } from "./connect";
 import { authUsers, invites, processes, runEvents, runs, serverSettings, shareLinks, workflowVersions, workflows } from "./schema";
-import { normaliseJson } from "./text";
+import { GroupedWrites } from "./grouped-writes";
+import { jsonText, normaliseJson } from "./text";
 
 /**
  * The query module: verb-named functions taking one object. Every read or write of something
@@ -163,7 +164,7 @@ export type NewRun = {
 export async function createRun(db: Db, run: NewRun): Promise<boolean> {
   const inserted = await db
     .insert(runs)
-    .values({ ...run, document: normaliseJson(run.document), inputs: normaliseJson(run.inputs), status: "running" })
+    .values({ ...run, document: sql`${jsonText(run.document)}::jsonb`, inputs: sql`${jsonText(run.inputs)}::jsonb`, status: "running" })
     .onConflictDoNothing()
     .returning({ id: runs.id });
   return inserted.length > 0;
@@ -175,25 +176,62 @@ export async function createRun(db: Db, run: NewRun): Promise<boolean> {
  */
 export async function appendRunEvents(db: Db, { runId, events }: { runId: string; events: ReadonlyArray<RunEvent> }) {
   if (!events.length) return;
-  await db
-    .insert(runEvents)
-    .values(events.map((event) => ({ runId, seq: event.seq, event: normaliseJson(event) })))
-    .onConflictDoNothing();
+  await db.execute(insertRunEvents(runId, events));
 }
 
-/** Stores a run's result (its events are already stored, in compact chunks: see RunRecorder). */
-export async function finishRun(db: Db, { runId, finished }: { runId: string; finished: Extract<RunEvent, { type: "run-finished" }> }) {
-  await db
-    .update(runs)
-    .set({
-      status: finished.status,
-      outputs: normaliseJson(finished.outputs),
-      usage: finished.usage,
-      warnings: normaliseJson(finished.warnings),
-      error: finished.error ? normaliseJson(finished.error) : null,
-      finishedAt: new Date(),
-    })
-    .where(eq(runs.id, runId));
+/**
+ * The batch as one JSON array parameter, whatever its size: the events are serialised once, and
+ * each row keeps its event's exact text (`json_array_elements` of a `json` value, and `->` on one,
+ * return the element's text as it was written).
+ */
+const insertRunEvents = (runId: string, events: ReadonlyArray<RunEvent>) =>
+  sql`INSERT INTO ${runEvents} (run_id, seq, event) SELECT ${runId}, (e->>'seq')::int, e FROM json_array_elements(${jsonText(events)}::json) AS e ON CONFLICT DO NOTHING`;
+
+type RunEventBatch = { runId: string; events: ReadonlyArray<RunEvent> };
+
+/** Batches of several runs in one statement: `[runId, event]` pairs. */
+function insertRunEventBatches(batches: RunEventBatch[]) {
+  if (batches.length === 1) return insertRunEvents(batches[0].runId, batches[0].events);
+  const pairs = batches.flatMap(({ runId, events }) => events.map((event) => [runId, event]));
+  return sql`INSERT INTO ${runEvents} (run_id, seq, event) SELECT e->>0, (e->1->>'seq')::int, e->1 FROM json_array_elements(${jsonText(pairs)}::json) AS e ON CONFLICT DO NOTHING`;
+}
+
+// One group writer per database (route handlers and server actions are bundled apart: on globalThis).
+const GROUPED = Symbol.for("trellis.groupedRunEventWrites");
+const groupedWrites = ((globalThis as Record<symbol, unknown>)[GROUPED] ??= new WeakMap()) as WeakMap<Db, GroupedWrites<RunEventBatch>>;
+
+/**
+ * appendRunEvents for a run in progress: batches that runs ask to write in the same turn of the
+ * event loop are stored together, in one statement (GroupedWrites). Idempotent, like appendRunEvents.
+ */
+export function appendRunEventsGrouped(db: Db, batch: RunEventBatch): Promise<void> {
+  if (!batch.events.length) return Promise.resolve();
+  let writes = groupedWrites.get(db);
+  if (!writes) {
+    writes = new GroupedWrites<RunEventBatch>(async (batches) => void (await db.execute(insertRunEventBatches(batches))));
+    groupedWrites.set(db, writes);
+  }
+  return writes.add(batch);
+}
+
+/**
+ * Stores a run's result (its events are already stored, in compact chunks: see RunRecorder), and
+ * with it, when given, the run's last events: one statement, so a run's end is one commit.
+ * Idempotent, like appendRunEvents.
+ */
+export async function finishRun(db: Db, { runId, finished, events = [] }: { runId: string; finished: RunEventOf<"run-finished">; events?: ReadonlyArray<RunEvent> }) {
+  const result = sql`UPDATE ${runs} SET status = ${finished.status}, outputs = ${jsonText(finished.outputs)}::jsonb, usage = ${jsonText(finished.usage)}::jsonb,
+    warnings = ${jsonText(finished.warnings)}::jsonb, error = ${finished.error ? jsonText(finished.error) : null}::jsonb, finished_at = ${new Date().toISOString()}::timestamptz
+    WHERE id = ${runId}`;
+  await db.execute(events.length ? sql`WITH stored AS (${insertRunEvents(runId, events)}) ${result}` : result);
+}
+
+/** Where a RunRecorder stores one run: its batches, then its last events with its result. */
+export function runRecordSink(db: Db, runId: string) {
+  return {
+    append: (events: ReadonlyArray<RunEvent>) => appendRunEventsGrouped(db, { runId, events }),
+    finish: (finished: RunEventOf<"run-finished">, { events }: { events?: ReadonlyArray<RunEvent> }) => finishRun(db, { runId, finished, events }),
+  };
 }
 
 export async function getRun(db: Db, { owner, runId }: { owner: string; runId: string }) {
@@ -434,6 +472,10 @@ export async function createRunWithinRate(
   { windowMs, limit, admission, ...run }: NewRun & { source: "editor" | "share" | "eval"; windowMs: number; limit: number; admission?: Admission },
 ): Promise<RateLimitedRun> {
   return db.transaction(async (tx) => {
+    // PGlite answers through promises alone: a burst of run starts queued on its lock would run
+    // one after another without a turn of the event loop between them, and no run admitted
+    // meanwhile could send its first event until the last one was admitted. One turn per start.
+    await new Promise((resolve) => setImmediate(resolve));
     // The two-key form keeps these locks apart from single-key ones (the migration lock). With
     // admission, one server-wide lock: the caps are server-wide.
     if (admission) await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('trellis:admission'), 0)`);

@@ -18,3 +18,16 @@ export function normaliseJson<T>(value: T): T {
   }
   return value;
 }
+
+// What JSON.stringify writes for NUL and for a lone surrogate (a pair is written as itself). A
+// literal backslash before "u0000" in the text also matches: it only takes the slower path.
+const UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f])/;
+
+/**
+ * The JSON text PostgreSQL stores for `value`: `JSON.stringify(normaliseJson(value))`, without
+ * walking and copying the value when its text has nothing to normalise (nearly always).
+ */
+export function jsonText(value: unknown): string {
+  const text = JSON.stringify(value);
+  return UNSTORABLE_ESCAPE.test(text) ? JSON.stringify(normaliseJson(value)) : text;
+}

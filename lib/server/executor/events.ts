@@ -1,6 +1,6 @@
 import "server-only";
 import { runWorkflow, type RunEvent } from "@/lib/workflow";
-import { appendRunEvents, finishRun } from "../db/queries";
+import { runRecordSink } from "../db/queries";
 import { redact } from "../models/port";
 import { RunRecorder } from "../recorder";
 import type { Continuation } from "./continuation";
@@ -44,10 +44,7 @@ export async function runAndRecord(
 ): Promise<"ended" | "handed-over"> {
   const { runId, document, inputs, limits, reuse } = run;
   const { db, port, coalesceMs, secrets } = services;
-  const recorder = new RunRecorder({
-    append: (events) => appendRunEvents(db, { runId, events }),
-    finish: (finished) => finishRun(db, { runId, finished }),
-  });
+  const recorder = new RunRecorder(runRecordSink(db, runId));
   for await (const engineEvent of runWorkflow(document, { runId, inputs, models: port, signal, limits, coalesceMs, reuse, resume: continuation?.resume })) {
     if (handingOver?.()) {
       // What the engine says from here (its cancelled ending) is not the run's: the next attempt goes on.
