@@ -151,7 +151,7 @@ export function Canvas() {
   );
 
   return (
-    <div className="h-full w-full" data-testid="canvas" data-nodes={document.nodes.length} data-readonly={readOnly || undefined} onDragOver={readOnly ? undefined : onDragOver} onDrop={readOnly ? undefined : onDrop}>
+    <div className="h-full w-full" data-testid="canvas" data-nodes={document.nodes.length} data-readonly={readOnly || undefined} data-dragging={dragging ? true : undefined} onDragOver={readOnly ? undefined : onDragOver} onDrop={readOnly ? undefined : onDrop}>
       <OutlineContext.Provider value={outline}>
       <ReactFlow
         nodes={nodes}
