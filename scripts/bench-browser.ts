@@ -10,7 +10,7 @@
  *   npm run bench:browser -- [--quick] [--only streaming|large] [--out FILE]   (also the last part of `npm run bench`)
  * BENCH_PROFILE=dir writes a CPU profile of the first drag of the large workflow into dir;
  * BENCH_TRACE=dir a Chrome trace of it, and prints where the main thread's time went (script,
- * style, layout, paint, layerize…); BENCH_CSS="…" adds a style sheet before the drags (to try a
+ * style, layout, paint, layerize…); BENCH_CSS="…" adds a style sheet before the pans and drags (to try a
  * rendering change without a build); BENCH_PORT the server's port (default 3300).
  * BENCH_DEBUG=1 prints when each long task happened, in ms after Run.
  */
@@ -221,13 +221,24 @@ async function stopFrames(page: Page) {
 /** Pans the large canvas for about a second and a half. */
 async function panLarge(page: Page) {
   await startFrames(page);
-  const pane = await page.locator(".react-flow__pane").boundingBox();
-  if (!pane) throw new Error("no canvas");
-  const x = pane.x + pane.width / 2;
-  const y = pane.y + pane.height / 2;
+  // Pressed on the canvas's background (pressing a card would drag it), nearest the middle.
+  const start = await page.evaluate(() => {
+    const pane = document.querySelector(".react-flow__pane")!.getBoundingClientRect();
+    for (let r = 0; r < Math.min(pane.width, pane.height) / 2; r += 4) {
+      for (const [dx, dy] of [[0, r], [r, 0], [0, -r], [-r, 0], [r, r], [-r, -r]]) {
+        const x = pane.x + pane.width / 2 + dx;
+        const y = pane.y + pane.height / 2 + dy;
+        if (document.elementFromPoint(x, y)?.classList.contains("react-flow__pane")) return { x, y };
+      }
+    }
+    return null;
+  });
+  if (!start) throw new Error("no background on the canvas to press");
+  const { x, y } = start;
   await page.mouse.move(x, y);
   await page.mouse.down();
-  for (let i = 1; i <= 90; i++) await page.mouse.move(x - i * 6, y - (i % 30) * 3);
+  // There and back, so that the view ends where it began (as many pans as the bench makes would otherwise leave the workflow).
+  for (let i = 1; i <= 90; i++) await page.mouse.move(x - (i <= 45 ? i : 90 - i) * 6, y - (i % 30) * 3);
   await page.mouse.up();
   return stopFrames(page);
 }
@@ -377,14 +388,14 @@ async function main() {
     const url = page.url();
     const opens: number[] = [];
     for (let i = 0; i < runs + 2; i++) opens.push(await openLarge(page, url));
+    // BENCH_CSS: a style sheet added before the pans and drags, to try a rendering change without a build.
+    if (process.env.BENCH_CSS) await page.addStyleTag({ content: process.env.BENCH_CSS });
     process.stderr.write(`browser:pan-${LARGE}…\n`);
     // The first pan rasterises the tiles of the cards (CPU raster here: no GPU); reported apart.
     const firstPan = await panLarge(page);
     const pans = [];
     for (let i = 0; i < runs; i++) pans.push(await panLarge(page));
     process.stderr.write(`browser:drag-${LARGE}…\n`);
-    // BENCH_CSS: a style sheet added before the drags, to try a rendering change without a build.
-    if (process.env.BENCH_CSS) await page.addStyleTag({ content: process.env.BENCH_CSS });
     const drags = [];
     for (let i = 0; i < runs; i++) drags.push(
       i === 0 && process.env.BENCH_PROFILE
