@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, notInArray, sql } from "drizzle-orm";
 import { CURRENT_VERSION, parseDocument, serializeDocument, summariseChanges, type RunEvent, type RunEventOf, type ValidationIssue, type WorkflowDocument } from "@/lib/workflow";
 import type { Db } from "./connect";
-import { authUsers, invites, processes, runEvents, runs, serverSettings, shareLinks, workflowVersions, workflows } from "./schema";
+import { authUsers, dailySpend, invites, processes, runEvents, runs, serverSettings, shareLinks, workflowVersions, workflows } from "./schema";
 import { GroupedWrites } from "./grouped-writes";
 import { jsonText, normaliseJson } from "./text";
 
@@ -497,9 +497,12 @@ export async function createRunWithinRate(
   });
 }
 
-// A run's tokens and, for an evaluation's row, what its checks spent (judges, embeddings: `check_usage`).
-const tokensOf = sql`coalesce((${runs.usage}->>'inputTokens')::bigint, 0) + coalesce((${runs.usage}->>'outputTokens')::bigint, 0) + coalesce((${runs.checkUsage}->>'inputTokens')::bigint, 0) + coalesce((${runs.checkUsage}->>'outputTokens')::bigint, 0)`;
+// A run's tokens and, for an evaluation's row, what its checks spent (judges, embeddings: `check_usage`):
+// the SQL function (migration 0004) that daily_spend's trigger sums too.
+const tokensOf = sql`trellis_run_tokens(${runs.usage}, ${runs.checkUsage})`;
 const MIDNIGHT_UTC = sql`(date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')`;
+/** The UTC day MIDNIGHT_UTC starts: a run counts toward the day it started on (daily_spend.day). */
+const TODAY_UTC = sql`(now() AT TIME ZONE 'UTC')::date`;
 
 type AdmissionFacts = {
   /** The identity's runs from this source in the window, and when the oldest leaves it. */
@@ -534,15 +537,29 @@ async function admissionFacts(
         .from(runs)
         .where(and(eq(runs.clientAddress, address.value), eq(runs.source, "share"), gt(runs.startedAt, sql`now() - ${window}`)))
     : sql`NULL::json`;
-  // Finished runs count what they used; runs in progress count what they may still use.
-  const spent =
-    budget.dailyTokens > 0
-      ? tx
-          .select({ used: sql`coalesce(sum(CASE WHEN ${live} THEN coalesce(${runs.tokenBudget}, 0) ELSE ${tokensOf} END), 0)::float8` })
-          .from(runs)
-          // An evaluation's rows spend the same daily budget as the owner's editor runs.
-          .where(and(eq(runs.payer, budget.payer), source === "share" ? eq(runs.source, "share") : inArray(runs.source, ["editor", "eval"]), sql`${runs.startedAt} >= ${MIDNIGHT_UTC}`))
-      : sql`0::float8`;
+  // Runs that ended count what they used: daily_spend holds their sum (one row, however many runs
+  // the payer made today). Runs in progress count what they may still use: their budget while live.
+  // A run still `running` past `liveForMs` (its process died and no sweep has marked it yet) counts
+  // what its record says it used — nothing, unless an evaluation stored its checks' tokens on it
+  // first, since `usage` is written when a run ends — until the sweep ends it into daily_spend.
+  // An evaluation's rows spend the same daily budget as the owner's editor runs.
+  const scope = source === "share" ? "share" : "own";
+  const ended = tx
+    .select({ tokens: sql`coalesce(sum(${dailySpend.tokens}), 0)` })
+    .from(dailySpend)
+    .where(and(eq(dailySpend.payer, budget.payer), eq(dailySpend.scope, scope), eq(dailySpend.day, TODAY_UTC)));
+  const inProgress = tx
+    .select({ tokens: sql`coalesce(sum(CASE WHEN ${live} THEN coalesce(${runs.tokenBudget}, 0) ELSE ${tokensOf} END), 0)` })
+    .from(runs)
+    .where(
+      and(
+        eq(runs.payer, budget.payer),
+        eq(runs.status, "running"),
+        sql`${runs.startedAt} >= ${MIDNIGHT_UTC}`,
+        source === "share" ? eq(runs.source, "share") : inArray(runs.source, ["editor", "eval"]),
+      ),
+    );
+  const spent = budget.dailyTokens > 0 ? sql`((${ended}) + (${inProgress}))::float8` : sql`0::float8`;
   const [row] = await tx
     .select({
       running: sql<number>`count(*)::int`,
@@ -590,18 +607,21 @@ function admit(
   return { ok: true, modelSlots: Math.max(1, Math.min(wantedSlots, freeSlots)), tokenBudget };
 }
 
-/** Tokens a payer's runs used today and this month (UTC), its own and its shared links' visitors' apart. */
+/** Tokens a payer's runs that ended used today and this month (UTC), its own and its shared links' visitors' apart (daily_spend). */
 export async function tokenUsage(db: Db, { payer }: { payer: string }) {
-  const month = sql`(date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')`;
+  const month = sql`date_trunc('month', now() AT TIME ZONE 'UTC')::date`;
+  const own = eq(dailySpend.scope, "own");
+  const shared = eq(dailySpend.scope, "share");
+  const today = eq(dailySpend.day, TODAY_UTC);
   const [row] = await db
     .select({
-      today: sql<number>`coalesce(sum(${tokensOf}) FILTER (WHERE ${runs.source} IN ('editor', 'eval') AND ${runs.startedAt} >= ${MIDNIGHT_UTC}), 0)::float8`,
-      month: sql<number>`coalesce(sum(${tokensOf}) FILTER (WHERE ${runs.source} IN ('editor', 'eval')), 0)::float8`,
-      sharedToday: sql<number>`coalesce(sum(${tokensOf}) FILTER (WHERE ${runs.source} = 'share' AND ${runs.startedAt} >= ${MIDNIGHT_UTC}), 0)::float8`,
-      sharedMonth: sql<number>`coalesce(sum(${tokensOf}) FILTER (WHERE ${runs.source} = 'share'), 0)::float8`,
+      today: sql<number>`coalesce(sum(${dailySpend.tokens}) FILTER (WHERE ${and(own, today)}), 0)::float8`,
+      month: sql<number>`coalesce(sum(${dailySpend.tokens}) FILTER (WHERE ${own}), 0)::float8`,
+      sharedToday: sql<number>`coalesce(sum(${dailySpend.tokens}) FILTER (WHERE ${and(shared, today)}), 0)::float8`,
+      sharedMonth: sql<number>`coalesce(sum(${dailySpend.tokens}) FILTER (WHERE ${shared}), 0)::float8`,
     })
-    .from(runs)
-    .where(and(eq(runs.payer, payer), sql`${runs.startedAt} >= ${month}`));
+    .from(dailySpend)
+    .where(and(eq(dailySpend.payer, payer), sql`${dailySpend.day} >= ${month}`));
   return {
     today: Number(row?.today ?? 0),
     month: Number(row?.month ?? 0),

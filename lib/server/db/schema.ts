@@ -1,5 +1,5 @@
 import { desc, eq, sql } from "drizzle-orm";
-import { bigint, boolean, doublePrecision, foreignKey, index, integer, json, jsonb, pgTable, primaryKey, text, timestamp, unique } from "drizzle-orm/pg-core";
+import { bigint, boolean, date, doublePrecision, foreignKey, index, integer, json, jsonb, pgTable, primaryKey, text, timestamp, unique } from "drizzle-orm/pg-core";
 
 /**
  * The tables behind saving, history, runs and sharing (docs/architecture.md §7): the one source of truth for
@@ -102,8 +102,29 @@ export const runs = pgTable(
     index("runs_running").on(t.status).where(eq(t.status, sql`'running'`)),
     index("runs_owner_workflow").on(t.owner, t.workflowId, desc(t.startedAt)),
     index("runs_payer").on(t.payer, t.source, desc(t.startedAt)),
+    // Admission reads a payer's runs in progress; those that ended are in daily_spend.
+    index("runs_payer_running").on(t.payer, t.startedAt).where(eq(t.status, sql`'running'`)),
     index("runs_client_address").on(t.clientAddress, desc(t.startedAt)).where(sql`${t.clientAddress} IS NOT NULL`),
   ],
+);
+
+/**
+ * What a payer's runs that ended spent, per UTC day the runs started on: admission reads one row
+ * instead of summing every run of the day. `scope` is "share" for runs of the payer's shared links
+ * (source "share"), "own" for the payer's own (sources "editor" and "eval"): the two daily budgets.
+ * Kept by a trigger on `runs` (migration 0004), so every write of a run's status, usage or check
+ * usage — by this release or an older one still running beside it — keeps it equal to the sum of
+ * `usage` + `check_usage` over the day's runs that are not `running`. Deleting runs refunds nothing.
+ */
+export const dailySpend = pgTable(
+  "daily_spend",
+  {
+    payer: text("payer").notNull(),
+    scope: text("scope").notNull(),
+    day: date("day", { mode: "string" }).notNull(),
+    tokens: bigint("tokens", { mode: "number" }).notNull().default(0),
+  },
+  (t) => [primaryKey({ name: "daily_spend_pkey", columns: [t.payer, t.scope, t.day] })],
 );
 
 export const runEvents = pgTable(
@@ -345,6 +366,7 @@ export const schema = {
   workflows,
   workflowVersions,
   runs,
+  dailySpend,
   runEvents,
   shareLinks,
   processes,
