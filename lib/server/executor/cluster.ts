@@ -255,7 +255,7 @@ async function runHere(run: AdmittedRun): Promise<string> {
   const port = cluster
     ? mapCallsPort(models.port, {
         runId: run.runId,
-        client: callClient(cluster.databaseUrl, SCHEMA, APPLICATION),
+        client: callClient(cluster.databaseUrl),
         appVersion: APPLICATION_VERSION,
         cancel: (callId) => cancelCall(db, cluster.databaseUrl, callId),
         // Handed over, the run's calls go on for its next attempt to re-attach to.
@@ -371,7 +371,7 @@ async function cancelEverywhere(db: Db, runId: string, reason: "cancel" | "clien
 /** Stops a map call wherever it is: the process making it hears at once, and DBOS takes it off the queue or cancels it. */
 async function cancelCall(db: Db, databaseUrl: string, callId: string): Promise<void> {
   await db.execute(sql`SELECT pg_notify(${CANCEL_CHANNEL}, ${`${callId} cancel`})`);
-  await (await callClient(databaseUrl, SCHEMA, APPLICATION)).cancelWorkflow(callId);
+  await (await callClient(databaseUrl)).cancelWorkflow(callId);
 }
 
 async function runOf(db: Db, runId: string, owner: string) {

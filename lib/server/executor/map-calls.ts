@@ -3,7 +3,7 @@ import { DBOS, DBOSClient } from "@dbos-inc/dbos-sdk";
 import { ModelError, type CallSite, type ModelCall, type ModelChunk, type ModelErrorCode, type ModelPort } from "@/lib/workflow";
 import { getDatabase } from "../db";
 import { createModels } from "../models";
-import { streamSoFar } from "./dbos";
+import { APPLICATION, SCHEMA, streamSoFar } from "./dbos";
 
 /**
  * Cluster mode spreads a map's instances across the workers (docs/cluster.md, "Map instances").
@@ -56,10 +56,10 @@ export function callId(runId: string, site: CallSite): string {
 }
 
 /** The client this process enqueues, reads and cancels calls through (one pool for the process). */
-export function callClient(databaseUrl: string, schema: string, application: string): Promise<DBOSClient> {
+export function callClient(databaseUrl: string): Promise<DBOSClient> {
   const state = calls();
   if (!state.client) {
-    const creating = DBOSClient.create({ systemDatabaseUrl: databaseUrl, systemDatabaseSchemaName: schema, applicationName: application, systemDatabasePoolSize: CLIENT_POOL });
+    const creating = DBOSClient.create({ systemDatabaseUrl: databaseUrl, systemDatabaseSchemaName: SCHEMA, applicationName: APPLICATION, systemDatabasePoolSize: CLIENT_POOL });
     state.client = creating;
     // A client that could not connect is not kept: the next call tries again.
     creating.catch(() => {
