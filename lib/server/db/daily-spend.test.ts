@@ -5,9 +5,10 @@ import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findTemplate, parseDocument, type RunEventOf, type WorkflowDocument } from "@/lib/workflow";
+import type { RunEventOf } from "@/lib/workflow";
 import type { RowResult } from "@/lib/workflow/eval/types";
-import { openDatabase, type Database, type Db } from "./connect";
+import type { Database, Db } from "./connect";
+import { backends, template } from "./testing";
 import * as e from "./eval-queries";
 import { MIGRATIONS_FOLDER, migratePgliteDatabase } from "./migrate";
 import * as q from "./queries";
@@ -18,15 +19,6 @@ import { runs } from "./schema";
  * trigger on runs keeps it equal to what the runs that ended used, per payer, scope and UTC day the
  * run started on. On in-memory PGlite and, when TEST_DATABASE_URL is set, on PostgreSQL.
  */
-const backends: Array<[string, () => Promise<Database>]> = [["pglite", () => openDatabase({})]];
-if (process.env.TEST_DATABASE_URL) backends.push(["postgres", () => openDatabase({ url: process.env.TEST_DATABASE_URL })]);
-
-function template(id: string): WorkflowDocument {
-  const parsed = parseDocument(findTemplate(id)!.json);
-  if (!parsed.ok) throw new Error("invalid template");
-  return parsed.document;
-}
-
 const newPayer = () => `spend-${randomUUID()}`;
 type Source = "editor" | "share" | "eval";
 type Usage = { inputTokens: number; outputTokens: number };

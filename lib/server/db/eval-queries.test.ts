@@ -1,23 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findTemplate, parseDocument, type WorkflowDocument } from "@/lib/workflow";
 import type { Dataset, RowResult } from "@/lib/workflow/eval/types";
-import { openDatabase, type Database } from "./connect";
+import type { Database } from "./connect";
+import { backends, template } from "./testing";
 import * as e from "./eval-queries";
 import * as q from "./queries";
 import { evalResults, runs } from "./schema";
 
 /** The same suite on in-memory PGlite and, when TEST_DATABASE_URL is set, on PostgreSQL. */
-const backends: Array<[string, () => Promise<Database>]> = [["pglite", () => openDatabase({})]];
-if (process.env.TEST_DATABASE_URL) backends.push(["postgres", () => openDatabase({ url: process.env.TEST_DATABASE_URL })]);
-
-function template(id: string): WorkflowDocument {
-  const parsed = parseDocument(findTemplate(id)!.json);
-  if (!parsed.ok) throw new Error("invalid template");
-  return parsed.document;
-}
-
 let owners = 0;
 const newOwner = () => `eval-owner-${Date.now()}-${owners++}`;
 

@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findTemplate, parseDocument, type RunEvent, type RunEventOf, type WorkflowDocument } from "@/lib/workflow";
+import type { RunEvent, RunEventOf } from "@/lib/workflow";
 import { DatabaseLockedError, openDatabase, type Database } from "./connect";
+import { backends, template } from "./testing";
 import * as q from "./queries";
 import { runs } from "./schema";
 import { normaliseJson } from "./text";
@@ -13,15 +14,6 @@ import { normaliseJson } from "./text";
  * One conformance suite for every backend: in-memory PGlite always, PostgreSQL too when
  * TEST_DATABASE_URL is set (CI installs and starts one).
  */
-const backends: Array<[string, () => Promise<Database>]> = [["pglite", () => openDatabase({})]];
-if (process.env.TEST_DATABASE_URL) backends.push(["postgres", () => openDatabase({ url: process.env.TEST_DATABASE_URL })]);
-
-function template(id: string): WorkflowDocument {
-  const parsed = parseDocument(findTemplate(id)!.json);
-  if (!parsed.ok) throw new Error("invalid template");
-  return parsed.document;
-}
-
 let owners = 0;
 const newOwner = () => `owner-${Date.now()}-${owners++}`;
 
