@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunEventOf } from "@/lib/workflow";
 import type { RowResult } from "@/lib/workflow/eval/types";
 import type { Database, Db } from "./connect";
-import { backends, template } from "./testing";
+import { backends, template } from "@/testing/databases";
 import * as e from "./eval-queries";
 import { MIGRATIONS_FOLDER, migratePgliteDatabase } from "./migrate";
 import * as q from "./queries";

@@ -3,7 +3,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Dataset, RowResult } from "@/lib/workflow/eval/types";
 import type { Database } from "./connect";
-import { backends, template } from "./testing";
+import { backends, template } from "@/testing/databases";
 import * as e from "./eval-queries";
 import * as q from "./queries";
 import { evalResults, runs } from "./schema";

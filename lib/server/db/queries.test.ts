@@ -5,7 +5,7 @@ import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunEvent, RunEventOf } from "@/lib/workflow";
 import { DatabaseLockedError, openDatabase, type Database } from "./connect";
-import { backends, template } from "./testing";
+import { backends, template } from "@/testing/databases";
 import * as q from "./queries";
 import { runs } from "./schema";
 import { normaliseJson } from "./text";
