@@ -4,13 +4,14 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { postRun } from "@/lib/editor/run-request";
 import type { RunEvent, WorkflowDocument } from "@/lib/workflow";
 
 /**
  * Calls a production server's server actions over HTTP the way the browser does: a POST with the
  * action's id (read from the build's manifest) and its arguments, answered with a React Flight
- * stream that React's own Flight client decodes (the run action's answer is an async iterable of
- * events). Used by the fault suite and by `npm run load`; nothing here is in the app.
+ * stream that React's own Flight client decodes. Runs go through the run routes, as the browser's
+ * do (lib/editor/run-request.ts). Used by the fault suite and by `npm run load`; nothing here is in the app.
  */
 
 type FlightClient = {
@@ -20,15 +21,13 @@ type FlightClient = {
 type ManifestEntry = { filename: string; exportedName: string };
 
 export type ActionName =
-  | "runWorkflowAction"
   | "saveWorkflowAction"
   | "cancelRunAction"
   | "listRunsAction"
   | "loadWorkflowAction"
   | "createShareAction"
   | "updateShareAction"
-  | "shareRunAction"
-  | "runSharedAction";
+  | "shareRunAction";
 
 export class ActionClient {
   private readonly ids = new Map<string, string>();
@@ -101,8 +100,18 @@ export class ActionClient {
 
   /** Starts a run of `document` and yields its events as they arrive; `signal` leaves it (the browser closing its tab). */
   async *run(document: WorkflowDocument, { inputs = {}, runId = randomUUID(), signal, workflowId, baseVersion }: RunOptions = {}): AsyncGenerator<RunEvent> {
-    const events = await this.call<AsyncIterable<RunEvent>>("runWorkflowAction", [{ runId, document, inputs, workflowId, baseVersion }], { signal });
-    yield* events;
+    yield* await this.postRun("/api/runs", { runId, document, inputs, workflowId, baseVersion }, signal);
+  }
+
+  /** A visitor's run from a shared link that allows runs. */
+  async *runShared(shareId: string, { inputs = {}, runId = randomUUID(), signal }: RunOptions = {}): AsyncGenerator<RunEvent> {
+    yield* await this.postRun("/api/runs/shared", { runId, shareId, inputs }, signal);
+  }
+
+  private async postRun(path: "/api/runs" | "/api/runs/shared", request: object, signal?: AbortSignal): Promise<AsyncIterable<RunEvent>> {
+    await this.identify();
+    const headers = { origin: new URL(this.baseUrl).origin, cookie: `trellis_id=${this.identity}` };
+    return postRun(path, request, { signal, fetch: (url, init) => fetch(`${this.baseUrl}${String(url)}`, { ...init, headers: { ...init?.headers, ...headers } }) });
   }
 
   async save(document: WorkflowDocument, saved?: { id: string; version: number }): Promise<{ id: string; version: number }> {

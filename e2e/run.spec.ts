@@ -205,8 +205,8 @@ test("hiding the page (closing the tab) cancels its run on the server", async ({
 test("a lost connection ends the run visibly as failed, never a spinner forever", async ({ page }) => {
   const run = new RunPage(page);
   await run.open("routing");
-  // Server actions are POSTs to the page carrying a Next-Action header: drop this one on the floor.
-  await page.route("**/editor**", (route) => (route.request().method() === "POST" ? route.abort("connectionreset") : route.continue()));
+  // The run's request to the run route: dropped on the floor.
+  await page.route("**/api/runs", (route) => route.abort("connectionreset"));
   await run.run();
   await run.finished("failed");
   await expect(page.getByTestId("run-error")).toContainText("connection to the server was lost");

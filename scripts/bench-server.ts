@@ -1,7 +1,7 @@
 /**
  * Server cost per streamed token, end to end (docs/architecture.md §10.2), part of `npm run bench`:
- * the production server (`next start`, PGlite, every event recorded) driven through the real run
- * server action over HTTP — React's stream serialisation included — with the demo model.
+ * the production server (`next start`, PGlite, every event recorded) driven over HTTP through the
+ * run route the editor uses (`POST /api/runs`, events as JSON lines), with the demo model.
  *   - sequential and concurrent runs of the orchestrator-worker and parallelization templates on
  *     `demo:fast`: output tokens per server CPU-second (the server process's own CPU time), events
  *     per run, time to the first event;
@@ -14,7 +14,8 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { findTemplate, parseDocument, withModel, type WorkflowDocument } from "@/lib/workflow";
+import { eventLines } from "@/lib/editor/run-request";
+import { findTemplate, parseDocument, withModel, type RunEvent, type WorkflowDocument } from "@/lib/workflow";
 import { measure, rawStream, sdkStream } from "./bench-tokens";
 
 const PORT = Number(process.env.BENCH_SERVER_PORT ?? 3310);
@@ -24,13 +25,6 @@ function template(id: string, model: string): WorkflowDocument {
   const parsed = parseDocument(findTemplate(id)!.json);
   if (!parsed.ok) throw new Error(`invalid template ${id}`);
   return withModel(parsed.document, model);
-}
-
-function runAction(): string {
-  const manifest = JSON.parse(readFileSync(".next/server/server-reference-manifest.json", "utf8")) as { node: Record<string, { exportedName?: string }> };
-  const found = Object.entries(manifest.node).find(([, entry]) => entry.exportedName === "runWorkflowAction");
-  if (!found) throw new Error("runWorkflowAction is not in the build's server reference manifest");
-  return found[0];
 }
 
 async function startServer(): Promise<ChildProcess> {
@@ -71,32 +65,26 @@ function cpuMs(pid: number): number {
 
 type RunResult = { firstEventMs: number; totalMs: number; events: number; outputTokens: number; status: string; error?: string; setCookie: string };
 
-/** One run through the server action, read as the browser reads it (React's Flight stream). */
-async function runOnce(action: string, cookie: string, document: WorkflowDocument): Promise<RunResult> {
+/** One run through the run route, read as the browser reads it (one JSON event a line). */
+async function runOnce(cookie: string, document: WorkflowDocument): Promise<RunResult> {
   const started = performance.now();
-  const response = await fetch(`${BASE}/editor`, {
+  const response = await fetch(`${BASE}/api/runs`, {
     method: "POST",
-    headers: { "Next-Action": action, "Content-Type": "text/plain;charset=UTF-8", Accept: "text/x-component", Origin: BASE, ...(cookie ? { Cookie: cookie } : {}) },
-    body: JSON.stringify([{ runId: globalThis.crypto.randomUUID(), document, inputs: {} }]),
+    headers: { "Content-Type": "application/json", Origin: BASE, ...(cookie ? { Cookie: cookie } : {}) },
+    body: JSON.stringify({ runId: globalThis.crypto.randomUUID(), document, inputs: {} }),
   });
-  if (!response.ok || !response.body) throw new Error(`the run action answered ${response.status}`);
-  const decoder = new TextDecoder();
-  let text = "";
+  if (!response.ok || !response.body) throw new Error(`the run route answered ${response.status}`);
   let firstEventMs = -1;
   let events = 0;
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    const piece = decoder.decode(value, { stream: true });
-    events += piece.match(/"type":"(run|node|loop|warning)[a-z-]*"/g)?.length ?? 0;
-    if (firstEventMs < 0 && piece.includes('"type":"run-started"')) firstEventMs = performance.now() - started;
-    text += piece.length < 4096 || piece.includes("run-finished") ? piece : "";
+  let finished: RunEvent | undefined;
+  for await (const event of eventLines(response.body)) {
+    if (firstEventMs < 0) firstEventMs = performance.now() - started;
+    events++;
+    if (event.type === "run-finished") finished = event;
   }
-  const finished = /"type":"run-finished","status":"(\w+)".*?"usage":\{"inputTokens":\d+,"outputTokens":(\d+)\}/s.exec(text);
-  const error = /"type":"run-finished".*?"error":\{"code":"([^"]+)"/s.exec(text)?.[1];
   const setCookie = response.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
-  return { firstEventMs, totalMs: performance.now() - started, events, outputTokens: Number(finished?.[2] ?? 0), status: finished?.[1] ?? "unknown", ...(error ? { error } : {}), setCookie };
+  if (finished?.type !== "run-finished") return { firstEventMs, totalMs: performance.now() - started, events, outputTokens: 0, status: "unknown", setCookie };
+  return { firstEventMs, totalMs: performance.now() - started, events, outputTokens: finished.usage.outputTokens, status: finished.status, ...(finished.error ? { error: finished.error.code } : {}), setCookie };
 }
 
 const percentile = (values: number[], q: number) => {
@@ -104,12 +92,12 @@ const percentile = (values: number[], q: number) => {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] * 10) / 10;
 };
 
-async function batch(label: string, server: ChildProcess, action: string, cookie: string, document: WorkflowDocument, count: number, concurrent: boolean) {
+async function batch(label: string, server: ChildProcess, cookie: string, document: WorkflowDocument, count: number, concurrent: boolean) {
   const cpuBefore = cpuMs(server.pid!);
   const results: RunResult[] = [];
   // Concurrent runs come from as many browsers, each on its first run (one identity may have only a few runs in progress).
-  if (concurrent) results.push(...(await Promise.all(Array.from({ length: count }, () => runOnce(action, "", document)))));
-  else for (let i = 0; i < count; i++) results.push(await runOnce(action, cookie, document));
+  if (concurrent) results.push(...(await Promise.all(Array.from({ length: count }, () => runOnce("", document)))));
+  else for (let i = 0; i < count; i++) results.push(await runOnce(cookie, document));
   const cpu = cpuMs(server.pid!) - cpuBefore;
   const tokens = results.reduce((sum, r) => sum + r.outputTokens, 0);
   const failed = results.filter((r) => r.status !== "succeeded").length;
@@ -133,24 +121,22 @@ async function main() {
   const floors = [await measure(rawStream), await measure(sdkStream)];
   const server = await startServer();
   try {
-    const action = runAction();
     const orchestrator = template("orchestrator-worker", "demo:fast");
     const parallel = template("parallelization", "demo:fast");
     // Warm the server's code paths for both templates (the first runs compile and load everything). The sequential
-    // runs come from one browser: the identity its first run was given (a browser's first action
-    // sets its identity cookie, and Next.js answers an action that sets a cookie with a render of
-    // the page, which only that first run pays).
-    const cookie = (await runOnce(action, "", orchestrator)).setCookie;
-    for (let i = 0; i < 2; i++) await runOnce(action, cookie, orchestrator);
-    for (let i = 0; i < 3; i++) await runOnce(action, cookie, parallel);
+    // runs come from one browser: the identity its first run was given (a browser's first run
+    // sets its identity cookie).
+    const cookie = (await runOnce("", orchestrator)).setCookie;
+    for (let i = 0; i < 2; i++) await runOnce(cookie, orchestrator);
+    for (let i = 0; i < 3; i++) await runOnce(cookie, parallel);
     const rows = [
-      await batch(`orchestrator-worker × ${n} sequential`, server, action, cookie, orchestrator, n, false),
-      await batch(`parallelization × ${n} sequential`, server, action, cookie, parallel, n, false),
-      await batch(`orchestrator-worker × ${n} concurrent`, server, action, cookie, orchestrator, n, true),
-      await batch(`parallelization × ${n} concurrent`, server, action, cookie, parallel, n, true),
-      await batch("demo:default × 100 concurrent", server, action, cookie, template("orchestrator-worker", "demo:default"), 100, true),
+      await batch(`orchestrator-worker × ${n} sequential`, server, cookie, orchestrator, n, false),
+      await batch(`parallelization × ${n} sequential`, server, cookie, parallel, n, false),
+      await batch(`orchestrator-worker × ${n} concurrent`, server, cookie, orchestrator, n, true),
+      await batch(`parallelization × ${n} concurrent`, server, cookie, parallel, n, true),
+      await batch("demo:default × 100 concurrent", server, cookie, template("orchestrator-worker", "demo:default"), 100, true),
     ];
-    console.log(`\nTrellis server benchmark — production server, run action over HTTP, PGlite recording every run\n`);
+    console.log(`\nTrellis server benchmark — production server, run route over HTTP, PGlite recording every run\n`);
     console.log(`${"case".padEnd(56)}${"runs".padStart(6)}${"failed".padStart(8)}${"tokens".padStart(9)}${"events/run".padStart(12)}${"CPU ms".padStart(9)}${"tokens/CPU-s".padStart(14)}${"1st event p50".padStart(15)}${"p95".padStart(9)}`);
     for (const r of rows) {
       console.log(`${r.label.padEnd(56)}${String(r.runs).padStart(6)}${String(r.failed).padStart(8)}${String(r.outputTokens).padStart(9)}${String(r.eventsPerRun).padStart(12)}${String(r.serverCpuMs).padStart(9)}${String(r.tokensPerCpuSecond).padStart(14)}${`${r.firstEventP50} ms`.padStart(15)}${`${r.firstEventP95} ms`.padStart(9)}`);

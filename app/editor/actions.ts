@@ -1,25 +1,10 @@
 "use server";
 
-import type { RunEvent } from "@/lib/workflow";
 import { readIdentity } from "@/lib/server/identity";
 import { previewRunFrom, storedRun, type RunFromPreview, type StoredRun } from "@/lib/server/reuse";
-import { editorRunContext } from "@/lib/server/auth/run-context";
-import { cancelRun, RunRefused, startRun } from "@/lib/server/runs";
+import { cancelRun } from "@/lib/server/runs";
 import { createShare, shareLinksOf, shareRunLink, updateShare, type ShareLinkInfo } from "@/lib/server/sharing";
 import { loadWorkflow, saveWorkflow, workflowHistory, workflowRuns, workflowVersion, type ActionResult } from "@/lib/server/workflows";
-
-/** Runs the document as sent from the editor, records it, and streams its events to the client. */
-export async function runWorkflowAction(request: {
-  runId: string;
-  document: unknown;
-  inputs: Record<string, string | number | boolean>;
-  workflowId?: string;
-  baseVersion?: number;
-  /** Run from given nodes of an earlier run (issue 16). */
-  reuse?: { runId: string; from: string[]; mode?: "all" | "failed-instances" };
-}): Promise<AsyncIterable<RunEvent>> {
-  return startRun(request, await editorRunContext().catch((error: unknown) => new RunRefused(error)));
-}
 
 /** What Run from here would re-run and reuse, and what is stale, before it runs. */
 export async function previewRunFromAction(request: { document: unknown; reuse: { runId: string; from: string[]; mode?: "all" | "failed-instances" } }): Promise<ActionResult<RunFromPreview>> {

@@ -6,7 +6,8 @@ import { Download, GitFork, Play, Square } from "lucide-react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useState, type ReactNode } from "react";
-import { forkAction, runSharedAction } from "@/app/actions";
+import { forkAction } from "@/app/actions";
+import { postRun } from "@/lib/editor/run-request";
 import { Canvas } from "@/components/editor/Canvas";
 import { NoticeToast } from "@/components/editor/Editor";
 import { EditorProvider, useEditor, useEditorStore, type ModelOption } from "@/components/editor/EditorProvider";
@@ -69,7 +70,7 @@ function ViewLayout({ badge, run, noRun, fork, runLink, actions }: Omit<ReadOnly
   const store = useEditorStore();
   const router = useRouter();
   const name = useEditor((s) => s.document.name);
-  const launch: Launch = useCallback(({ runId, inputs }) => runSharedAction({ runId, shareId: runLink ?? "", inputs }), [runLink]);
+  const launch: Launch = useCallback(({ runId, inputs }) => postRun("/api/runs/shared", { runId, shareId: runLink ?? "", inputs }), [runLink]);
   const runner = useRunner(launch);
   const [live, setLive] = useState(false);
   const [asking, setAsking] = useState(false);

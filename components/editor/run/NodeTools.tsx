@@ -1,7 +1,7 @@
 "use client";
 
 import { useMemo, useState } from "react";
-import { runWorkflowAction } from "@/app/editor/actions";
+import { postRun } from "@/lib/editor/run-request";
 import { applyRunEvents, startRunState, type NodeRun } from "@/lib/editor/run-state";
 import { formatValue, type WorkflowNode } from "@/lib/workflow";
 import { PINNABLE_KINDS, type Pin } from "@/lib/workflow/pin";
@@ -128,11 +128,15 @@ function TestTool({ node }: { node: WorkflowNode }) {
     let run = startRunState(runId, [node.id]);
     setResult({ run });
     // No workflow id: the test is not part of this workflow's run history.
-    const events = await runWorkflowAction({ runId, document: built.document, inputs: built.inputs });
-    for await (const event of events) {
-      if ("nodeId" in event && event.nodeId !== node.id) continue;
-      run = applyRunEvents(run, [event]);
-      setResult({ run });
+    try {
+      const events = await postRun("/api/runs", { runId, document: built.document, inputs: built.inputs });
+      for await (const event of events) {
+        if ("nodeId" in event && event.nodeId !== node.id) continue;
+        run = applyRunEvents(run, [event]);
+        setResult({ run });
+      }
+    } catch (error) {
+      setResult({ run, error: error instanceof Error ? error.message : "the test could not reach the server" });
     }
   };
 

@@ -1,14 +1,15 @@
 "use client";
 
 import { useCallback, useEffect, useRef } from "react";
-import { cancelRunAction, runWorkflowAction } from "@/app/editor/actions";
+import { cancelRunAction } from "@/app/editor/actions";
+import { postRun } from "@/lib/editor/run-request";
 import type { RunEvent, WorkflowDocument } from "@/lib/workflow";
 import { useEditorStore } from "../EditorProvider";
 
-/** Starts a run on the server and returns its event stream. */
 /** Run from given nodes of an earlier run (issue 16). */
 export type ReuseRequest = { runId: string; from: string[]; mode?: "all" | "failed-instances" };
 
+/** Starts a run on the server and returns its event stream. */
 export type Launch = (request: {
   runId: string;
   document: WorkflowDocument;
@@ -19,7 +20,7 @@ export type Launch = (request: {
 
 /** The editor's launch: the document as it is, with the saved version it is based on (for the record). */
 const launchFromEditor: Launch = ({ runId, document, inputs, saved, reuse }) =>
-  runWorkflowAction({ runId, document, inputs, workflowId: saved?.id, baseVersion: saved?.version, reuse });
+  postRun("/api/runs", { runId, document, inputs, workflowId: saved?.id, baseVersion: saved?.version, reuse });
 
 export type Runner = {
   start(inputs: Record<string, string | number | boolean>, document?: WorkflowDocument, reuse?: ReuseRequest): Promise<void>;
@@ -27,7 +28,7 @@ export type Runner = {
 };
 
 /**
- * Runs the document through the streaming server action. Events are buffered and applied once
+ * Runs the document through the run route, which streams its events. Events are buffered and applied once
  * per animation frame, so many nodes streaming at once cost one store update per frame.
  */
 export function useRunner(launch: Launch = launchFromEditor): Runner {
