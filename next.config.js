@@ -31,6 +31,10 @@ const nextConfig = {
   reactStrictMode: true,
   experimental: {
     serverActions: { bodySizeLimit: SERVER_ACTION_BODY_LIMIT },
+    // proxy.ts runs before every route, so Next.js buffers each request's body for it, and past this
+    // size (10 MB by default) passes the route a truncated body. One byte over the limit: the run
+    // routes see a body over their limit, and refuse it as too large (lib/server/run-transport.ts).
+    proxyClientMaxBodySize: SERVER_ACTION_BODY_LIMIT + 1,
   },
   // On every response, static files included (pages also get a nonce-based CSP from proxy.ts).
   async headers() {

@@ -202,6 +202,19 @@ test("hiding the page (closing the tab) cancels its run on the server", async ({
   await run.finished("cancelled");
 });
 
+test("a run request the server refuses outright ends the run with the server's reason", async ({ page }) => {
+  const run = new RunPage(page);
+  await run.open("routing");
+  // What a proxy in front of the server, or the route's own size check, answers: a status and a JSON reason, no events.
+  await page.route("**/api/runs", (route) =>
+    route.fulfill({ status: 413, contentType: "application/json", body: JSON.stringify({ ok: false, error: { code: "too-large", message: "the run request is larger than 16,000,000 bytes, the limit" } }) }),
+  );
+  await run.run();
+  await run.finished("failed");
+  await expect(page.getByTestId("run-error")).toHaveText(/The server refused the run \(413\): the run request is larger than 16,000,000 bytes, the limit\./);
+  await expect(page.getByTestId("run")).toBeEnabled();
+});
+
 test("a lost connection ends the run visibly as failed, never a spinner forever", async ({ page }) => {
   const run = new RunPage(page);
   await run.open("routing");

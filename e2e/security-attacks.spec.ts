@@ -83,6 +83,36 @@ test("a run cannot be cancelled from another origin, even with the victim's cook
   await run.finished("succeeded");
 });
 
+test("a run cannot be started from another origin, even with the victim's cookies, and nothing is recorded", async ({ page, baseURL }) => {
+  const run = new RunPage(page);
+  await run.open("routing");
+  const runId = randomUUID();
+  // A page of another site posting a run as a form or fetch would: the victim's cookies, its own Origin, or none.
+  for (const headers of [{ origin: "http://attacker.example" }, {}] as Array<Record<string, string>>) {
+    const forged = await page.context().request.post("/api/runs", { data: { runId, document: template("routing"), inputs: {} }, headers: { "content-type": "application/json", ...headers } });
+    expect(forged.status()).toBe(403);
+  }
+  // The run id was never admitted: the run's record does not exist.
+  expect((await page.context().request.get(`${baseURL}/api/runs/${runId}/events?after=-1`)).status()).toBe(404);
+});
+
+test("a run request of 12 MB reaches the run service whole; over the limit it is refused as too large", async ({ page, baseURL }) => {
+  await new RunPage(page).open("routing");
+  const post = (body: string) => page.context().request.post("/api/runs", { data: body, headers: { "content-type": "application/json", origin: new URL(baseURL!).origin } });
+  // 40 inputs of 100,000 three-byte characters: past the 10 MB Next.js buffers for proxy.ts by
+  // default, beyond which the route would get a truncated body (and answer 400, not JSON).
+  const inputs = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`extra${i}`, "€".repeat(100_000)]));
+  const whole = await post(JSON.stringify({ runId: randomUUID(), document: template("routing"), inputs: { ...inputs, input: "refund" } }));
+  expect(whole.status()).toBe(200);
+  // The run service read every input, the last one too, and refused the ones the workflow does not have.
+  const finished = (await whole.text()).trim().split("\n").map((line) => JSON.parse(line) as RunEvent).at(-1);
+  expect(finished).toMatchObject({ type: "run-finished", status: "failed", error: { code: "invalid-inputs" } });
+  expect((finished as Extract<RunEvent, { type: "run-finished" }>).error?.message).toContain('"extra39" is not an input of this workflow');
+  const tooLarge = await post(JSON.stringify({ runId: randomUUID(), document: template("routing"), inputs: { ...inputs, more: "x".repeat(6_000_000) } }));
+  expect(tooLarge.status()).toBe(413);
+  expect(await tooLarge.json()).toMatchObject({ ok: false, error: { code: "too-large" } });
+});
+
 test.describe("with providers configured", () => {
   const OPENAI_KEY = "sk-canary-openai-e2e-0123456789abcdef";
   const COMPATIBLE_KEY = "sk-canary-compatible-e2e-0123456789";

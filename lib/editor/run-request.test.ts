@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RunEvent } from "@/lib/workflow";
-import { eventLines, postRun } from "./run-request";
+import { eventLines, postRun, RunRequestRefused } from "./run-request";
 
 const event = (seq: number, text = "ok"): RunEvent => ({ seq, t: 0, type: "node-delta", nodeId: "n", text }) as RunEvent;
 
@@ -54,9 +54,9 @@ describe("eventLines", () => {
 describe("postRun", () => {
   it("throws the server's message when it refuses the request", async () => {
     const refused = () => Promise.resolve(Response.json({ ok: false, error: { code: "too-large", message: "the run request is larger than 16,000,000 bytes, the limit" } }, { status: 413 }));
-    await expect(postRun("/api/runs", {}, { fetch: refused })).rejects.toThrow("the server refused the run (413): the run request is larger than 16,000,000 bytes, the limit");
+    await expect(postRun("/api/runs", {}, { fetch: refused })).rejects.toThrow(new RunRequestRefused(413, "The server refused the run (413): the run request is larger than 16,000,000 bytes, the limit."));
     const proxy = () => Promise.resolve(new Response("Bad gateway", { status: 502 }));
-    await expect(postRun("/api/runs", {}, { fetch: proxy })).rejects.toThrow("the server refused the run (502): Bad gateway");
+    await expect(postRun("/api/runs", {}, { fetch: proxy })).rejects.toThrow("The server refused the run (502): Bad gateway");
   });
 
   it("posts the request as JSON to the route and yields the events", async () => {

@@ -7,9 +7,20 @@ import type { RunEvent } from "@/lib/workflow";
  * throws with the server's message; a refused run ends with a failed `run-finished` like any run.
  * Leaving the iteration early, or `signal`, cancels the request, which stops the run.
  */
+/** The server refused the request itself (not the run): its message says why. */
+export class RunRequestRefused extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "RunRequestRefused";
+  }
+}
+
 export async function postRun(path: "/api/runs" | "/api/runs/shared", request: object, { signal, fetch: send = globalThis.fetch }: { signal?: AbortSignal; fetch?: typeof fetch } = {}): Promise<AsyncIterable<RunEvent>> {
   const response = await send(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request), signal });
-  if (!response.ok || !response.body) throw new Error(await refusalOf(response));
+  if (!response.ok || !response.body) throw new RunRequestRefused(response.status, await refusalOf(response));
   return eventLines(response.body);
 }
 
@@ -17,11 +28,11 @@ async function refusalOf(response: Response): Promise<string> {
   const text = await response.text().catch(() => "");
   try {
     const answer = JSON.parse(text) as { error?: { message?: string } };
-    if (answer.error?.message) return `the server refused the run (${response.status}): ${answer.error.message}`;
+    if (answer.error?.message) return `The server refused the run (${response.status}): ${answer.error.message}.`;
   } catch {
     // Not JSON (a proxy's page): its text, shortened, says more than the status alone.
   }
-  return `the server refused the run (${response.status})${text ? `: ${text.slice(0, 200)}` : ""}`;
+  return `The server refused the run (${response.status})${text ? `: ${text.slice(0, 200)}` : "."}`;
 }
 
 /** The events of a newline-delimited JSON body, split as the bytes arrive (a line may span chunks). */

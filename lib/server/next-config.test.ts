@@ -2,9 +2,10 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { MAX_DOCUMENT_BYTES } from "@/lib/workflow";
+import { RUN_REQUEST_BYTES } from "./run-transport";
 
 type ConfigModule = {
-  default: { experimental?: { serverActions?: { bodySizeLimit?: unknown } } };
+  default: { experimental?: { serverActions?: { bodySizeLimit?: unknown }; proxyClientMaxBodySize?: unknown } };
   SERVER_ACTION_BODY_LIMIT: number;
   compressResponses: (env: Record<string, string | undefined>) => boolean;
 };
@@ -18,6 +19,12 @@ describe("Next.js configuration", () => {
     expect(config.SERVER_ACTION_BODY_LIMIT).toBeGreaterThanOrEqual(3 * MAX_DOCUMENT_BYTES);
     // Not without bound either: what a document needs plus room for the run's inputs.
     expect(config.SERVER_ACTION_BODY_LIMIT).toBeLessThanOrEqual(3 * MAX_DOCUMENT_BYTES + 2_000_000);
+  });
+
+  it("buffers a whole run request for proxy.ts: a body Next.js truncated for the proxy would reach the route cut short", async () => {
+    const config = await loadConfig();
+    expect(config.default.experimental?.proxyClientMaxBodySize).toBe(RUN_REQUEST_BYTES + 1);
+    expect(RUN_REQUEST_BYTES).toBe(config.SERVER_ACTION_BODY_LIMIT);
   });
 
   it("gzips responses in team mode only, unless TRELLIS_COMPRESS says otherwise (loopback gains nothing from it)", async () => {

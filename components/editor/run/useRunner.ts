@@ -2,7 +2,7 @@
 
 import { useCallback, useEffect, useRef } from "react";
 import { cancelRunAction } from "@/app/editor/actions";
-import { postRun } from "@/lib/editor/run-request";
+import { postRun, RunRequestRefused } from "@/lib/editor/run-request";
 import type { RunEvent, WorkflowDocument } from "@/lib/workflow";
 import { useEditorStore } from "../EditorProvider";
 
@@ -62,7 +62,9 @@ export function useRunner(launch: Launch = launchFromEditor): Runner {
       } catch (error) {
         cancelAnimationFrame(frame);
         flush();
-        store.getState().abandonRun(`The connection to the server was lost${error instanceof Error && error.message ? `: ${error.message}` : "."}`);
+        store
+          .getState()
+          .abandonRun(error instanceof RunRequestRefused ? error.message : `The connection to the server was lost${error instanceof Error && error.message ? `: ${error.message}` : "."}`);
       } finally {
         if (current.current === runId) current.current = null;
       }
