@@ -1,6 +1,6 @@
 /**
  * Engine benchmark (docs/architecture.md §10):
- *   npm run bench -- [--quick] [--filter REGEX] [--out FILE] [--compare FILE] [--full-gc] [--no-browser]
+ *   npm run bench -- [--quick] [--filter REGEX] [--out FILE] [--compare FILE] [--full-gc] [--no-server] [--no-browser]
  *   (--filter eval-1000: the evaluation of 1,000 recorded rows, scripts/bench-eval.ts)
  * Measures the engine alone with a fake model that waits a given number of milliseconds.
  * `npm run bench` bundles this file with esbuild first, so the engine runs as it ships, without
@@ -467,6 +467,7 @@ async function main() {
       "full-gc": { type: "boolean" },
       "rss-child": { type: "string" },
       "eval-child": { type: "boolean" },
+      "no-server": { type: "boolean" },
       "no-browser": { type: "boolean" },
     },
   });
@@ -520,6 +521,12 @@ async function main() {
   if (values.out) {
     writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`\nwrote ${values.out}`);
+  }
+  // The server budgets: the production server driven over HTTP (scripts/bench-server.ts).
+  if (filter.test("server-stream") && !values["no-server"]) {
+    const args = ["tsx", "--conditions=react-server", "--tsconfig", "tsconfig.json", "scripts/bench-server.ts", ...(quick ? ["--quick"] : [])];
+    const server = spawnSync("npx", args, { stdio: "inherit" });
+    if (server.status !== 0) process.exitCode = server.status ?? 1;
   }
   // The browser budgets: the production build in Chromium (scripts/bench-browser.ts).
   if (filter.test("browser:") && !values["no-browser"]) {
