@@ -160,7 +160,7 @@ export function Canvas() {
   );
 
   return (
-    <div className="h-full w-full" data-testid="canvas" data-nodes={document.nodes.length} data-readonly={readOnly || undefined} data-dragging={dragging ? true : undefined} data-layer-pan={layerPan || undefined} onPointerDown={layerPan ? onLayerPanDown : undefined} onDragOver={readOnly ? undefined : onDragOver} onDrop={readOnly ? undefined : onDrop}>
+    <div className="h-full w-full" data-testid="canvas" data-nodes={document.nodes.length} data-readonly={readOnly || undefined} data-dragging={dragging ? true : undefined} data-zoom={outline ? "outline" : undefined} data-layer-pan={layerPan || undefined} onPointerDown={layerPan ? onLayerPanDown : undefined} onDragOver={readOnly ? undefined : onDragOver} onDrop={readOnly ? undefined : onDrop}>
       <OutlineContext.Provider value={outline}>
       <ReactFlow
         nodes={nodes}

@@ -189,6 +189,13 @@ function OutlinePort({ nodeId, port, type, className }: { nodeId: string; port: 
 const IN_PORT = "col-start-1 row-[1/-1] self-center justify-self-start -ml-[9px]";
 const OUT_PORT = "col-start-1 row-[1/-1] self-center justify-self-end -mr-[9px]";
 
+/**
+ * An outline label's size: 40 px, so that at a quarter of full size it still reads as 10 px; a
+ * label too long for the card's 228 px at that size is drawn smaller (a character is about 0.6 em).
+ * It is not clipped to the card: see app/globals.css.
+ */
+const outlineLabelPx = (label: string) => Math.min(40, Math.floor(380 / Math.max(1, label.length)));
+
 /** The card at a zoom too small to read: its box, accent, border and ports. */
 function OutlineCard({ node, selected, runStatus, height, errors }: { node: WorkflowNode; selected: boolean; runStatus: NodeRunStatus | undefined; height: number; errors: boolean }) {
   const definition = kindOf(node);
@@ -196,6 +203,7 @@ function OutlineCard({ node, selected, runStatus, height, errors }: { node: Work
   const inputs = definition.inputs(node.config);
   const outputs = definition.outputs(node.config);
   const namedPorts = outputs.length > 1 || (outputs.length === 1 && outputs[0] !== "out");
+  const label = node.label || KINDS[node.kind].title;
   return (
     <div
       data-testid={`node-${node.id}`}
@@ -204,13 +212,14 @@ function OutlineCard({ node, selected, runStatus, height, errors }: { node: Work
       data-run-status={runStatus ?? "none"}
       style={{ height }}
       title={node.label}
-      className={`grid w-[260px] grid-rows-[auto_minmax(0,1fr)_auto] rounded-lg border-4 ${style.chip} ${
+      className={`grid w-[260px] grid-cols-[minmax(0,1fr)] grid-rows-[auto_minmax(0,1fr)_auto] rounded-lg border-4 ${style.chip} ${
         selected ? "border-sky-500" : errors ? "border-red-500" : runStatus ? RUN_BORDER[runStatus] : "border-zinc-300 dark:border-zinc-600"
       } ${runStatus === "skipped" ? "opacity-45" : ""}`}
     >
       <div className={`col-start-1 row-start-1 h-3 rounded-t ${style.accent}`} />
-      {/* Drawn at 40 px so that at a quarter of full size it still reads as a 10 px label. */}
-      <div className="col-start-1 row-start-2 truncate px-3 pt-1 text-[40px] font-semibold leading-tight text-zinc-800 dark:text-zinc-100">{node.label || KINDS[node.kind].title}</div>
+      <div style={{ fontSize: outlineLabelPx(label) }} className="col-start-1 row-start-2 whitespace-nowrap px-3 pt-1 font-semibold leading-tight text-zinc-800 dark:text-zinc-100">
+        {label}
+      </div>
       {namedPorts && (
         <div className="col-start-1 row-start-3 border-t border-transparent py-1">
           {outputs.map((port) => (
