@@ -195,7 +195,7 @@ export function Canvas() {
         {/* In outline the dots are under a third of a pixel: nobody sees them, yet each frame of a pan rasters them all. */}
         {!outline && <Background variant={BackgroundVariant.Dots} gap={20} size={1} />}
         <Controls position="bottom-left" />
-        <MiniMap position="bottom-right" pannable zoomable nodeColor={miniMapColor} style={MINIMAP_STYLE} className="!bg-white dark:!bg-zinc-900" />
+        {!layerPan && <MiniMap position="bottom-right" pannable zoomable nodeColor={miniMapColor} style={MINIMAP_STYLE} className="!bg-white dark:!bg-zinc-900" />}
       </ReactFlow>
       </OutlineContext.Provider>
     </div>
