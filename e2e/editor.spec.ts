@@ -285,6 +285,21 @@ test("zoomed out below 30%, cards draw in outline with their label large enough 
   await expect(page.getByTestId("node-summary-n_polish")).toBeVisible();
 });
 
+test("edges are drawn: the canvas around the middle of one changes when it is hidden", async ({ page }) => {
+  const editor = new EditorPage(page);
+  await editor.open("prompt-chaining");
+  const edge = page.locator(".react-flow__edge").first();
+  const middle = await edge.locator("path.react-flow__edge-path").evaluate((path: SVGPathElement) => {
+    const point = path.getPointAtLength(path.getTotalLength() / 2).matrixTransform(path.getScreenCTM()!);
+    return { x: point.x, y: point.y };
+  });
+  // Hit testing finds an edge whose <svg> draws nothing (one of zero size, say): only pixels tell.
+  const around = { x: middle.x - 4, y: middle.y - 4, width: 9, height: 9 };
+  const drawn = await page.screenshot({ clip: around });
+  await edge.evaluate((element: SVGElement) => (element.style.visibility = "hidden"));
+  expect(drawn.equals(await page.screenshot({ clip: around }))).toBe(false);
+});
+
 test("a large canvas in outline pans with the pointer, keeps its selection, and unmounts the cards the pan took off screen", async ({ page }) => {
   const editor = new EditorPage(page);
   await editor.open();
