@@ -25,6 +25,8 @@ export function useLayerPan(onPanStart: () => void) {
       if (!layer) return;
       onPanStart();
       const start = flow.getViewport();
+      // Stops an animation of the view under way (fitting it, following a run), as React Flow's pan does.
+      void flow.setViewport(start);
       const origin = { x: event.clientX, y: event.clientY };
       const step = Math.min(pane.clientWidth, pane.clientHeight) / 4;
       let committed = start;
@@ -35,8 +37,8 @@ export function useLayerPan(onPanStart: () => void) {
 
       const onMove = (move: globalThis.PointerEvent) => {
         if (move.pointerId !== event.pointerId) return;
-        // A wheel zoom meanwhile moved React Flow's view itself: the pan ends there.
-        if (flow.getViewport().zoom !== start.zoom) return onEnd(move);
+        // A wheel zoom meanwhile moved React Flow's view itself: the pan ends where that left it.
+        if (flow.getViewport().zoom !== start.zoom) return stop();
         moved ||= move.clientX !== origin.x || move.clientY !== origin.y;
         current = { x: start.x + move.clientX - origin.x, y: start.y + move.clientY - origin.y, zoom: start.zoom };
         if (Math.abs(current.x - committed.x) >= step || Math.abs(current.y - committed.y) >= step) {
@@ -46,12 +48,15 @@ export function useLayerPan(onPanStart: () => void) {
           layer.style.transform = `translate(${current.x}px,${current.y}px) scale(${current.zoom})`;
         }
       };
-      function onEnd(end: globalThis.PointerEvent) {
-        if (end.pointerId !== event.pointerId) return;
+      function stop() {
         pane.removeEventListener("pointermove", onMove);
         pane.removeEventListener("pointerup", onEnd);
         pane.removeEventListener("pointercancel", onEnd);
         delete pane.dataset.panning;
+      }
+      function onEnd(end: globalThis.PointerEvent) {
+        if (end.pointerId !== event.pointerId) return;
+        stop();
         void flow.setViewport(current);
         // A pan is not a click on the background (which would clear the selection).
         if (moved) {
