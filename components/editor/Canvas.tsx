@@ -195,6 +195,7 @@ export function Canvas() {
         {/* In outline the dots are under a third of a pixel: nobody sees them, yet each frame of a pan rasters them all. */}
         {!outline && <Background variant={BackgroundVariant.Dots} gap={20} size={1} />}
         <Controls position="bottom-left" />
+        {/* A large canvas in outline is its own overview; the minimap's subscription per node would cost every move of a drag. */}
         {!layerPan && <MiniMap position="bottom-right" pannable zoomable nodeColor={miniMapColor} style={MINIMAP_STYLE} className="!bg-white dark:!bg-zinc-900" />}
       </ReactFlow>
       </OutlineContext.Provider>
