@@ -285,6 +285,61 @@ test("zoomed out below 30%, cards draw in outline with their label large enough 
   await expect(page.getByTestId("node-summary-n_polish")).toBeVisible();
 });
 
+test("edges are drawn: the canvas around the middle of one changes when it is hidden", async ({ page }) => {
+  const editor = new EditorPage(page);
+  await editor.open("prompt-chaining");
+  const edge = page.locator(".react-flow__edge").first();
+  const middle = await edge.locator("path.react-flow__edge-path").evaluate((path: SVGPathElement) => {
+    const point = path.getPointAtLength(path.getTotalLength() / 2).matrixTransform(path.getScreenCTM()!);
+    return { x: point.x, y: point.y };
+  });
+  // Hit testing finds an edge whose <svg> draws nothing (one of zero size, say): only pixels tell.
+  const around = { x: middle.x - 4, y: middle.y - 4, width: 9, height: 9 };
+  const drawn = await page.screenshot({ clip: around });
+  await edge.evaluate((element: SVGElement) => (element.style.visibility = "hidden"));
+  expect(drawn.equals(await page.screenshot({ clip: around }))).toBe(false);
+});
+
+test("a large canvas in outline pans with the pointer, keeps its selection, and unmounts the cards the pan took off screen", async ({ page }) => {
+  const editor = new EditorPage(page);
+  await editor.open();
+  // 300 steps in rows of 20, above the size from which the canvas mounts only the cards on screen.
+  const steps = Array.from({ length: 300 }, (_, i) => ({ id: `s${i}`, kind: "llm", label: `Step ${i}`, position: { x: (i % 20) * 290, y: Math.floor(i / 20) * 180 }, config: { outputKey: `s${i}`, prompt: "Improve: {{topic}}" } }));
+  const doc = { format: "trellis.workflow", version: 1, name: "Large", inputs: [{ key: "topic", label: "Topic", type: "text", required: true }], settings: { defaultModel: "demo:default" }, nodes: steps, edges: steps.slice(1).map((s, i) => ({ id: `e${i}`, source: steps[i].id, sourcePort: "out", target: s.id, targetPort: "in" })) };
+  await editor.importFile("large.trellis.json", JSON.stringify(doc));
+  await expect(page.getByTestId("canvas")).toHaveAttribute("data-nodes", "300");
+  await editor.fitView();
+  await expect(page.getByTestId("canvas")).toHaveAttribute("data-layer-pan", "true");
+  await expect(page.locator("[data-outline]")).toHaveCount(300);
+  // The view's translation and scale.
+  const view = () =>
+    page.evaluate(() => {
+      const { e, f, a } = new DOMMatrixReadOnly(getComputedStyle(document.querySelector(".react-flow__viewport")!).transform);
+      return { x: e, y: f, zoom: a };
+    });
+  // Fitting the view is animated: wait until it has settled.
+  await expect(async () => {
+    const before = await view();
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    expect(await view()).toEqual(before);
+  }).toPass();
+  await editor.select("s45");
+
+  const pane = (await page.locator(".react-flow__pane").boundingBox())!;
+  const before = await view();
+  // The top-left corner is the fitted view's padding: background, not a card.
+  await page.mouse.move(pane.x + 10, pane.y + 10);
+  await page.mouse.down();
+  await page.mouse.move(pane.x - 390, pane.y - 90, { steps: 20 });
+  await page.mouse.up();
+
+  const after = await view();
+  expect({ x: after.x - before.x, y: after.y - before.y, zoom: after.zoom }).toEqual({ x: -400, y: -100, zoom: before.zoom });
+  await expect(page.getByTestId("node-inspector")).toContainText("s45");
+  // React Flow knows where the view is: the first column is off screen, so no longer mounted.
+  await expect(editor.node("s0")).toHaveCount(0);
+});
+
 test("the validation panel lists issues and clicking one selects its node", async ({ page }) => {
   const editor = new EditorPage(page);
   await editor.open("parallelization");

@@ -8,8 +8,8 @@
  * It runs the production build (`next build` first when there is none) with the demo model at its
  * default pace, in Debian's Chromium, on loopback: server and browser share the machine's clock.
  *   npm run bench:browser -- [--quick] [--only streaming|large] [--out FILE]   (also the last part of `npm run bench`)
- * BENCH_PROFILE=dir writes a CPU profile of the first drag of the large workflow into dir;
- * BENCH_TRACE=dir a Chrome trace of it, and prints where the main thread's time went (script,
+ * BENCH_PROFILE=dir writes a CPU profile of the second pan and of the first drag of the large workflow into dir;
+ * BENCH_TRACE=dir a Chrome trace of each, and prints where the main thread's time went (script,
  * style, layout, paint, layerize…); BENCH_CSS="…" adds a style sheet before the pans and drags (to try a
  * rendering change without a build); BENCH_PORT the server's port (default 3300).
  * BENCH_DEBUG=1 prints when each long task happened, in ms after Run.
@@ -218,8 +218,24 @@ async function stopFrames(page: Page) {
   return { frameIntervalMs: stats(intervals), longTasks: longTasks.length, longestTaskMs: Math.round(Math.max(0, ...longTasks.map((t) => t.duration))) };
 }
 
+/** The renderer's main-thread CPU time in ms: unlike frame intervals, hardly moved by other processes on the machine. */
+async function mainThreadClock(page: Page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Performance.enable");
+  const threadMs = async () => ((await cdp.send("Performance.getMetrics")).metrics.find((m) => m.name === "ThreadTime")?.value ?? NaN) * 1000;
+  const before = await threadMs();
+  return async (moves: number) => {
+    const ms = (await threadMs()) - before;
+    await cdp.detach();
+    return Math.round((ms / moves) * 10) / 10;
+  };
+}
+
+const PAN_MOVES = 90;
+
 /** Pans the large canvas for about a second and a half. */
 async function panLarge(page: Page) {
+  const cpu = await mainThreadClock(page);
   await startFrames(page);
   // Pressed on the canvas's background (pressing a card would drag it), nearest the middle.
   const start = await page.evaluate(() => {
@@ -238,9 +254,10 @@ async function panLarge(page: Page) {
   await page.mouse.move(x, y);
   await page.mouse.down();
   // There and back, so that the view ends where it began (as many pans as the bench makes would otherwise leave the workflow).
-  for (let i = 1; i <= 90; i++) await page.mouse.move(x - (i <= 45 ? i : 90 - i) * 6, y - (i % 30) * 3);
+  for (let i = 1; i <= PAN_MOVES; i++) await page.mouse.move(x - (i <= PAN_MOVES / 2 ? i : PAN_MOVES - i) * 6, y - (i % 30) * 3);
   await page.mouse.up();
-  return stopFrames(page);
+  const frames = await stopFrames(page);
+  return { ...frames, cpuMsPerMove: await cpu(PAN_MOVES) };
 }
 
 /**
@@ -275,11 +292,7 @@ async function dragLarge(page: Page, zoom: "overview" | "working" = "overview") 
     return cards.slice(0, 20).find((card) => document.elementFromPoint(card.x, card.y)?.closest<HTMLElement>(".react-flow__node")?.dataset.id === card.id) ?? null;
   });
   if (!target) throw new Error("no node to drag under the pointer");
-  // The renderer's main-thread CPU time: unlike frame intervals, hardly moved by other processes on the machine.
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send("Performance.enable");
-  const threadMs = async () => ((await cdp.send("Performance.getMetrics")).metrics.find((m) => m.name === "ThreadTime")?.value ?? NaN) * 1000;
-  const cpuBefore = await threadMs();
+  const cpu = await mainThreadClock(page);
   await startFrames(page);
   await page.mouse.move(target.x, target.y);
   await page.mouse.down();
@@ -292,16 +305,14 @@ async function dragLarge(page: Page, zoom: "overview" | "working" = "overview") 
   // The card followed the pointer: a drag, not a pan of the canvas.
   if (moved < 100) throw new Error(`the node ${target.id} did not move with the pointer (${Math.round(moved)} px)`);
   const frames = await stopFrames(page);
-  const cpuMsPerMove = Math.round(((await threadMs()) - cpuBefore) / 60 * 10) / 10;
-  await cdp.detach();
-  return { ...frames, cpuMsPerMove };
+  return { ...frames, cpuMsPerMove: await cpu(60) };
 }
 
-/** BENCH_TRACE=dir: the first drag with a Chrome trace, summarised by the main thread's own time per kind of work. */
-async function traceDrag(page: Page, dir: string): Promise<Awaited<ReturnType<typeof dragLarge>>> {
-  const file = join(dir, `drag-${Date.now()}.trace.json`);
+/** BENCH_TRACE=dir: the first pan or drag with a Chrome trace, summarised by the main thread's own time per kind of work. */
+async function traced<T>(page: Page, dir: string, what: "pan" | "drag", action: () => Promise<T>): Promise<T> {
+  const file = join(dir, `${what}-${Date.now()}.trace.json`);
   await page.context().browser()!.startTracing(page, { path: file, categories: ["devtools.timeline", "disabled-by-default-devtools.timeline"] });
-  const result = await dragLarge(page);
+  const result = await action();
   await page.context().browser()!.stopTracing();
   type TraceEvent = { name: string; ph: string; dur?: number; ts: number; pid: number; tid: number; args?: { name?: string } };
   const { traceEvents } = JSON.parse(readFileSync(file, "utf8")) as { traceEvents: TraceEvent[] };
@@ -318,19 +329,19 @@ async function traceDrag(page: Page, dir: string): Promise<Awaited<ReturnType<ty
     open.push(event);
   }
   const top = [...own].sort((a, b) => b[1] - a[1]).slice(0, 14);
-  console.error(`wrote ${file}; main thread's own time during the drag:\n${top.map(([name, us]) => `  ${(us / 1000).toFixed(1).padStart(8)} ms  ${name}`).join("\n")}`);
+  console.error(`wrote ${file}; main thread's own time during the ${what}:\n${top.map(([name, us]) => `  ${(us / 1000).toFixed(1).padStart(8)} ms  ${name}`).join("\n")}`);
   return result;
 }
 
-/** BENCH_PROFILE=dir: the first drag with a CPU profile, for Chrome DevTools (Performance → Load profile). */
-async function profileDrag(page: Page, dir: string): Promise<Awaited<ReturnType<typeof dragLarge>>> {
+/** BENCH_PROFILE=dir: the first pan or drag with a CPU profile, for Chrome DevTools (Performance → Load profile). */
+async function profiled<T>(page: Page, dir: string, what: "pan" | "drag", action: () => Promise<T>): Promise<T> {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send("Profiler.enable");
   await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
   await cdp.send("Profiler.start");
-  const result = await dragLarge(page);
+  const result = await action();
   const { profile } = await cdp.send("Profiler.stop");
-  const file = join(dir, `drag-${Date.now()}.cpuprofile`);
+  const file = join(dir, `${what}-${Date.now()}.cpuprofile`);
   writeFileSync(file, JSON.stringify(profile));
   console.error(`wrote ${file}`);
   return result;
@@ -394,14 +405,20 @@ async function main() {
     // The first pan rasterises the tiles of the cards (CPU raster here: no GPU); reported apart.
     const firstPan = await panLarge(page);
     const pans = [];
-    for (let i = 0; i < runs; i++) pans.push(await panLarge(page));
+    for (let i = 0; i < runs; i++) pans.push(
+      i === 0 && process.env.BENCH_PROFILE
+        ? await profiled(page, process.env.BENCH_PROFILE, "pan", () => panLarge(page))
+        : i === 0 && process.env.BENCH_TRACE
+          ? await traced(page, process.env.BENCH_TRACE, "pan", () => panLarge(page))
+          : await panLarge(page),
+    );
     process.stderr.write(`browser:drag-${LARGE}…\n`);
     const drags = [];
     for (let i = 0; i < runs; i++) drags.push(
       i === 0 && process.env.BENCH_PROFILE
-        ? await profileDrag(page, process.env.BENCH_PROFILE)
+        ? await profiled(page, process.env.BENCH_PROFILE, "drag", () => dragLarge(page))
         : i === 0 && process.env.BENCH_TRACE
-          ? await traceDrag(page, process.env.BENCH_TRACE)
+          ? await traced(page, process.env.BENCH_TRACE, "drag", () => dragLarge(page))
           : await dragLarge(page),
     );
     // The same workflow, zoomed in to where its cards are read and edited.
@@ -429,7 +446,7 @@ async function main() {
     }
     console.log(`${`open a ${LARGE}-node workflow`.padEnd(40)}${`${report.openLargeMs.median} ms`.padStart(10)}${"".padStart(10)}${`${report.openLargeMs.max} ms`.padStart(10)}`);
     for (const [i, r] of [firstPan, ...pans].entries()) {
-      console.log(`${`pan ${LARGE} nodes, frame interval (${i ? i : "first"})`.padEnd(40)}${`${r.frameIntervalMs.median} ms`.padStart(10)}${`${r.frameIntervalMs.p95} ms`.padStart(10)}${`${r.frameIntervalMs.max} ms`.padStart(10)}${String(r.longTasks).padStart(12)}${`${r.longestTaskMs} ms`.padStart(10)}`);
+      console.log(`${`pan ${LARGE} nodes, frame interval (${i ? i : "first"})`.padEnd(40)}${`${r.frameIntervalMs.median} ms`.padStart(10)}${`${r.frameIntervalMs.p95} ms`.padStart(10)}${`${r.frameIntervalMs.max} ms`.padStart(10)}${String(r.longTasks).padStart(12)}${`${r.longestTaskMs} ms`.padStart(10)}   main thread ${r.cpuMsPerMove} ms CPU a move`);
     }
     for (const [i, r] of drags.entries()) {
       console.log(`${`drag 1 of ${LARGE} nodes, frame interval (${i + 1})`.padEnd(40)}${`${r.frameIntervalMs.median} ms`.padStart(10)}${`${r.frameIntervalMs.p95} ms`.padStart(10)}${`${r.frameIntervalMs.max} ms`.padStart(10)}${String(r.longTasks).padStart(12)}${`${r.longestTaskMs} ms`.padStart(10)}   main thread ${r.cpuMsPerMove} ms CPU a move`);

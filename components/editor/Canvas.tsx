@@ -27,6 +27,7 @@ import { useEditor, useEditorStore, useReadOnly } from "./EditorProvider";
 import { LoopEdge, WorkflowEdge } from "./edges";
 import { DRAG_MIME, KIND_UI } from "./kind-ui";
 import { NodeCard, OutlineContext, selectOutline } from "./NodeCard";
+import { useLayerPan } from "./useLayerPan";
 
 const nodeTypes: NodeTypes = Object.fromEntries(NODE_KINDS.map((kind) => [flowNodeType(kind), NodeCard]));
 const edgeTypes: EdgeTypes = { workflow: WorkflowEdge, loop: LoopEdge };
@@ -125,13 +126,21 @@ export function Canvas() {
     [store],
   );
 
+  // The person's own pan or zoom ends following the run.
+  const stopFollowing = useCallback(() => {
+    if (store.getState().run?.status === "running" && store.getState().followRun) store.getState().setFollowRun(false);
+  }, [store]);
   const onMoveStart: OnMoveStart = useCallback(
     (event) => {
-      // The person's own pan or zoom (programmatic moves have no event) ends following the run.
-      if (event && store.getState().run?.status === "running" && store.getState().followRun) store.getState().setFollowRun(false);
+      // Programmatic moves have no event.
+      if (event) stopFollowing();
     },
-    [store],
+    [stopFollowing],
   );
+  const large = document.nodes.length > MOUNT_VISIBLE_ONLY_ABOVE;
+  // A large canvas in outline is panned by moving its layer (useLayerPan), not by React Flow.
+  const layerPan = large && outline;
+  const onLayerPanDown = useLayerPan(stopFollowing);
 
   const onDragOver = useCallback((event: DragEvent) => {
     if (!event.dataTransfer.types.includes(DRAG_MIME)) return;
@@ -151,7 +160,7 @@ export function Canvas() {
   );
 
   return (
-    <div className="h-full w-full" data-testid="canvas" data-nodes={document.nodes.length} data-readonly={readOnly || undefined} data-dragging={dragging ? true : undefined} onDragOver={readOnly ? undefined : onDragOver} onDrop={readOnly ? undefined : onDrop}>
+    <div className="h-full w-full" data-testid="canvas" data-nodes={document.nodes.length} data-readonly={readOnly || undefined} data-dragging={dragging ? true : undefined} data-zoom={outline ? "outline" : undefined} data-layer-pan={layerPan || undefined} onPointerDown={layerPan ? onLayerPanDown : undefined} onDragOver={readOnly ? undefined : onDragOver} onDrop={readOnly ? undefined : onDrop}>
       <OutlineContext.Provider value={outline}>
       <ReactFlow
         nodes={nodes}
@@ -166,7 +175,8 @@ export function Canvas() {
         isValidConnection={isValidConnection}
         onConnectEnd={onConnectEnd}
         onMoveStart={onMoveStart}
-        onlyRenderVisibleElements={document.nodes.length > MOUNT_VISIBLE_ONLY_ABOVE}
+        onlyRenderVisibleElements={large}
+        panOnDrag={!layerPan}
         snapToGrid
         snapGrid={SNAP}
         fitView={fitOnOpen}
@@ -182,9 +192,11 @@ export function Canvas() {
         colorMode={colorMode}
         proOptions={PRO_OPTIONS}
       >
-        <Background variant={BackgroundVariant.Dots} gap={20} size={1} />
+        {/* In outline the dots are under a third of a pixel: nobody sees them, yet each frame of a pan rasters them all. */}
+        {!outline && <Background variant={BackgroundVariant.Dots} gap={20} size={1} />}
         <Controls position="bottom-left" />
-        <MiniMap position="bottom-right" pannable zoomable nodeColor={miniMapColor} style={MINIMAP_STYLE} className="!bg-white dark:!bg-zinc-900" />
+        {/* A large canvas in outline is its own overview; the minimap's subscription per node would cost every move of a drag. */}
+        {!layerPan && <MiniMap position="bottom-right" pannable zoomable nodeColor={miniMapColor} style={MINIMAP_STYLE} className="!bg-white dark:!bg-zinc-900" />}
       </ReactFlow>
       </OutlineContext.Provider>
     </div>

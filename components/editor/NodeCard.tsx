@@ -165,19 +165,36 @@ function NodeCardImpl({ id, selected }: NodeProps) {
 /**
  * A port at a zoom too small to grab: drawn like a handle, with the attributes React Flow reads
  * when it measures a node, but no subscription to the connection state — a thousand handles, each
- * re-checking that state on every pointer move of a drag, are most of a drag's cost.
+ * re-checking that state on every pointer move of a drag, are most of a drag's cost. It is placed
+ * in the card's grid, not positioned like a handle: a positioned, transformed element is a layer
+ * of its own that the browser hit-tests and layerizes on every frame of a pan or a drag, two
+ * thousand of them with 1,000 cards on screen (docs/architecture.md §10.2).
  */
-function OutlinePort({ nodeId, port, type }: { nodeId: string; port: string; type: "source" | "target" }) {
-  const position = type === "source" ? Position.Right : Position.Left;
+function OutlinePort({ nodeId, port, type, className }: { nodeId: string; port: string; type: "source" | "target"; className: string }) {
   return (
-    <div
+    <span
       data-handleid={port}
       data-nodeid={nodeId}
-      data-handlepos={position}
-      className={`react-flow__handle react-flow__handle-${position} ${type} !h-2.5 !w-2.5 !border-2 !border-white !bg-zinc-500 dark:!border-zinc-900`}
+      data-handlepos={type === "source" ? Position.Right : Position.Left}
+      className={`${type} block h-2.5 w-2.5 rounded-full border-2 border-white bg-zinc-500 dark:border-zinc-900 ${className}`}
     />
   );
 }
+
+/*
+ * Where a handle's centre is on a full card: on the card's left or right edge, halfway down. The
+ * outline card's border is 4 px, so a 10 px port reaches 9 px past its content box; every port of
+ * a side shares the one grid cell that spans the card's rows.
+ */
+const IN_PORT = "col-start-1 row-[1/-1] self-center justify-self-start -ml-[9px]";
+const OUT_PORT = "col-start-1 row-[1/-1] self-center justify-self-end -mr-[9px]";
+
+/**
+ * An outline label's size: 40 px, so that at a quarter of full size it still reads as 10 px; a
+ * label too long for the card's 228 px at that size is drawn smaller (a character is about 0.6 em).
+ * It is not clipped to the card: see app/globals.css.
+ */
+const outlineLabelPx = (label: string) => Math.min(40, Math.floor(380 / Math.max(1, label.length)));
 
 /** The card at a zoom too small to read: its box, accent, border and ports. */
 function OutlineCard({ node, selected, runStatus, height, errors }: { node: WorkflowNode; selected: boolean; runStatus: NodeRunStatus | undefined; height: number; errors: boolean }) {
@@ -186,6 +203,7 @@ function OutlineCard({ node, selected, runStatus, height, errors }: { node: Work
   const inputs = definition.inputs(node.config);
   const outputs = definition.outputs(node.config);
   const namedPorts = outputs.length > 1 || (outputs.length === 1 && outputs[0] !== "out");
+  const label = node.label || KINDS[node.kind].title;
   return (
     <div
       data-testid={`node-${node.id}`}
@@ -194,25 +212,27 @@ function OutlineCard({ node, selected, runStatus, height, errors }: { node: Work
       data-run-status={runStatus ?? "none"}
       style={{ height }}
       title={node.label}
-      className={`flex w-[260px] flex-col rounded-lg border-4 ${style.chip} ${
+      className={`grid w-[260px] grid-cols-[minmax(0,1fr)] grid-rows-[auto_minmax(0,1fr)_auto] rounded-lg border-4 ${style.chip} ${
         selected ? "border-sky-500" : errors ? "border-red-500" : runStatus ? RUN_BORDER[runStatus] : "border-zinc-300 dark:border-zinc-600"
       } ${runStatus === "skipped" ? "opacity-45" : ""}`}
     >
-      <div className={`h-3 shrink-0 rounded-t ${style.accent}`} />
-      {/* Drawn at 40 px so that at a quarter of full size it still reads as a 10 px label. */}
-      <div className="min-h-0 flex-1 truncate px-3 pt-1 text-[40px] font-semibold leading-tight text-zinc-800 dark:text-zinc-100">{node.label || KINDS[node.kind].title}</div>
+      <div className={`col-start-1 row-start-1 h-3 rounded-t ${style.accent}`} />
+      <div style={{ fontSize: outlineLabelPx(label) }} className="col-start-1 row-start-2 whitespace-nowrap px-3 pt-1 font-semibold leading-tight text-zinc-800 dark:text-zinc-100">
+        {label}
+      </div>
       {namedPorts && (
-        <div className="border-t border-transparent py-1">
+        <div className="col-start-1 row-start-3 border-t border-transparent py-1">
           {outputs.map((port) => (
-            <div key={port} className="relative h-6">
-              <OutlinePort nodeId={node.id} port={port} type="source" />
+            <div key={port} className="flex h-6 items-center justify-end">
+              {/* Centred on the row's right edge, as the full card's port is. */}
+              <OutlinePort nodeId={node.id} port={port} type="source" className="-mr-[5px]" />
             </div>
           ))}
         </div>
       )}
-      {!namedPorts && outputs.length === 1 && <OutlinePort nodeId={node.id} port={outputs[0]} type="source" />}
+      {!namedPorts && outputs.length === 1 && <OutlinePort nodeId={node.id} port={outputs[0]} type="source" className={OUT_PORT} />}
       {inputs.map((port) => (
-        <OutlinePort key={port} nodeId={node.id} port={port} type="target" />
+        <OutlinePort key={port} nodeId={node.id} port={port} type="target" className={IN_PORT} />
       ))}
     </div>
   );
