@@ -123,12 +123,14 @@ async function main() {
   try {
     const orchestrator = template("orchestrator-worker", "demo:fast");
     const parallel = template("parallelization", "demo:fast");
-    // Warm the server's code paths for both templates (the first runs compile and load everything). The sequential
-    // runs come from one browser: the identity its first run was given (a browser's first run
-    // sets its identity cookie).
+    // Warm the server for both templates, as a server that has been serving is: the first runs load
+    // and compile everything, and the next few dozen run before V8 has optimised the hot paths
+    // (20 sequential parallelization runs took 340–350 ms of CPU after 3 warm-up runs, 220–230 ms
+    // after 20 of each template). The sequential runs come from one browser: the identity its first run was given (a
+    // browser's first run sets its identity cookie).
     const cookie = (await runOnce("", orchestrator)).setCookie;
-    for (let i = 0; i < 2; i++) await runOnce(cookie, orchestrator);
-    for (let i = 0; i < 3; i++) await runOnce(cookie, parallel);
+    for (let i = 0; i < n; i++) await runOnce(cookie, orchestrator);
+    for (let i = 0; i < n; i++) await runOnce(cookie, parallel);
     const rows = [
       await batch(`orchestrator-worker × ${n} sequential`, server, cookie, orchestrator, n, false),
       await batch(`parallelization × ${n} sequential`, server, cookie, parallel, n, false),
