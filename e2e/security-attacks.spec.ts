@@ -248,10 +248,11 @@ test("a burst of 200 concurrent runs is bounded: the server-wide cap runs, the r
     // Refused by the cap on runs or on model-call slots (10 runs of 8 concurrent calls would need 80 of the 64), whichever fills first.
     for (const event of busy) expect((event as Extract<RunEvent, { type: "run-finished" }>).error?.message).toMatch(/^the server is busy: .*try again in a few seconds$/);
     // Uncapped, 200 runs made /api/health take 1.4 s at the median and 10.9 s at worst. Bounded, the
-    // median stays well under a second; the worst probe is allowed the machine's noise (2 shared cores).
+    // worst probe took 0.5–2.2 s in 13 runs on the 2-core machine (of the old run action and of the
+    // run route alike). The median of the few probes a burst leaves time for (4 to 22) is no
+    // measure: it went from 10 ms to 0.9 s between runs of the same build, so only the worst is held.
     const sorted = [...healthMs].sort((a, b) => a - b);
-    expect(sorted[sorted.length >> 1]).toBeLessThan(1_000);
-    expect(sorted.at(-1)).toBeLessThan(8_000);
+    expect(sorted.at(-1), `/api/health probes during the burst (ms): ${sorted.join(", ")}`).toBeLessThan(5_000);
     const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.process.pid}/status`, "utf8"))?.[1] ?? 0);
     expect(rss).toBeLessThan(1_500_000);
   } finally {
