@@ -370,6 +370,18 @@ function editorJavaScriptKb(): number | null {
   return Math.round(bytes / 1024);
 }
 
+/** `runs` measurements, the first of them profiled (BENCH_PROFILE=dir) or traced (BENCH_TRACE=dir) when asked. */
+async function repeat<T>(page: Page, runs: number, what: "pan" | "drag", measure: () => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  for (let i = 0; i < runs; i++) {
+    const { BENCH_PROFILE: profile, BENCH_TRACE: trace } = process.env;
+    if (i === 0 && profile) results.push(await profiled(page, profile, what, measure));
+    else if (i === 0 && trace) results.push(await traced(page, trace, what, measure));
+    else results.push(await measure());
+  }
+  return results;
+}
+
 /** The 1,000-node workflow: opening it, panning it, and dragging one of its nodes with all of them on screen and at working zoom. */
 async function largeCanvas(page: Page, runs: number) {
   process.stderr.write(`browser:open-${LARGE}…\n`);
@@ -384,23 +396,9 @@ async function largeCanvas(page: Page, runs: number) {
   process.stderr.write(`browser:pan-${LARGE}…\n`);
   // The first pan rasterises the tiles of the cards (CPU raster here: no GPU); reported apart.
   const firstPan = await panLarge(page);
-  const pans = [];
-  for (let i = 0; i < runs; i++) pans.push(
-    i === 0 && process.env.BENCH_PROFILE
-      ? await profiled(page, process.env.BENCH_PROFILE, "pan", () => panLarge(page))
-      : i === 0 && process.env.BENCH_TRACE
-        ? await traced(page, process.env.BENCH_TRACE, "pan", () => panLarge(page))
-        : await panLarge(page),
-  );
+  const pans = await repeat(page, runs, "pan", () => panLarge(page));
   process.stderr.write(`browser:drag-${LARGE}…\n`);
-  const drags = [];
-  for (let i = 0; i < runs; i++) drags.push(
-    i === 0 && process.env.BENCH_PROFILE
-      ? await profiled(page, process.env.BENCH_PROFILE, "drag", () => dragLarge(page))
-      : i === 0 && process.env.BENCH_TRACE
-        ? await traced(page, process.env.BENCH_TRACE, "drag", () => dragLarge(page))
-        : await dragLarge(page),
-  );
+  const drags = await repeat(page, runs, "drag", () => dragLarge(page));
   // The same workflow, zoomed in to where its cards are read and edited.
   await openLarge(page, url);
   const workingDrags = [];

@@ -1,12 +1,5 @@
 import type { RunEvent } from "@/lib/workflow";
 
-/**
- * Starts a run through the run routes (`POST /api/runs`, `POST /api/runs/shared`) and yields its
- * events as they arrive: the response is newline-delimited JSON, one event a line
- * (lib/server/run-transport.ts). A request the server refuses outright (another origin, too large)
- * throws with the server's message; a refused run ends with a failed `run-finished` like any run.
- * Leaving the iteration early, or `signal`, cancels the request, which stops the run.
- */
 /** The server refused the request itself (not the run): its message says why. */
 export class RunRequestRefused extends Error {
   constructor(
@@ -18,6 +11,13 @@ export class RunRequestRefused extends Error {
   }
 }
 
+/**
+ * Starts a run through the run routes (`POST /api/runs`, `POST /api/runs/shared`) and yields its
+ * events as they arrive: the response is newline-delimited JSON, one event a line
+ * (lib/server/run-transport.ts). A request the server refuses outright (another origin, too large)
+ * throws with the server's message; a refused run ends with a failed `run-finished` like any run.
+ * Leaving the iteration early, or `signal`, cancels the request, which stops the run.
+ */
 export async function postRun(path: "/api/runs" | "/api/runs/shared", request: object, { signal, fetch: send = globalThis.fetch }: { signal?: AbortSignal; fetch?: typeof fetch } = {}): Promise<AsyncIterable<RunEvent>> {
   const response = await send(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request), signal });
   if (!response.ok || !response.body) throw new RunRequestRefused(response.status, await refusalOf(response));

@@ -16,7 +16,13 @@ import { readServerConfig } from "./config";
 /** As a server action's body limit (next.config.js): a document of MAX_DOCUMENT_BYTES characters, up to 3 bytes each in UTF-8, and its inputs. */
 export const RUN_REQUEST_BYTES = 3 * MAX_DOCUMENT_BYTES + 1_000_000;
 
-export const RUN_EVENTS_CONTENT_TYPE = "application/x-ndjson; charset=utf-8";
+const RUN_EVENTS_CONTENT_TYPE = "application/x-ndjson; charset=utf-8";
+
+/** Whether a state-changing request comes from this server's own pages (proxy.ts checks it first; a route does not depend on that). */
+export function fromThisOrigin(request: Request): boolean {
+  const host = request.headers.get("host") ?? new URL(request.url).host;
+  return isSameOrigin(request.method, request.headers.get("origin"), host, readServerConfig().security);
+}
 
 const refuse = (status: number, code: string, message: string) => Response.json({ ok: false, error: { code, message } }, { status, headers: { "cache-control": "no-store" } });
 
@@ -26,8 +32,7 @@ const refuse = (status: number, code: string, message: string) => Response.json(
  * that), or not JSON.
  */
 export async function readRunRequest(request: Request): Promise<{ ok: true; body: unknown } | { ok: false; response: Response }> {
-  const host = request.headers.get("host") ?? new URL(request.url).host;
-  if (!isSameOrigin("POST", request.headers.get("origin"), host, readServerConfig().security)) {
+  if (!fromThisOrigin(request)) {
     return { ok: false, response: refuse(403, "forbidden", "cross-origin request refused") };
   }
   const declared = Number(request.headers.get("content-length") ?? 0);

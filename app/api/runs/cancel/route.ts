@@ -1,6 +1,5 @@
-import { isSameOrigin } from "@/lib/server/auth/guard";
-import { readServerConfig } from "@/lib/server/config";
 import { identityFromCookieHeader } from "@/lib/server/identity";
+import { fromThisOrigin } from "@/lib/server/run-transport";
 import { cancelRun } from "@/lib/server/runs";
 
 /**
@@ -11,8 +10,7 @@ import { cancelRun } from "@/lib/server/runs";
  * does not depend on it.
  */
 export async function POST(request: Request) {
-  const host = request.headers.get("host") ?? new URL(request.url).host;
-  if (!isSameOrigin("POST", request.headers.get("origin"), host, readServerConfig().security)) {
+  if (!fromThisOrigin(request)) {
     return Response.json({ ok: false, error: { code: "forbidden", message: "cross-origin request refused" } }, { status: 403 });
   }
   const runId = (await request.text()).trim();
