@@ -464,148 +464,48 @@ export type Admission = {
  * Creates the record of a run that is starting, unless its identity already started `limit` runs
  * from `source` in the last `windowMs` — or, with `admission`, unless the server, the identity or
  * the client address has no room, or the payer's daily token budget is spent. Counting and
- * inserting happen in one transaction under an advisory lock, so concurrent requests (from any
- * process sharing the database) cannot all see room for one more.
+ * inserting happen under an advisory lock in one transaction, so concurrent requests (from any
+ * process sharing the database) cannot all see room for one more. With admission (every run the
+ * run service starts), that transaction is one statement: the `trellis_admit_run` function
+ * (migration 0005), which holds the rules.
  */
 export async function createRunWithinRate(
   db: Db,
   { windowMs, limit, admission, ...run }: NewRun & { source: "editor" | "share" | "eval"; windowMs: number; limit: number; admission?: Admission },
 ): Promise<RateLimitedRun> {
+  // PGlite answers through promises alone: a burst of run starts queued on it would run one after
+  // another without a turn of the event loop between them, and no run admitted meanwhile could
+  // send its first event until the last one was admitted. One turn per start.
+  await new Promise((resolve) => setImmediate(resolve));
+  if (admission) return admitRun(db, { ...run, windowMs, limit, admission });
   return db.transaction(async (tx) => {
-    // PGlite answers through promises alone: a burst of run starts queued on its lock would run
-    // one after another without a turn of the event loop between them, and no run admitted
-    // meanwhile could send its first event until the last one was admitted. One turn per start.
-    await new Promise((resolve) => setImmediate(resolve));
-    // The two-key form keeps these locks apart from single-key ones (the migration lock). With
-    // admission, one server-wide lock: the caps are server-wide.
-    if (admission) await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('trellis:admission'), 0)`);
-    else await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('trellis:run-rate'), hashtext(${run.owner}))`);
-    if (!admission) {
-      const recent = await recentRuns(tx, { owner: run.owner, source: run.source, windowMs });
-      if (recent.count >= limit) return { ok: false, code: "rate-limited", freeInMs: recent.freeInMs } as const;
-      return (await createRun(tx, run)) ? ({ ok: true } as const) : ({ ok: false, code: "duplicate" } as const);
-    }
-    // Every count admission needs, in one round trip: under the server-wide lock, each query is
-    // time every other run start waits for.
-    const facts = await admissionFacts(tx, { ...admission, owner: run.owner, source: run.source, windowMs });
-    if (facts.recent >= limit) return { ok: false, code: "rate-limited", freeInMs: facts.recentFreeInMs } as const;
-    const decided = admit(facts, admission);
-    if (!decided.ok) return decided;
-    const { modelSlots, tokenBudget } = decided;
-    const created = await createRun(tx, { ...run, payer: admission.budget.payer, clientAddress: admission.address?.value ?? null, modelSlots, tokenBudget });
-    return created ? ({ ok: true, modelSlots, tokenBudget } as const) : ({ ok: false, code: "duplicate" } as const);
+    // The two-key form keeps these locks apart from single-key ones (the migration lock).
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('trellis:run-rate'), hashtext(${run.owner}))`);
+    const recent = await recentRuns(tx, { owner: run.owner, source: run.source, windowMs });
+    if (recent.count >= limit) return { ok: false, code: "rate-limited", freeInMs: recent.freeInMs } as const;
+    return (await createRun(tx, run)) ? ({ ok: true } as const) : ({ ok: false, code: "duplicate" } as const);
   });
 }
 
-// A run's tokens and, for an evaluation's row, what its checks spent (judges, embeddings: `check_usage`):
-// the SQL function (migration 0004) that daily_spend's trigger sums too.
-const tokensOf = sql`trellis_run_tokens(${runs.usage}, ${runs.checkUsage})`;
-const MIDNIGHT_UTC = sql`(date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')`;
-/** The UTC day MIDNIGHT_UTC starts: a run counts toward the day it started on (daily_spend.day). */
+async function admitRun(
+  db: Db,
+  { windowMs, limit, admission, ...run }: NewRun & { source: "editor" | "share" | "eval"; windowMs: number; limit: number; admission: Admission },
+): Promise<RateLimitedRun> {
+  const { liveForMs, maxRunning, maxRunningPerIdentity, maxModelSlots, wantedSlots, address, budget } = admission;
+  const result = (await db.execute(sql`SELECT trellis_admit_run(
+    ${run.id}, ${run.owner}, ${run.source}, ${run.workflowId ?? null}, ${run.version ?? null}::int, ${run.edited ?? null}::boolean,
+    ${run.shareLinkId ?? null}, ${jsonText(run.document)}::jsonb, ${jsonText(run.inputs)}::jsonb, ${run.processId},
+    ${windowMs}::float8, ${limit}::bigint, ${liveForMs}::float8,
+    ${maxRunning}::bigint, ${maxRunningPerIdentity}::bigint, ${maxModelSlots}::bigint, ${wantedSlots}::bigint,
+    ${address?.value ?? null}, ${address?.limit ?? null}::bigint, ${budget.payer}, ${budget.dailyTokens}::float8, ${budget.runTokens}::float8
+  ) AS admitted`)) as unknown as { rows: Array<{ admitted: unknown }> };
+  // json comes back parsed from PostgreSQL and PGlite alike; parsed here should a driver not.
+  const admitted = result.rows[0]?.admitted;
+  return (typeof admitted === "string" ? JSON.parse(admitted) : admitted) as RateLimitedRun;
+}
+
+/** The UTC day a run started on counts it (daily_spend.day). */
 const TODAY_UTC = sql`(now() AT TIME ZONE 'UTC')::date`;
-
-type AdmissionFacts = {
-  /** The identity's runs from this source in the window, and when the oldest leaves it. */
-  recent: number;
-  recentFreeInMs: number;
-  /** Runs in progress: all, the identity's, and the model-call slots they hold. */
-  running: number;
-  mine: number;
-  slots: number;
-  /** Shared-link runs from the client address in the window (when admission names one). */
-  fromAddress: number;
-  addressFreeInMs: number;
-  /** Tokens the payer's runs used today (runs in progress count their budget), and when the day ends. */
-  used: number;
-  untilMidnightMs: number;
-};
-
-async function admissionFacts(
-  tx: Db,
-  { liveForMs, address, budget, owner, source, windowMs }: Admission & { owner: string; source: "editor" | "share" | "eval"; windowMs: number },
-): Promise<AdmissionFacts> {
-  const window = sql`make_interval(secs => ${windowMs / 1000})`;
-  const live = and(eq(runs.status, "running"), gt(runs.startedAt, sql`now() - make_interval(secs => ${liveForMs / 1000})`));
-  const freeIn = sql`(extract(epoch from (min(${runs.startedAt}) + ${window} - now())) * 1000)::float8`;
-  const recent = tx
-    .select({ facts: sql`json_build_object('n', count(*), 'freeInMs', ${freeIn})` })
-    .from(runs)
-    .where(and(eq(runs.owner, owner), eq(runs.source, source), gt(runs.startedAt, sql`now() - ${window}`)));
-  const fromAddress = address
-    ? tx
-        .select({ facts: sql`json_build_object('n', count(*), 'freeInMs', ${freeIn})` })
-        .from(runs)
-        .where(and(eq(runs.clientAddress, address.value), eq(runs.source, "share"), gt(runs.startedAt, sql`now() - ${window}`)))
-    : sql`NULL::json`;
-  // Runs that ended count what they used: daily_spend holds their sum (one row, however many runs
-  // the payer made today). Runs in progress count what they may still use: their budget while live.
-  // A run still `running` past `liveForMs` (its process died and no sweep has marked it yet) counts
-  // what its record says it used — nothing, unless an evaluation stored its checks' tokens on it
-  // first, since `usage` is written when a run ends — until the sweep ends it into daily_spend.
-  // An evaluation's rows spend the same daily budget as the owner's editor runs.
-  const scope = source === "share" ? "share" : "own";
-  const ended = tx
-    .select({ tokens: sql`coalesce(sum(${dailySpend.tokens}), 0)` })
-    .from(dailySpend)
-    .where(and(eq(dailySpend.payer, budget.payer), eq(dailySpend.scope, scope), eq(dailySpend.day, TODAY_UTC)));
-  const inProgress = tx
-    .select({ tokens: sql`coalesce(sum(CASE WHEN ${live} THEN coalesce(${runs.tokenBudget}, 0) ELSE ${tokensOf} END), 0)` })
-    .from(runs)
-    .where(
-      and(
-        eq(runs.payer, budget.payer),
-        eq(runs.status, "running"),
-        sql`${runs.startedAt} >= ${MIDNIGHT_UTC}`,
-        source === "share" ? eq(runs.source, "share") : inArray(runs.source, ["editor", "eval"]),
-      ),
-    );
-  const spent = budget.dailyTokens > 0 ? sql`((${ended}) + (${inProgress}))::float8` : sql`0::float8`;
-  const [row] = await tx
-    .select({
-      running: sql<number>`count(*)::int`,
-      mine: sql<number>`(count(*) FILTER (WHERE ${runs.owner} = ${owner}))::int`,
-      slots: sql<number>`coalesce(sum(coalesce(${runs.modelSlots}, 1)), 0)::int`,
-      recent: sql<{ n: number; freeInMs: number | null }>`(${recent})`,
-      fromAddress: sql<{ n: number; freeInMs: number | null } | null>`(${fromAddress})`,
-      used: sql<number>`(${spent})`,
-      untilMidnightMs: sql<number>`(extract(epoch from (${MIDNIGHT_UTC} + interval '1 day' - now())) * 1000)::float8`,
-    })
-    .from(runs)
-    .where(live);
-  // json comes back parsed from PostgreSQL and PGlite alike; numbers may come back as strings.
-  const json = (value: unknown) => (typeof value === "string" ? (JSON.parse(value) as { n: number; freeInMs: number | null }) : (value as { n: number; freeInMs: number | null } | null));
-  const recentFacts = json(row?.recent);
-  const addressFacts = json(row?.fromAddress);
-  return {
-    recent: Number(recentFacts?.n ?? 0),
-    recentFreeInMs: Math.max(0, Number(recentFacts?.freeInMs ?? 0)),
-    running: Number(row?.running ?? 0),
-    mine: Number(row?.mine ?? 0),
-    slots: Number(row?.slots ?? 0),
-    fromAddress: Number(addressFacts?.n ?? 0),
-    addressFreeInMs: Math.max(0, Number(addressFacts?.freeInMs ?? 0)),
-    used: Number(row?.used ?? 0),
-    untilMidnightMs: Math.max(0, Number(row?.untilMidnightMs ?? 0)),
-  };
-}
-
-function admit(
-  facts: AdmissionFacts,
-  { maxRunning, maxRunningPerIdentity, maxModelSlots, wantedSlots, address, budget }: Admission,
-): Exclude<RateLimitedRun, { code: "duplicate" }> & ({ ok: true; modelSlots: number; tokenBudget: number } | { ok: false }) {
-  if (facts.running >= maxRunning) return { ok: false, code: "busy", scope: "runs", limit: maxRunning };
-  const freeSlots = maxModelSlots - facts.slots;
-  if (freeSlots < 1) return { ok: false, code: "busy", scope: "model-calls", limit: maxModelSlots };
-  if (facts.mine >= maxRunningPerIdentity) return { ok: false, code: "rate-limited", scope: "running", limit: maxRunningPerIdentity, freeInMs: 5_000 };
-  if (address && facts.fromAddress >= address.limit) return { ok: false, code: "rate-limited", scope: "address", limit: address.limit, freeInMs: facts.addressFreeInMs };
-  let tokenBudget = budget.runTokens;
-  if (budget.dailyTokens > 0) {
-    const left = budget.dailyTokens - facts.used;
-    if (left < 1) return { ok: false, code: "budget-exceeded", used: facts.used, limit: budget.dailyTokens, freeInMs: facts.untilMidnightMs };
-    tokenBudget = Math.min(tokenBudget, Math.floor(left));
-  }
-  return { ok: true, modelSlots: Math.max(1, Math.min(wantedSlots, freeSlots)), tokenBudget };
-}
 
 /** Tokens a payer's runs that ended used today and this month (UTC), its own and its shared links' visitors' apart (daily_spend). */
 export async function tokenUsage(db: Db, { payer }: { payer: string }) {
