@@ -152,8 +152,11 @@ test("a model the server lacks fails before any call, with one click to run on t
   await run.finished("failed");
   await expect(page.getByTestId("run-error")).toContainText('model "openai:gpt-4o-mini" is not configured');
   await expect(run.status("n_router")).toHaveAttribute("data-status", "queued");
+  // Refused before it started, the run has no record: nothing to share.
+  await expect(page.getByTestId("share-run")).toHaveCount(0);
   await page.getByTestId("run-with-demo").click();
   await run.finished("succeeded");
+  await expect(page.getByTestId("share-run")).toBeVisible();
 });
 
 test("outputs render as markdown without raw HTML or remote images", async ({ page }) => {
@@ -213,6 +216,7 @@ test("a run request the server refuses outright ends the run with the server's r
   await run.finished("failed");
   await expect(page.getByTestId("run-error")).toHaveText(/The server refused the run \(413\): the run request is larger than 16,000,000 bytes, the limit\./);
   await expect(page.getByTestId("run")).toBeEnabled();
+  await expect(page.getByTestId("share-run")).toHaveCount(0);
 });
 
 test("a lost connection ends the run visibly as failed, never a spinner forever", async ({ page }) => {

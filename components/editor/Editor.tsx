@@ -134,13 +134,14 @@ export function NoticeToast() {
   );
 }
 
-/** A finished run of the editor is a record: it can be shared as its own link. */
+/** A finished run of the editor is a record: it can be shared as its own link (not a run the server refused: it has none). */
 function FinishedRunActions() {
   const run = useEditor((s) => (s.run && s.run.status !== "running" ? s.run.runId : null));
+  const recorded = useEditor((s) => Boolean(s.run?.recorded));
   return run ? (
     <>
       <CompareRunsButton />
-      <ShareRunButton key={run} runId={run} />
+      {recorded && <ShareRunButton key={run} runId={run} />}
     </>
   ) : null;
 }

@@ -19,6 +19,19 @@ describe("run reducer", () => {
     expect(run.nodes.a).toMatchObject({ status: "succeeded", text: "Hello", ms: 9, spans: [{ start: 0, end: 9, status: "succeeded" }] });
   });
 
+  it("knows a run the server ran has a record, and one it refused before starting has none", () => {
+    const ran = applyRunEvents(startRunState("r1", ["a"]), [at(0, { type: "run-started", runId: "r1", workflow: "w", inputs: {}, at: 1_796_000_000_000 })]);
+    expect(ran.recorded).toBe(true);
+    // What the run service answers a refusal with (busy, rate-limited, a model it lacks…): no start stamp.
+    const refused = applyRunEvents(startRunState("r2", ["a"]), [
+      at(0, { type: "run-started", runId: "r2", workflow: "w", inputs: {} }),
+      at(0, { type: "run-finished", status: "failed", outputs: {}, state: {}, usage: { inputTokens: 0, outputTokens: 0 }, warnings: [], error: { code: "busy", message: "busy" }, ms: 0 }),
+    ]);
+    expect(refused.status).toBe("failed");
+    expect(refused.recorded).toBeUndefined();
+    expect(abandonRun(startRunState("r3", ["a"]), "lost").recorded).toBeUndefined();
+  });
+
   it("keeps untouched nodes identical so their cards do not re-render", () => {
     const run = startRunState("r1", ["a", "b"]);
     const next = applyRunEvents(run, [at(1, { type: "node-started", nodeId: "a", iteration: 1 })]);

@@ -64,6 +64,11 @@ export type RunState = {
   ms?: number;
   /** A run from given nodes of an earlier run: which run and which nodes it reused. */
   reuse?: RunReuseSummary;
+  /**
+   * The server ran it, so it has a record (its `run-started` carries the server's start stamp). A
+   * run refused before it started (busy, rate-limited, an invalid document, …) has none: nothing to share.
+   */
+  recorded?: boolean;
   /** Model calls the run made (runs recorded before this was counted have none). */
   calls?: number;
   /** The final state (inputs and every key written). */
@@ -179,7 +184,11 @@ export function applyRunEvents(run: RunState, events: ReadonlyArray<RunEvent>): 
   let next: RunState = run;
   for (const event of events) {
     if (event.type === "run-started" || event.type === "loop-iteration") {
-      next = event.type === "run-started" && event.reuse ? { ...next, t: event.t, reuse: event.reuse } : { ...next, t: event.t };
+      next = { ...next, t: event.t };
+      if (event.type === "run-started") {
+        if (event.reuse) next.reuse = event.reuse;
+        if (event.at !== undefined) next.recorded = true;
+      }
       continue;
     }
     if (event.type === "warning") {
