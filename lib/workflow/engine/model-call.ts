@@ -113,9 +113,9 @@ async function streamOnce(
   try {
     iterator = run.models.stream(call, callController.signal, site)[Symbol.asyncIterator]();
     for (;;) {
-      // The watchdog's promise also rejects when the call is aborted, so neither a silent
-      // provider nor one that ignores its abort signal can hold the node.
-      const next = await Promise.race([iterator.next(), watchdog.expired]);
+      // The watchdog also ends the step when the call is aborted, so neither a silent provider
+      // nor one that ignores its abort signal can hold the node.
+      const next = await watchdog.race(iterator.next());
       if (next.done) break;
       const chunk = next.value;
       if (chunk.type === "queued") {
@@ -237,13 +237,15 @@ class DeltaOutlet {
 
 /**
  * One timer per model call for both timeouts: the first chunk must come within the first-token
- * timeout, each later one within the idle timeout. On expiry, or when the call is aborted,
- * `expired` rejects (a retryable timeout, or CancelledError). A timer per stream step would cost
- * more than the rest of the engine.
+ * timeout, each later one within the idle timeout. On expiry, or when the call is aborted, the
+ * step in flight (`race`) and every later one reject (a retryable timeout, or CancelledError). A
+ * timer per stream step would cost more than the rest of the engine.
  */
 class Watchdog {
-  readonly expired: Promise<never>;
-  private expire!: (error: Error) => void;
+  /** Why the call is over, once it is. */
+  private failure: Error | undefined;
+  /** Rejects the stream step in flight. */
+  private interrupt: ((error: Error) => void) | undefined;
   private first = true;
   private deadline: number;
   private armedUntil = 0;
@@ -257,14 +259,35 @@ class Watchdog {
     private readonly clock: Clock,
     private readonly limits: RunLimits,
   ) {
-    this.expired = new Promise<never>((_, reject) => (this.expire = reject));
-    this.expired.catch(noop);
     this.deadline = clock.now() + limits.firstTokenTimeoutMs;
     this.arm(limits.firstTokenTimeoutMs);
   }
 
   watch(call: AbortController): void {
     this.call = call;
+  }
+
+  /**
+   * A stream step, or the watchdog's failure if that comes first. One reaction on the step and one
+   * promise a step (Promise.race with a standing "expired" promise made three, and left a reaction
+   * on it per step): a stream takes a step per token.
+   */
+  race<T>(step: Promise<T>): Promise<T> {
+    if (this.failure) {
+      step.catch(noop);
+      return Promise.reject(this.failure);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.interrupt = reject;
+      step.then(resolve, reject);
+    });
+  }
+
+  private expire(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.interrupt?.(error);
+    this.interrupt = undefined;
   }
 
   private arm(ms: number): void {
