@@ -120,7 +120,7 @@ async function batch(label: string, server: ChildProcess, cookie: string, docume
 
 /**
  * Runs both templates in rounds of `round` runs each until the server's CPU per run settles (a
- * round within 10% of the one before, three rounds at least) or `most` rounds: the first runs load
+ * round within 5% of the one before, four rounds at least) or `most` rounds: the first runs load
  * and compile everything, and V8 goes on optimising the hot paths for a few hundred runs. Returns
  * the server CPU per run of each round, which the report prints.
  */
@@ -131,7 +131,7 @@ async function warmUp(server: ChildProcess, cookie: string, documents: WorkflowD
     for (const document of documents) for (let j = 0; j < round; j++) await runOnce(cookie, document);
     perRun.push((cpuMs(server.pid!) - before) / (round * documents.length));
     const [previous, last] = perRun.slice(-2);
-    if (perRun.length >= 3 && Math.abs(last - previous) <= 0.1 * previous) break;
+    if (perRun.length >= 4 && Math.abs(last - previous) <= 0.05 * previous) break;
   }
   return perRun;
 }
