@@ -165,6 +165,14 @@ async function main() {
       console.log(`${r.label.padEnd(56)}${String(r.runs).padStart(6)}${String(r.failed).padStart(8)}${String(r.outputTokens).padStart(9)}${String(r.eventsPerRun).padStart(12)}${String(r.serverCpuMs).padStart(9)}${String(r.tokensPerCpuSecond).padStart(14)}${`${r.firstEventP50} ms`.padStart(15)}${`${r.firstEventP95} ms`.padStart(9)}`);
     }
     console.log(`\nWarm-up: ${warm.length} rounds of ${values.quick ? 10 : 50} runs of each template; server CPU per run, round by round: ${warm.map((ms) => ms.toFixed(1)).join(", ")} ms`);
+    // A run's cost as a fixed part and a part per token, from the two sequential cases (702 and 244 tokens a run).
+    const [long, short] = [rows[0], rows[1]].map((r) => ({ ms: r.serverCpuMs / r.runs, tokens: r.outputTokens / r.runs }));
+    const perToken = (long.ms - short.ms) / (long.tokens - short.tokens);
+    const perRun = short.ms - perToken * short.tokens;
+    console.log(
+      `\nSequential runs cost the server about ${perRun.toFixed(1)} ms a run plus ${(perToken * 1000).toFixed(1)} µs a token ` +
+        `(fitted to the two templates): a run of ${short.tokens} tokens must cost at most ${(short.tokens / 50).toFixed(1)} ms for 50,000 a CPU-second.`,
+    );
     console.log(`\nFloors in this process (no server): ${floors.map((f) => `${f.id} ${f.usPerToken.toFixed(1)} µs/token (${f.tokensPerCpuSecond} tokens/CPU-s)`).join("; ")}`);
     console.log(`\nBudgets (docs/architecture.md §10.2)`);
     const endToEnd = Math.min(...rows.slice(0, 4).map((r) => r.tokensPerCpuSecond));
