@@ -152,11 +152,14 @@ test("a model the server lacks fails before any call, with one click to run on t
   await run.finished("failed");
   await expect(page.getByTestId("run-error")).toContainText('model "openai:gpt-4o-mini" is not configured');
   await expect(run.status("n_router")).toHaveAttribute("data-status", "queued");
+  await expect(page.getByTestId("run-model")).toHaveText("model openai:gpt-4o-mini");
   // Refused before it started, the run has no record: nothing to share.
   await expect(page.getByTestId("share-run")).toHaveCount(0);
   await page.getByTestId("run-with-demo").click();
   await run.finished("succeeded");
   await expect(page.getByTestId("share-run")).toBeVisible();
+  // The run names the model it ran on, not the document's (which is unchanged).
+  await expect(page.getByTestId("run-model")).toHaveText("model demo:default (offline demo model)");
 });
 
 test("outputs render as markdown without raw HTML or remote images", async ({ page }) => {

@@ -62,6 +62,8 @@ export type RunState = {
   usage?: TokenUsage;
   error?: RunError;
   ms?: number;
+  /** The default model of the document the editor ran (absent for a recorded run being replayed). */
+  model?: string;
   /** A run from given nodes of an earlier run: which run and which nodes it reused. */
   reuse?: RunReuseSummary;
   /**

@@ -74,7 +74,8 @@ export type EditorState = {
   notify(tone: Notice["tone"], message: string): void;
   dismissNotice(): void;
   markSaved(id: string, version: number, document: WorkflowDocument): void;
-  beginRun(runId: string, clientStart: number): void;
+  /** A run starts: `model` is the default model of the document it runs (shown with the run). */
+  beginRun(runId: string, clientStart: number, model?: string): void;
   applyRunEvents(events: RunEvent[]): void;
   abandonRun(message: string): void;
   /** Shows a run state as is (a recorded run being replayed). */
@@ -296,8 +297,9 @@ export function createEditorStore(initial: WorkflowDocument, saved?: { id: strin
             set({ saved: { id, version, document } });
           },
 
-          beginRun(runId, clientStart) {
-            set({ run: startRunState(runId, get().document.nodes.filter((n) => n.kind !== "note").map((n) => n.id), clientStart) });
+          beginRun(runId, clientStart, model) {
+            const run = startRunState(runId, get().document.nodes.filter((n) => n.kind !== "note").map((n) => n.id), clientStart);
+            set({ run: model ? { ...run, model } : run });
           },
 
           applyRunEvents(events) {

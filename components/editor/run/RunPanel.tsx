@@ -210,8 +210,10 @@ export function RunPanel({ runner, replay, actions }: { runner?: Runner; replay?
   const resize = useResizableHeight(256);
   const store = useEditorStore();
   const models = useModels();
-  const defaultModel = useEditor((s) => s.document.settings?.defaultModel ?? "demo:default");
+  const documentModel = useEditor((s) => s.document.settings?.defaultModel ?? "demo:default");
   if (!run) return null;
+  // The model the run was started with (a run on the demo model, or before the document changed), else the document's.
+  const defaultModel = run.model ?? documentModel;
   const demo = models.find((m) => m.id === defaultModel)?.demo;
   const select = (nodeId: string | undefined) => nodeId && store.getState().select([nodeId]);
   return (
@@ -243,7 +245,7 @@ export function RunPanel({ runner, replay, actions }: { runner?: Runner; replay?
         )}
         {run.reuse && <ReuseNote reuse={run.reuse} />}
         {/* The first thing to give way when the header is narrow: it truncates, the rest never wraps. */}
-        <span className="min-w-0 truncate whitespace-nowrap text-zinc-500" title={`model ${defaultModel}${demo ? " (offline demo model)" : ""}`}>
+        <span className="min-w-0 truncate whitespace-nowrap text-zinc-500" data-testid="run-model" title={`model ${defaultModel}${demo ? " (offline demo model)" : ""}`}>
           model <code>{defaultModel}</code>
           {demo ? " (offline demo model)" : ""}
         </span>

@@ -39,7 +39,8 @@ export function useRunner(launch: Launch = launchFromEditor): Runner {
     async (inputs: Record<string, string | number | boolean>, document?: WorkflowDocument, reuse?: ReuseRequest) => {
       const runId = globalThis.crypto.randomUUID();
       current.current = runId;
-      store.getState().beginRun(runId, performance.now());
+      const running = document ?? store.getState().document;
+      store.getState().beginRun(runId, performance.now(), running.settings?.defaultModel ?? "demo:default");
       const buffer: RunEvent[] = [];
       let frame = 0;
       const flush = () => {
@@ -48,7 +49,7 @@ export function useRunner(launch: Launch = launchFromEditor): Runner {
       };
       try {
         const { saved } = store.getState();
-        const events = await launch({ runId, document: document ?? store.getState().document, inputs, saved: saved && { id: saved.id, version: saved.version }, reuse });
+        const events = await launch({ runId, document: running, inputs, saved: saved && { id: saved.id, version: saved.version }, reuse });
         // Set only by `npm run bench` (scripts/bench-browser.ts), which times events against the cards.
         const bench = (globalThis as { __TRELLIS_BENCH__?: { events: RunEvent[] } }).__TRELLIS_BENCH__;
         for await (const event of events) {
