@@ -153,6 +153,8 @@ test("a model the server lacks fails before any call, with one click to run on t
   await expect(page.getByTestId("run-error")).toContainText('model "openai:gpt-4o-mini" is not configured');
   await expect(run.status("n_router")).toHaveAttribute("data-status", "queued");
   await expect(page.getByTestId("run-model")).toHaveText("model openai:gpt-4o-mini");
+  // The workflow's model stays chosen in its picker, marked, in words that fit the inspector.
+  await expect(page.getByTestId("workflow-inspector").getByTestId("model-picker").locator("option:checked")).toHaveText("openai:gpt-4o-mini (not configured)");
   // Refused before it started, the run has no record: nothing to share.
   await expect(page.getByTestId("share-run")).toHaveCount(0);
   await page.getByTestId("run-with-demo").click();

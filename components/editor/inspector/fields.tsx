@@ -85,7 +85,12 @@ export function ModelPicker({
   return (
     <select value={value ?? ""} data-testid={testId} onChange={(e) => onChange(e.target.value || undefined)} className={inputClass}>
       {embedding ? <option value="">{embedding.none}</option> : allowDefault && <option value="">Workflow default</option>}
-      {!known && <option value={value}>{value} (not configured on this server)</option>}
+      {/* Short enough to read in the inspector's width; the title says it in full. */}
+      {!known && (
+        <option value={value} title={`${value} is not configured on this server`}>
+          {value} (not configured)
+        </option>
+      )}
       {models.map((model) => (
         <option key={model.id} value={model.id}>
           {model.demo ? `${model.id} — offline demo model` : model.id}
