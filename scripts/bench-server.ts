@@ -140,6 +140,7 @@ async function main() {
   const { values } = parseArgs({ options: { quick: { type: "boolean" } } });
   // Enough runs a case that the server's CPU time (counted in 10 ms ticks) is read to about 1%.
   const n = values.quick ? 20 : 100;
+  const round = values.quick ? 10 : 50;
   const floors = [await measure(rawStream), await measure(sdkStream)];
   const server = await startServer();
   try {
@@ -148,7 +149,7 @@ async function main() {
     // Measured on a warm server, as one that has been serving is (warmUp). The sequential runs come
     // from one browser: the identity its first run was given (a browser's first run sets its identity cookie).
     const cookie = (await runOnce("", orchestrator)).setCookie;
-    const warm = await warmUp(server, cookie, [orchestrator, parallel], values.quick ? 10 : 50, values.quick ? 2 : 12);
+    const warm = await warmUp(server, cookie, [orchestrator, parallel], round, values.quick ? 2 : 12);
     const rows = [
       await batch(`orchestrator-worker × ${n} sequential`, server, cookie, orchestrator, n, false),
       await batch(`parallelization × ${n} sequential`, server, cookie, parallel, n, false),
@@ -164,7 +165,7 @@ async function main() {
     for (const r of rows) {
       console.log(`${r.label.padEnd(56)}${String(r.runs).padStart(6)}${String(r.failed).padStart(8)}${String(r.outputTokens).padStart(9)}${String(r.eventsPerRun).padStart(12)}${String(r.serverCpuMs).padStart(9)}${String(r.tokensPerCpuSecond).padStart(14)}${`${r.firstEventP50} ms`.padStart(15)}${`${r.firstEventP95} ms`.padStart(9)}`);
     }
-    console.log(`\nWarm-up: ${warm.length} rounds of ${values.quick ? 10 : 50} runs of each template; server CPU per run, round by round: ${warm.map((ms) => ms.toFixed(1)).join(", ")} ms`);
+    console.log(`\nWarm-up: ${warm.length} rounds of ${round} runs of each template; server CPU per run, round by round: ${warm.map((ms) => ms.toFixed(1)).join(", ")} ms`);
     // A run's cost as a fixed part and a part per token, from the two sequential cases (702 and 244 tokens a run).
     const [long, short] = [rows[0], rows[1]].map((r) => ({ ms: r.serverCpuMs / r.runs, tokens: r.outputTokens / r.runs }));
     const perToken = (long.ms - short.ms) / (long.tokens - short.tokens);

@@ -4,7 +4,7 @@ import { Pause, Play, SkipForward, X } from "lucide-react";
 import { useState, type PointerEvent as ReactPointerEvent, type ReactNode } from "react";
 import { Markdown } from "@/components/Markdown";
 import { RerunRounds } from "@/components/topology/RerunRounds";
-import { formatValue, withEmbeddingModel, withModel, type RunReuseSummary } from "@/lib/workflow";
+import { DEFAULT_MODEL, formatValue, withEmbeddingModel, withModel, type RunReuseSummary } from "@/lib/workflow";
 import type { NodeRunStatus, RunState, Span } from "@/lib/editor/run-state";
 import { useEditor, useEditorStore, useModels } from "../EditorProvider";
 import { shortRun } from "./RunFrom";
@@ -210,7 +210,7 @@ export function RunPanel({ runner, replay, actions }: { runner?: Runner; replay?
   const resize = useResizableHeight(256);
   const store = useEditorStore();
   const models = useModels();
-  const documentModel = useEditor((s) => s.document.settings?.defaultModel ?? "demo:default");
+  const documentModel = useEditor((s) => s.document.settings?.defaultModel ?? DEFAULT_MODEL);
   if (!run) return null;
   // The model the run was started with (a run on the demo model, or before the document changed), else the document's.
   const defaultModel = run.model ?? documentModel;

@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useRef } from "react";
 import { cancelRunAction } from "@/app/editor/actions";
 import { postRun, RunRequestRefused } from "@/lib/editor/run-request";
-import type { RunEvent, WorkflowDocument } from "@/lib/workflow";
+import { DEFAULT_MODEL, type RunEvent, type WorkflowDocument } from "@/lib/workflow";
 import { useEditorStore } from "../EditorProvider";
 
 /** Run from given nodes of an earlier run (issue 16). */
@@ -40,7 +40,7 @@ export function useRunner(launch: Launch = launchFromEditor): Runner {
       const runId = globalThis.crypto.randomUUID();
       current.current = runId;
       const running = document ?? store.getState().document;
-      store.getState().beginRun(runId, performance.now(), running.settings?.defaultModel ?? "demo:default");
+      store.getState().beginRun(runId, performance.now(), running.settings?.defaultModel ?? DEFAULT_MODEL);
       const buffer: RunEvent[] = [];
       let frame = 0;
       const flush = () => {
