@@ -35,7 +35,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `npx next start --hostname 127.0.0.1 --port ${PORT}`,
+    command: `node --conditions=react-server --import tsx scripts/serve.ts --hostname 127.0.0.1 --port ${PORT}`,
     // Ready, not merely alive: the database is open and migrated before the first test.
     url: `http://127.0.0.1:${PORT}/api/ready`,
     reuseExistingServer: !process.env.CI,

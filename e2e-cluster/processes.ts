@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "pg";
+import { serveArgs } from "../scripts/serve-command";
 
 /**
  * A cluster of real processes on one PostgreSQL database, for the production suite and the
@@ -11,7 +12,6 @@ import { Client } from "pg";
  */
 
 export const APP_DIR = process.env.TRELLIS_CLUSTER_APP_DIR ?? process.cwd();
-const NEXT_BIN = join(APP_DIR, "node_modules", "next", "dist", "bin", "next");
 
 /** The demo model at a pace slow enough to act mid-stream; every process beats often, so a silent one is noticed within a test. */
 export const CLUSTER_ENV = {
@@ -69,7 +69,7 @@ function spawnProcess(command: string[], env: Record<string, string>): Proc {
 
 /** A web instance on `port`, resolved once /api/ready answers 200. */
 export async function startWeb({ port, databaseUrl, env = {} }: { port: number; databaseUrl: string; env?: Record<string, string> }): Promise<Web> {
-  const proc = spawnProcess([process.execPath, ...(process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []), NEXT_BIN, "start", "--hostname", "127.0.0.1", "--port", String(port)], { ...CLUSTER_ENV, DATABASE_URL: databaseUrl, ...env });
+  const proc = spawnProcess([process.execPath, ...(process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []), ...serveArgs(APP_DIR), "--hostname", "127.0.0.1", "--port", String(port)], { ...CLUSTER_ENV, DATABASE_URL: databaseUrl, ...env });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   for (;;) {

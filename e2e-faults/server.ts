@@ -3,11 +3,11 @@ import { mkdtempSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { serveArgs } from "../scripts/serve-command";
 
 /** Starting and stopping production Trellis servers for the fault suite. */
 
 export const APP_DIR = process.env.TRELLIS_FAULTS_APP_DIR ?? process.cwd();
-const NEXT_BIN = join(APP_DIR, "node_modules", "next", "dist", "bin", "next");
 
 export const isRoot = process.getuid?.() === 0;
 export const newDataDir = () => join(mkdtempSync(join(tmpdir(), "trellis-faults-")), "pglite");
@@ -35,10 +35,10 @@ export type Server = {
 
 const running = new Set<Server>();
 
-/** `next start` as one process (no npm or shell in between), so signals reach the server itself. `wrap` runs it under e.g. `unshare`. */
+/** The production server (`npm start`) as one process (no npm or shell in between), so signals reach the server itself. `wrap` runs it under e.g. `unshare`. */
 export async function startServer({ env = {}, wrap = [] }: { env?: Record<string, string>; wrap?: string[] } = {}): Promise<Server> {
   const port = await freePort();
-  const command = [...wrap, process.execPath, NEXT_BIN, "start", "--hostname", "127.0.0.1", "--port", String(port)];
+  const command = [...wrap, process.execPath, ...serveArgs(APP_DIR), "--hostname", "127.0.0.1", "--port", String(port)];
   const child = spawn(command[0], command.slice(1), {
     cwd: APP_DIR,
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", DATABASE_URL: "", ...env },

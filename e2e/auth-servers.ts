@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { serveArgs } from "../scripts/serve-command";
 
 /**
  * Production servers of the build in the working directory, started by the security and auth
@@ -16,9 +17,9 @@ export type RunningServer = { url: string; process: ChildProcess; output: () => 
 
 export const newDataDir = () => join(mkdtempSync(join(tmpdir(), "trellis-e2e-auth-")), "pglite");
 
-/** Starts `next start` and waits for its health route; `host` is what it binds to. */
+/** Starts the production server (`npm start`) and waits for its health route; `host` is what it binds to. */
 export async function startServer({ port, env, host = "127.0.0.1" }: { port: number; env: Record<string, string>; host?: string }): Promise<RunningServer> {
-  const child = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "--hostname", host, "--port", String(port)], {
+  const child = spawn(process.execPath, [...serveArgs(), "--hostname", host, "--port", String(port)], {
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", DATABASE_URL: "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -53,9 +54,9 @@ export async function startServer({ port, env, host = "127.0.0.1" }: { port: num
   }
 }
 
-/** Runs `next start` expecting it to refuse: its exit code and what it printed. */
+/** Runs the production server expecting it to refuse: its exit code and what it printed. */
 export function startExpectingExit({ port, env, host }: { port: number; env: Record<string, string>; host: string }): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "--hostname", host, "--port", String(port)], {
+  const child = spawn(process.execPath, [...serveArgs(), "--hostname", host, "--port", String(port)], {
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", DATABASE_URL: "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { chromium, type Page } from "@playwright/test";
 import type { RunEvent, WorkflowDocument, WorkflowEdge, WorkflowNode } from "@/lib/workflow";
+import { serveArgs } from "./serve-command";
 
 const PORT = Number(process.env.BENCH_PORT ?? 3300);
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -92,7 +93,7 @@ async function startServer(): Promise<ChildProcess> {
     const built = spawnSync("npx", ["next", "build"], { stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
     if (built.status !== 0) throw new Error("next build failed");
   }
-  const server = spawn("npx", ["next", "start", "--hostname", "127.0.0.1", "--port", String(PORT)], {
+  const server = spawn(process.execPath, [...serveArgs(), "--hostname", "127.0.0.1", "--port", String(PORT)], {
     stdio: ["ignore", "ignore", "inherit"],
     detached: true,
     env: {

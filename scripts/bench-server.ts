@@ -1,6 +1,6 @@
 /**
  * Server cost per streamed token, end to end (docs/architecture.md §10.2), part of `npm run bench`:
- * the production server (`next start`, PGlite, every event recorded) driven over HTTP through the
+ * the production server (`npm start`: scripts/serve.ts, PGlite, every event recorded) driven over HTTP through the
  * run route the editor uses (`POST /api/runs`, events as JSON lines), with the demo model.
  *   - sequential and concurrent runs (100 each; 20 at once) of the orchestrator-worker and
  *     parallelization templates on `demo:fast`, on a warm server: output tokens per server
@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import { eventLines } from "@/lib/editor/run-request";
 import { findTemplate, parseDocument, withModel, type RunEvent, type WorkflowDocument } from "@/lib/workflow";
 import { measure, rawStream, sdkStream } from "./bench-tokens";
+import { serveArgs } from "./serve-command";
 
 const PORT = Number(process.env.BENCH_SERVER_PORT ?? 3310);
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -37,7 +38,7 @@ async function startServer(): Promise<ChildProcess> {
   // Node itself, not npx: its pid is the process whose CPU time is measured.
   // BENCH_PROFILE=dir writes a CPU profile of the server there when it stops.
   const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  const server = spawn(process.execPath, [...profile, "node_modules/next/dist/bin/next", "start", "--hostname", "127.0.0.1", "--port", String(PORT)], {
+  const server = spawn(process.execPath, [...profile, ...serveArgs(), "--hostname", "127.0.0.1", "--port", String(PORT)], {
     stdio: ["ignore", "ignore", "inherit"],
     env: {
       ...process.env,

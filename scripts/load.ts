@@ -7,7 +7,7 @@
  * does not reach a terminal state in time, an unhandled rejection is logged, or the server's
  * memory is not back within 20% of where it started.
  *
- * By default it starts its own server (`next start` on the build in this directory, a fresh
+ * By default it starts its own server (`npm start`'s scripts/serve.ts on the build in this directory, a fresh
  * PGlite data dir, or DATABASE_URL when set) with the fault settings; `--url` with `--pid` uses a
  * server that is already running (its own fault settings apply then). A tool, not a test.
  *
@@ -56,7 +56,7 @@ process.on("unhandledRejection", (reason) => {
 
 // ── the server's memory ─────────────────────────────────────────────────────────
 
-/** RSS of a process and its descendants (`next start` may fork workers), in bytes. */
+/** RSS of a process and its descendants (Next.js may fork workers), in bytes. */
 function treeRss(pid: number): number {
   let total = 0;
   const stack = [pid];

@@ -16,6 +16,8 @@ import { countWorkflows, settingOrCreate } from "./db/queries";
  */
 
 const COOKIE = "trellis_id";
+/** A browser identity's cookie lasts a year (seconds). */
+const IDENTITY_MAX_AGE = 60 * 60 * 24 * 365;
 const ID = /^[A-Za-z0-9_-]{32,64}$/;
 const SIGNED = /^([A-Za-z0-9_-]{32,64})\.([A-Za-z0-9_-]{43})$/;
 
@@ -112,6 +114,25 @@ export async function identityFromCookieHeader(header: string | null): Promise<s
   return verifyBrowserCookie(cookieValue(header, COOKIE));
 }
 
+/**
+ * Who sends a request that Next.js does not handle (the run listener, `scripts/serve.ts`), from its
+ * headers: as ensureIdentity (`visitor: false`) or ensureVisitorIdentity (`visitor: true`). A new
+ * browser identity comes with the Set-Cookie header value that stores it, for the caller's response.
+ */
+export async function requestIdentity(requestHeaders: Headers, { visitor }: { visitor: boolean }): Promise<{ owner: string; account: boolean; setCookie?: string }> {
+  if (isTeamMode()) {
+    const account = await accountFrom(requestHeaders);
+    if (account) return { owner: account.owner, account: true };
+    if (!visitor) throw new SignInRequiredError();
+  }
+  const known = await verifyBrowserCookie(cookieValue(requestHeaders.get("cookie"), COOKIE));
+  if (known) return { owner: known, account: false };
+  const id = randomBytes(24).toString("base64url");
+  const secure = securityConfig().origin?.startsWith("https:") || requestHeaders.get("x-forwarded-proto") === "https";
+  const setCookie = `${COOKIE}=${id}.${signature(id, await identityKey())}; Path=/; Max-Age=${IDENTITY_MAX_AGE}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
+  return { owner: id, account: false, setCookie };
+}
+
 /** The Cookie header value that proves browser identity `id` (for tests and tools that act as a browser). */
 export async function browserIdentityCookie(id: string): Promise<string> {
   return `${COOKIE}=${id}.${signature(id, await identityKey())}`;
@@ -129,7 +150,7 @@ async function issueBrowserIdentity(): Promise<string> {
     sameSite: "lax",
     secure: await servedOverHttps(),
     path: "/",
-    maxAge: 60 * 60 * 24 * 365,
+    maxAge: IDENTITY_MAX_AGE,
   });
   return id;
 }

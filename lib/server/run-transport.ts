@@ -24,7 +24,22 @@ export function fromThisOrigin(request: Request): boolean {
   return isSameOrigin(request.method, request.headers.get("origin"), host, readServerConfig().security);
 }
 
-const refuse = (status: number, code: string, message: string) => Response.json({ ok: false, error: { code, message } }, { status, headers: { "cache-control": "no-store" } });
+/** The JSON body of a refused run request: `{ ok: false, error: { code, message } }`. */
+export type RunRequestRefusal = { status: number; code: string; message: string };
+
+const refuse = ({ status, code, message }: RunRequestRefusal) => Response.json({ ok: false, error: { code, message } }, { status, headers: { "cache-control": "no-store" } });
+
+export const CROSS_ORIGIN: RunRequestRefusal = { status: 403, code: "forbidden", message: "cross-origin request refused" };
+export const TOO_LARGE: RunRequestRefusal = { status: 413, code: "too-large", message: `the run request is larger than ${RUN_REQUEST_BYTES.toLocaleString("en")} bytes, the limit` };
+
+/** The request's text as JSON, or why it is not. */
+export function parseRunRequest(text: string): { ok: true; body: unknown } | { ok: false; refusal: RunRequestRefusal } {
+  try {
+    return { ok: true, body: JSON.parse(text) as unknown };
+  } catch (error) {
+    return { ok: false, refusal: { status: 400, code: "invalid-request", message: `the run request is not JSON: ${error instanceof Error ? error.message : String(error)}` } };
+  }
+}
 
 /**
  * The request's JSON body, or the response that refuses it: from another origin (proxy.ts refuses
@@ -33,10 +48,10 @@ const refuse = (status: number, code: string, message: string) => Response.json(
  */
 export async function readRunRequest(request: Request): Promise<{ ok: true; body: unknown } | { ok: false; response: Response }> {
   if (!fromThisOrigin(request)) {
-    return { ok: false, response: refuse(403, "forbidden", "cross-origin request refused") };
+    return { ok: false, response: refuse(CROSS_ORIGIN) };
   }
   const declared = Number(request.headers.get("content-length") ?? 0);
-  const tooLarge = () => refuse(413, "too-large", `the run request is larger than ${RUN_REQUEST_BYTES.toLocaleString("en")} bytes, the limit`);
+  const tooLarge = () => refuse(TOO_LARGE);
   if (declared > RUN_REQUEST_BYTES) return { ok: false, response: tooLarge() };
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -53,59 +68,80 @@ export async function readRunRequest(request: Request): Promise<{ ok: true; body
       chunks.push(value);
     }
   }
-  const text = new TextDecoder().decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
-  try {
-    return { ok: true, body: JSON.parse(text) as unknown };
-  } catch (error) {
-    return { ok: false, response: refuse(400, "invalid-request", `the run request is not JSON: ${error instanceof Error ? error.message : String(error)}`) };
-  }
+  const parsed = parseRunRequest(new TextDecoder().decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+  return parsed.ok ? parsed : { ok: false, response: refuse(parsed.refusal) };
 }
 
 const encoder = new TextEncoder();
 
+export const RUN_EVENTS_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  "content-type": RUN_EVENTS_CONTENT_TYPE,
+  "cache-control": "no-store, no-transform",
+  "x-accel-buffering": "no",
+});
+
+/** Where a run's event lines go: a web stream (the route) or a Node.js response (the run listener). */
+export type EventLineSink = { write(lines: string): void; close(): void; fail(error: unknown): void };
+
 /**
- * A run's events as the response's body, one JSON line each. Events sent in the same turn of the
- * event loop (a node's end and the next one's start, a burst of merged deltas) go out as one chunk:
- * one write to the socket instead of one each. The browser leaving (the response cancelled, or the
- * request aborted) stops the run at once: `return()` on its iterator.
+ * Sends a run's events to `sink` as JSON lines. Events sent in the same turn of the event loop (a
+ * node's end and the next one's start, a burst of merged deltas) go out as one write: one write to
+ * the socket instead of one each. `leave()` (the browser left) stops the run at once: `return()` on
+ * its iterator; nothing more is written.
  */
-export function runEventsResponse(events: AsyncIterable<RunEvent>, signal: AbortSignal): Response {
+export function pumpEventLines(events: AsyncIterable<RunEvent>, sink: EventLineSink): { leave(): void; done: Promise<void> } {
   const iterator = events[Symbol.asyncIterator]();
   let left = false;
-  const leave = () => {
-    if (left) return;
-    left = true;
-    void iterator.return?.();
+  let lines = "";
+  let flushing: ReturnType<typeof setImmediate> | undefined;
+  const flush = () => {
+    flushing = undefined;
+    if (left || !lines) return;
+    sink.write(lines);
+    lines = "";
   };
-  signal.addEventListener("abort", leave, { once: true });
+  const done = (async () => {
+    try {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        lines += `${JSON.stringify(next.value)}\n`;
+        flushing ??= setImmediate(flush);
+      }
+      if (flushing) clearImmediate(flushing);
+      flush();
+      if (!left) sink.close();
+    } catch (error) {
+      // The run services end every run with an event; a throw here is a bug, and the browser says the connection was lost.
+      if (!left) sink.fail(error);
+    }
+  })();
+  return {
+    done,
+    leave() {
+      if (left) return;
+      left = true;
+      void iterator.return?.();
+    },
+  };
+}
+
+/**
+ * A run's events as the response's body, one JSON line each (pumpEventLines). The browser leaving
+ * (the response cancelled, or the request aborted) stops the run at once.
+ */
+export function runEventsResponse(events: AsyncIterable<RunEvent>, signal: AbortSignal): Response {
+  let leave = () => {};
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      let lines = "";
-      let flushing: ReturnType<typeof setImmediate> | undefined;
-      const flush = () => {
-        flushing = undefined;
-        if (left || !lines) return;
-        controller.enqueue(encoder.encode(lines));
-        lines = "";
-      };
-      void (async () => {
-        try {
-          for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-            lines += `${JSON.stringify(next.value)}\n`;
-            flushing ??= setImmediate(flush);
-          }
-          if (flushing) clearImmediate(flushing);
-          flush();
-          if (!left) controller.close();
-        } catch (error) {
-          // The run services end every run with an event; a throw here is a bug, and the browser says the connection was lost.
-          if (!left) controller.error(error);
-        } finally {
-          signal.removeEventListener("abort", leave);
-        }
-      })();
+      const pump = pumpEventLines(events, {
+        write: (lines) => controller.enqueue(encoder.encode(lines)),
+        close: () => controller.close(),
+        fail: (error) => controller.error(error),
+      });
+      leave = () => pump.leave();
+      signal.addEventListener("abort", leave, { once: true });
+      void pump.done.finally(() => signal.removeEventListener("abort", leave));
     },
-    cancel: leave,
+    cancel: () => leave(),
   });
-  return new Response(body, { headers: { "content-type": RUN_EVENTS_CONTENT_TYPE, "cache-control": "no-store, no-transform", "x-accel-buffering": "no" } });
+  return new Response(body, { headers: RUN_EVENTS_HEADERS });
 }

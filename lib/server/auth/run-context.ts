@@ -3,7 +3,7 @@ import { headers } from "next/headers";
 import { readServerConfig } from "../config";
 import { getDatabase, PROCESS_ID } from "../db";
 import { DatabaseUnavailableError, isDatabaseUnavailable } from "../db/errors";
-import { currentAccount, ensureIdentity, ensureVisitorIdentity } from "../identity";
+import { currentAccount, ensureIdentity, ensureVisitorIdentity, requestIdentity } from "../identity";
 import type { RunContext } from "../runs";
 import { clientAddress } from "./address";
 
@@ -30,4 +30,17 @@ export async function visitorRunContext(): Promise<RunContext> {
   const { db } = await database();
   const address = clientAddress((await headers()).get("x-forwarded-for"), readServerConfig().security.trustedProxies);
   return { owner: visitor.owner, db, processId: PROCESS_ID, account: visitor.account, address };
+}
+
+/**
+ * The same for a request Next.js does not handle (the run listener), from its headers: the editor's
+ * context (`shared: false`) or a visitor's; `setCookie` stores a browser identity made for it.
+ * `x-forwarded-for` is filled from the socket when the client sent none, as Next.js does.
+ */
+export async function requestRunContext(requestHeaders: Headers, { shared }: { shared: boolean }): Promise<{ context: RunContext; setCookie?: string }> {
+  const identity = await requestIdentity(requestHeaders, { visitor: shared });
+  const { db } = await database();
+  const context: RunContext = { owner: identity.owner, db, processId: PROCESS_ID, account: identity.account };
+  if (shared) context.address = clientAddress(requestHeaders.get("x-forwarded-for"), readServerConfig().security.trustedProxies);
+  return { context, setCookie: identity.setCookie };
 }

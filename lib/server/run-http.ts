@@ -1,0 +1,106 @@
+import "server-only";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { isAllowedHost, isSameOrigin, SECURITY_HEADERS } from "./auth/guard";
+import { requestRunContext } from "./auth/run-context";
+import { readServerConfig } from "./config";
+import { RunRefused, startRun, startSharedRun } from "./runs";
+import { CROSS_ORIGIN, parseRunRequest, pumpEventLines, RUN_EVENTS_HEADERS, RUN_REQUEST_BYTES, type RunRequestRefusal, TOO_LARGE } from "./run-transport";
+
+/**
+ * The run listener: the production server (`scripts/serve.ts`) answers the two run routes itself,
+ * on Node.js's own request and response, and passes every other request to Next.js. A run then
+ * costs the server about a third less CPU, and a burst of starts reaches its first events in less
+ * than half the time (issue 12; docs/architecture.md §Transport): Next.js's routing, its web
+ * Request and Response around the handler, and its piping of the body stream are most of what a
+ * short run costs.
+ *
+ * It answers exactly as the route handlers in `app/api/runs/` do (they still serve `next dev` and
+ * `next start`), and it checks first what proxy.ts checks for them: the Host (DNS rebinding) and
+ * the Origin (CSRF), with the same refusals and security headers.
+ */
+
+export type RunRoute = "editor" | "shared";
+
+const ROUTES: Readonly<Record<string, RunRoute>> = { "/api/runs": "editor", "/api/runs/shared": "shared" };
+
+/** The run route a request is for, or null for anything Next.js answers (only a POST is a run). */
+export function runRouteOf(method: string | undefined, url: string | undefined): RunRoute | null {
+  if (method !== "POST" || !url) return null;
+  const query = url.indexOf("?");
+  return ROUTES[query < 0 ? url : url.slice(0, query)] ?? null;
+}
+
+function plain(response: ServerResponse, status: number, message: string): void {
+  response.writeHead(status, { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
+  response.end(message);
+}
+
+function refuse(response: ServerResponse, { status, code, message }: RunRequestRefusal): void {
+  response.writeHead(status, { ...SECURITY_HEADERS, "content-type": "application/json", "cache-control": "no-store" });
+  response.end(JSON.stringify({ ok: false, error: { code, message } }));
+}
+
+/** The request's headers as a Headers object (for the identity: cookies, sessions, forwarded address). */
+function headersOf(request: IncomingMessage): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (typeof value === "string") headers.set(name, value);
+    else if (Array.isArray(value)) for (const each of value) headers.append(name, each);
+  }
+  // As Next.js does: the socket's address when the client sent no X-Forwarded-For (lib/server/auth/address.ts).
+  if (!headers.has("x-forwarded-for") && request.socket.remoteAddress) headers.set("x-forwarded-for", request.socket.remoteAddress);
+  return headers;
+}
+
+/**
+ * The body, up to RUN_REQUEST_BYTES: null when it is larger (the declared length is checked before
+ * reading; a body that grows past it is no longer kept, and the rest is discarded as it arrives).
+ */
+async function readBody(request: IncomingMessage): Promise<string | null> {
+  if (Number(request.headers["content-length"] ?? 0) > RUN_REQUEST_BYTES) return null;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.byteLength;
+    if (size > RUN_REQUEST_BYTES) return null;
+    chunks.push(chunk);
+  }
+  return (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString("utf8");
+}
+
+/** Answers a run request (`route` from runRouteOf): the run's events as newline-delimited JSON, or why the request is refused. */
+export async function serveRunRequest(request: IncomingMessage, response: ServerResponse, route: RunRoute): Promise<void> {
+  const security = readServerConfig().security;
+  const host = request.headers.host ?? null;
+  if (!isAllowedHost(host, security)) {
+    return plain(response, 421, security.mode === "team" ? "This server answers only to its public origin (TRELLIS_ORIGIN)." : "This server answers only to loopback names (localhost, 127.0.0.1).");
+  }
+  const origin = request.headers.origin ?? null;
+  if (!isSameOrigin("POST", origin, host, security)) return refuse(response, CROSS_ORIGIN);
+
+  // A client that aborts while sending: nothing to answer.
+  const text = await readBody(request).catch(() => undefined);
+  if (text === undefined) return void response.destroy();
+  if (text === null) {
+    // Close the connection after the answer: a client still sending gets no further with this one.
+    response.shouldKeepAlive = false;
+    return refuse(response, TOO_LARGE);
+  }
+  const parsed = parseRunRequest(text);
+  if (!parsed.ok) return refuse(response, parsed.refusal);
+
+  const shared = route === "shared";
+  const identified = await requestRunContext(headersOf(request), { shared }).catch((error: unknown) => ({ context: new RunRefused(error), setCookie: undefined }));
+  const events = shared ? startSharedRun(parsed.body, identified.context) : startRun(parsed.body, identified.context);
+  response.writeHead(200, { ...SECURITY_HEADERS, ...RUN_EVENTS_HEADERS, ...(identified.setCookie ? { "set-cookie": identified.setCookie } : {}) });
+  const pump = pumpEventLines(events, {
+    write: (lines) => void response.write(lines),
+    close: () => response.end(),
+    fail: () => response.destroy(),
+  });
+  // The browser left (closed the connection, or aborted the request) before the run ended: stop it.
+  response.once("close", () => {
+    if (!response.writableFinished) pump.leave();
+  });
+  await pump.done;
+}
