@@ -6,7 +6,7 @@ import { serveArgs } from "../scripts/serve-command";
 
 /**
  * A cluster of real processes on one PostgreSQL database, for the production suite and the
- * Playwright test: web instances (`next start` on the build in TRELLIS_CLUSTER_APP_DIR, default
+ * Playwright test: web instances (`npm start`'s server on the build in TRELLIS_CLUSTER_APP_DIR, default
  * the working directory) and workers (`npm run worker`'s script, run by Node itself so a signal
  * reaches the worker and not a wrapper).
  */

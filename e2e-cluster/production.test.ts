@@ -5,7 +5,7 @@ import { ActionClient } from "../e2e-faults/client";
 import { APP_DIR, freshDatabase, holderId, workflowStatus, readEventStream, requireBuild, startWeb, startWorker, stopAll, type Web, type Worker } from "./processes";
 
 /**
- * Cluster mode as deployed: two web instances (`next start` on the production build) and two
+ * Cluster mode as deployed: two web instances (`npm start`'s server on the production build) and two
  * workers on one PostgreSQL, driven over HTTP the way browsers and API clients reach them — runs
  * through the server action, events through `GET /api/runs/<id>/events` as Server-Sent Events,
  * cancel through the action. Faults are real processes killed for real.

@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 /**
- * The fault suite (`npm run test:faults`): real production servers (`next start` on the build in
+ * The fault suite (`npm run test:faults`): real production servers (`npm start`'s server on the build in
  * TRELLIS_FAULTS_APP_DIR, default the working directory) killed, restarted, refused a disk or a
  * database. One file at a time: these start several servers each.
  */

@@ -16,15 +16,17 @@ import next from "next";
 import { bindProblem } from "@/lib/server/auth/bind";
 import { readServerConfig } from "@/lib/server/config";
 
+/** The last value given for an option (`--port 3000`, `--port=3000`), as `next start` reads it: `npm start -- --port 4000` overrides. */
 function option(names: string[]): string | undefined {
   const args = process.argv.slice(2);
+  let value: string | undefined;
   for (let i = 0; i < args.length; i++) {
     for (const name of names) {
-      if (args[i] === name) return args[i + 1];
-      if (args[i].startsWith(`${name}=`)) return args[i].slice(name.length + 1);
+      if (args[i] === name) value = args[i + 1];
+      else if (args[i].startsWith(`${name}=`)) value = args[i].slice(name.length + 1);
     }
   }
-  return undefined;
+  return value;
 }
 
 const hostname = option(["--hostname", "-H"]);

@@ -22,7 +22,7 @@ export function bindProblem(mode: "local" | "team", addresses: ReadonlyArray<str
   return (
     `trellis: refusing to start in local mode on ${exposed.map((a) => (a === "::" || a === "0.0.0.0" ? `${a} (every interface)` : a)).join(", ")}: ` +
     "local mode has no sign-in, so anyone who can reach this address could use it. " +
-    "Bind to loopback (npm start, or next start -H 127.0.0.1), or set TRELLIS_MODE=team with TRELLIS_ORIGIN and TRELLIS_AUTH_SECRET (see SECURITY.md)."
+    "Bind to loopback (npm start, or --hostname 127.0.0.1), or set TRELLIS_MODE=team with TRELLIS_ORIGIN and TRELLIS_AUTH_SECRET (see SECURITY.md)."
   );
 }
 
