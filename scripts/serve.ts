@@ -67,6 +67,10 @@ const server = createServer((request, response) => {
   }
   void handle(request, response);
 });
+server.once("error", (error: NodeJS.ErrnoException) => {
+  console.error(`trellis: cannot listen on ${hostname ?? "every interface"}, port ${port}: ${error.code === "EADDRINUSE" ? "the port is in use" : error.message}`);
+  process.exit(1);
+});
 server.listen(port, hostname, () => {
   const address = server.address();
   const shown = address && typeof address === "object" ? `${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}` : String(address);

@@ -15,7 +15,7 @@ const client = (database.db as unknown as { $client: PGlite }).$client;
 
 describe("PGlite's parsers under drizzle", () => {
   it("keeps the types drizzle maps itself as text, and parses the rest", async () => {
-    const { rows } = await database.db.execute(sql`SELECT
+    const { rows } = (await database.db.execute(sql`SELECT
       '2026-01-02 03:04:05.5'::timestamp AS ts,
       '2026-01-02 03:04:05+00'::timestamptz AS tstz,
       '1 day 02:00:00'::interval AS iv,
@@ -28,7 +28,7 @@ describe("PGlite's parsers under drizzle", () => {
       '{"a":[1,2]}'::jsonb AS doc,
       42::int8 AS big,
       ARRAY[1, 2]::int4[] AS ints,
-      true AS yes`);
+      true AS yes`)) as unknown as { rows: unknown[] };
     expect(rows).toEqual([
       {
         ts: "2026-01-02 03:04:05.5",
