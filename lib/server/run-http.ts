@@ -52,19 +52,32 @@ function headersOf(request: IncomingMessage): Headers {
 }
 
 /**
- * The body, up to RUN_REQUEST_BYTES: null when it is larger (the declared length is checked before
- * reading; a body that grows past it is no longer kept, and the rest is discarded as it arrives).
+ * How much of a body over the limit is read (and dropped) so that the client, still sending, can
+ * read the 413: a server that closes the connection mid-upload leaves it with a broken pipe
+ * instead. Past this the connection is closed at once.
  */
-async function readBody(request: IncomingMessage): Promise<string | null> {
-  if (Number(request.headers["content-length"] ?? 0) > RUN_REQUEST_BYTES) return null;
+const DRAIN_BYTES = 2 * RUN_REQUEST_BYTES;
+
+type Body = { text: string } | { tooLarge: true; drained: boolean };
+
+/**
+ * The body, up to RUN_REQUEST_BYTES. A larger one is not kept: it is read to its end and dropped
+ * (up to DRAIN_BYTES; a declared length past that is not read at all).
+ */
+async function readBody(request: IncomingMessage): Promise<Body> {
+  const declared = Number(request.headers["content-length"] ?? 0);
+  if (declared > DRAIN_BYTES) return { tooLarge: true, drained: false };
+  let tooLarge = declared > RUN_REQUEST_BYTES;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.byteLength;
-    if (size > RUN_REQUEST_BYTES) return null;
-    chunks.push(chunk);
+    if (size > DRAIN_BYTES) return { tooLarge: true, drained: false };
+    if (size > RUN_REQUEST_BYTES) tooLarge = true;
+    if (!tooLarge) chunks.push(chunk);
   }
-  return (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString("utf8");
+  if (tooLarge) return { tooLarge: true, drained: true };
+  return { text: (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString("utf8") };
 }
 
 /** Answers a run request (`route` from runRouteOf): the run's events as newline-delimited JSON, or why the request is refused. */
@@ -78,14 +91,16 @@ export async function serveRunRequest(request: IncomingMessage, response: Server
   if (!isSameOrigin("POST", origin, host, security)) return refuse(response, CROSS_ORIGIN);
 
   // A client that aborts while sending: nothing to answer.
-  const text = await readBody(request).catch(() => undefined);
-  if (text === undefined) return void response.destroy();
-  if (text === null) {
-    // Close the connection after the answer: a client still sending gets no further with this one.
+  const body = await readBody(request).catch(() => undefined);
+  if (body === undefined) return void response.destroy();
+  if ("tooLarge" in body) {
     response.shouldKeepAlive = false;
-    return refuse(response, TOO_LARGE);
+    refuse(response, TOO_LARGE);
+    // Still sending more than is worth reading: the answer goes out, then the connection closes.
+    if (!body.drained) response.once("finish", () => request.destroy());
+    return;
   }
-  const parsed = parseRunRequest(text);
+  const parsed = parseRunRequest(body.text);
   if (!parsed.ok) return refuse(response, parsed.refusal);
 
   const shared = route === "shared";
