@@ -120,47 +120,117 @@ function providerFailure(error: unknown, signal: AbortSignal, secrets: ReadonlyA
   return aborted;
 }
 
+type StreamPart = LanguageModelV4StreamPart;
+type Finish = Extract<ModelChunk, { type: "finish" }>;
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * One call's chunks from the provider's own stream: its text deltas as they come, then its finish
+ * (none when the stream was cut: the engine turns that into a failure). Failures leave as
+ * providerFailure's errors. Stopped early (cancel, timeout, failure), it lets the provider close
+ * its connection without waiting for it.
+ *
+ * An iterator rather than an async generator: each chunk then costs the stream's read and one
+ * mapping, not a generator's resumption, its yield and its await as well — two of the sixteen or so
+ * promises a streamed chunk made, which every promise in a Next.js process pays async hooks for
+ * (issue 12).
+ */
+class ProviderChunks implements AsyncIterator<ModelChunk> {
+  private reader: ReadableStreamDefaultReader<StreamPart> | undefined;
+  private finish: Finish | undefined;
+  private ended = false;
+  private readonly map = (result: ReadableStreamReadResult<StreamPart>): IteratorResult<ModelChunk> | Promise<IteratorResult<ModelChunk>> => {
+    if (result.done) {
+      this.reader = undefined;
+      return this.end();
+    }
+    const part = result.value;
+    if (part.type === "text-delta") {
+      if (part.delta) return { done: false, value: { type: "text", delta: part.delta } };
+    } else if (part.type === "error") {
+      return this.fail(part.error);
+    } else if (part.type === "finish") {
+      this.finish = {
+        type: "finish",
+        finishReason: part.finishReason.unified,
+        usage: { inputTokens: part.usage.inputTokens.total ?? 0, outputTokens: part.usage.outputTokens.total ?? 0 },
+      };
+    }
+    return this.read();
+  };
+  private readonly fail = (error: unknown): never => {
+    this.stop();
+    throw providerFailure(error, this.signal, this.secrets);
+  };
+
+  constructor(
+    private readonly registry: ModelRegistry,
+    private readonly secrets: ReadonlyArray<string>,
+    private readonly call: ModelCall,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  next(): Promise<IteratorResult<ModelChunk>> {
+    if (this.ended) return Promise.resolve(DONE);
+    if (this.reader) return this.read();
+    return this.open().then(() => (this.reader ? this.read() : DONE));
+  }
+
+  return(): Promise<IteratorResult<ModelChunk>> {
+    this.stop();
+    return Promise.resolve(DONE);
+  }
+
+  private async open(): Promise<void> {
+    const resolved = this.registry.resolve(this.call.model);
+    if (!resolved.ok) {
+      this.ended = true;
+      throw new ModelError("not-found", `${resolved.code}: ${resolved.message}`, { retryable: false });
+    }
+    const { call, signal } = this;
+    try {
+      const { stream } = await resolved.model.doStream({
+        prompt: providerPrompt(call),
+        temperature: call.temperature,
+        maxOutputTokens: call.maxOutputTokens,
+        responseFormat: call.schema ? { type: "json", schema: call.schema as JSONSchema7, name: call.schemaName } : undefined,
+        abortSignal: signal,
+      });
+      // Left while the call was being made: close the stream it opened.
+      if (this.ended) void stream.cancel().catch(() => undefined);
+      else this.reader = stream.getReader();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private read(): Promise<IteratorResult<ModelChunk>> {
+    return this.reader!.read().then(this.map, this.fail);
+  }
+
+  /** The provider's stream ended: its finish, once, then done. */
+  private end(): IteratorResult<ModelChunk> {
+    this.ended = true;
+    const finish = this.finish;
+    this.finish = undefined;
+    if (!finish) return DONE;
+    // The finish is the last chunk: the next call answers done.
+    return { done: false, value: finish };
+  }
+
+  /** No more chunks: cancel the provider's stream if it is still open, without waiting for it. */
+  private stop(): void {
+    this.ended = true;
+    this.reader?.cancel().catch(() => undefined);
+    this.reader = undefined;
+  }
+}
+
 export function createModelPort(registry: ModelRegistry): ModelPort {
   const secrets = registry.secrets();
   return {
-    async *stream(call: ModelCall, signal: AbortSignal): AsyncIterable<ModelChunk> {
-      const resolved = registry.resolve(call.model);
-      if (!resolved.ok) throw new ModelError("not-found", `${resolved.code}: ${resolved.message}`, { retryable: false });
-      let reader: ReadableStreamDefaultReader<LanguageModelV4StreamPart> | undefined;
-      let finish: Extract<ModelChunk, { type: "finish" }> | undefined;
-      try {
-        const { stream } = await resolved.model.doStream({
-          prompt: providerPrompt(call),
-          temperature: call.temperature,
-          maxOutputTokens: call.maxOutputTokens,
-          responseFormat: call.schema ? { type: "json", schema: call.schema as JSONSchema7, name: call.schemaName } : undefined,
-          abortSignal: signal,
-        });
-        reader = stream.getReader();
-        for (;;) {
-          const { done, value: part } = await reader.read();
-          if (done) break;
-          if (part.type === "text-delta") {
-            if (part.delta) yield { type: "text", delta: part.delta };
-          } else if (part.type === "error") {
-            throw part.error;
-          } else if (part.type === "finish") {
-            finish = {
-              type: "finish",
-              finishReason: part.finishReason.unified,
-              usage: { inputTokens: part.usage.inputTokens.total ?? 0, outputTokens: part.usage.outputTokens.total ?? 0 },
-            };
-          }
-        }
-        reader = undefined;
-      } catch (error) {
-        throw providerFailure(error, signal, secrets);
-      } finally {
-        // Stopped early (cancel, timeout, failure): let the provider close its connection, without waiting for it.
-        reader?.cancel().catch(() => undefined);
-      }
-      // No finish part means the stream was cut: the engine turns that into a failure.
-      if (finish) yield finish;
+    stream(call: ModelCall, signal: AbortSignal): AsyncIterable<ModelChunk> {
+      return { [Symbol.asyncIterator]: () => new ProviderChunks(registry, secrets, call, signal) };
     },
 
     /**

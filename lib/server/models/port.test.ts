@@ -1,0 +1,121 @@
+import type { LanguageModelV4, LanguageModelV4StreamPart } from "@ai-sdk/provider";
+import { describe, expect, it } from "vitest";
+import type { ModelChunk } from "@/lib/workflow/engine/model-port";
+import { createModelPort } from "./port";
+import type { ModelRegistry } from "./registry";
+
+/**
+ * The model port's stream over a provider's own stream (`doStream`), with a scripted provider: the
+ * chunks it gives, and that the provider's stream is closed whenever the caller stops early.
+ */
+
+const FINISH: LanguageModelV4StreamPart = {
+  type: "finish",
+  finishReason: { unified: "stop", raw: "stop" },
+  usage: { inputTokens: { total: 3, noCache: 3, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 2, text: 2, reasoning: 0 } },
+} as LanguageModelV4StreamPart;
+
+/** A provider whose stream gives `parts` (then waits forever when `hang`), counting cancels. */
+function provider(parts: LanguageModelV4StreamPart[], { hang = false, callDelay }: { hang?: boolean; callDelay?: Promise<void> } = {}) {
+  const state = { cancelled: 0, calls: 0 };
+  const model = {
+    specificationVersion: "v4",
+    provider: "test",
+    modelId: "m",
+    supportedUrls: {},
+    doGenerate: () => Promise.reject(new Error("not used")),
+    doStream: async () => {
+      state.calls++;
+      await callDelay;
+      let at = 0;
+      const stream = new ReadableStream<LanguageModelV4StreamPart>({
+        pull(controller) {
+          if (at < parts.length) return void controller.enqueue(parts[at++]);
+          if (!hang) controller.close();
+          return new Promise(() => undefined);
+        },
+        cancel() {
+          state.cancelled++;
+        },
+      });
+      return { stream };
+    },
+  } as unknown as LanguageModelV4;
+  const registry = { resolve: () => ({ ok: true, model }), secrets: () => ["secret-key-123"] } as unknown as ModelRegistry;
+  return { port: createModelPort(registry), state };
+}
+
+const call = { model: "test:m", prompt: "hi" };
+
+async function all(iterable: AsyncIterable<ModelChunk>): Promise<ModelChunk[]> {
+  const chunks: ModelChunk[] = [];
+  for await (const chunk of iterable) chunks.push(chunk);
+  return chunks;
+}
+
+describe("the model port's stream", () => {
+  it("gives the text deltas, skipping empty ones and other parts, then the finish with its usage", async () => {
+    const { port, state } = provider([
+      { type: "stream-start", warnings: [] },
+      { type: "text-start", id: "t" },
+      { type: "text-delta", id: "t", delta: "Hel" },
+      { type: "text-delta", id: "t", delta: "" },
+      { type: "text-delta", id: "t", delta: "lo" },
+      { type: "text-end", id: "t" },
+      FINISH,
+    ] as LanguageModelV4StreamPart[]);
+    expect(await all(port.stream(call, new AbortController().signal))).toEqual([
+      { type: "text", delta: "Hel" },
+      { type: "text", delta: "lo" },
+      { type: "finish", finishReason: "stop", usage: { inputTokens: 3, outputTokens: 2 } },
+    ]);
+    expect(state.cancelled).toBe(0);
+  });
+
+  it("gives no finish when the provider's stream ends without one", async () => {
+    const { port } = provider([{ type: "text-delta", id: "t", delta: "cut" }] as LanguageModelV4StreamPart[]);
+    expect(await all(port.stream(call, new AbortController().signal))).toEqual([{ type: "text", delta: "cut" }]);
+  });
+
+  it("throws a provider's error part as a scrubbed model error, and closes its stream", async () => {
+    const { port, state } = provider([
+      { type: "text-delta", id: "t", delta: "a" },
+      { type: "error", error: new Error("boom at https://api.example.com/v1 with secret-key-123") },
+    ] as LanguageModelV4StreamPart[], { hang: true });
+    const iterator = port.stream(call, new AbortController().signal)[Symbol.asyncIterator]();
+    expect(await iterator.next()).toEqual({ done: false, value: { type: "text", delta: "a" } });
+    const error = await iterator.next().then(() => null, (e: Error) => e);
+    expect(error).toMatchObject({ name: "ModelError", code: "unknown" });
+    expect(error!.message).not.toMatch(/secret-key-123|api\.example\.com/);
+    expect(state.cancelled).toBe(1);
+    expect(await iterator.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it("closes the provider's stream when the caller stops mid-stream", async () => {
+    const { port, state } = provider([{ type: "text-delta", id: "t", delta: "a" }] as LanguageModelV4StreamPart[], { hang: true });
+    for await (const chunk of port.stream(call, new AbortController().signal)) {
+      expect(chunk).toEqual({ type: "text", delta: "a" });
+      break;
+    }
+    expect(state.cancelled).toBe(1);
+  });
+
+  it("closes the stream a call opens after the caller has left", async () => {
+    let answer!: () => void;
+    const { port, state } = provider([{ type: "text-delta", id: "t", delta: "late" }] as LanguageModelV4StreamPart[], { hang: true, callDelay: new Promise<void>((resolve) => (answer = resolve)) });
+    const iterator = port.stream(call, new AbortController().signal)[Symbol.asyncIterator]();
+    const first = iterator.next();
+    await iterator.return!();
+    answer();
+    expect(await first).toEqual({ done: true, value: undefined });
+    expect(state.calls).toBe(1);
+    expect(state.cancelled).toBe(1);
+  });
+
+  it("answers an aborted call with an AbortError, not the provider's failure", async () => {
+    const controller = new AbortController();
+    const { port } = provider([{ type: "error", error: new Error("socket closed") }] as LanguageModelV4StreamPart[]);
+    controller.abort();
+    await expect(all(port.stream(call, controller.signal))).rejects.toMatchObject({ name: "AbortError" });
+  });
+});
