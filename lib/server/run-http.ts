@@ -61,8 +61,9 @@ const DRAIN_BYTES = 2 * RUN_REQUEST_BYTES;
 type Body = { text: string } | { tooLarge: true; drained: boolean };
 
 /**
- * The body, up to RUN_REQUEST_BYTES. A larger one is not kept: it is read to its end and dropped
- * (up to DRAIN_BYTES; a declared length past that is not read at all).
+ * The body, up to RUN_REQUEST_BYTES. A larger one is not kept: it is read to its end and dropped,
+ * up to DRAIN_BYTES. A declared length past that is not read at all; a body that streams past it
+ * stops being read, which closes the connection.
  */
 async function readBody(request: IncomingMessage): Promise<Body> {
   const declared = Number(request.headers["content-length"] ?? 0);
