@@ -1,5 +1,5 @@
 import { NextResponse, type NextRequest } from "next/server";
-import { contentSecurityPolicy, isAllowedHost, isSameOrigin, newNonce, SECURITY_HEADERS, type GuardSettings } from "@/lib/server/auth/guard";
+import { contentSecurityPolicy, isAllowedHost, isSameOrigin, misdirectedMessage, newNonce, SECURITY_HEADERS, type GuardSettings } from "@/lib/server/auth/guard";
 import { readServerConfig } from "@/lib/server/config";
 
 /**
@@ -37,7 +37,7 @@ export function proxy(request: NextRequest): NextResponse {
   const { pathname } = request.nextUrl;
   const host = request.headers.get("host");
   if (!PROBES.test(pathname) && !isAllowedHost(host, guard)) {
-    return refuse(421, guard.mode === "team" ? "This server answers only to its public origin (TRELLIS_ORIGIN)." : "This server answers only to loopback names (localhost, 127.0.0.1).");
+    return refuse(421, misdirectedMessage(guard));
   }
   if (!isSameOrigin(request.method, request.headers.get("origin"), host, guard)) return refuse(403, "Cross-origin request refused.");
 

@@ -1,6 +1,6 @@
 import "server-only";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { isAllowedHost, isSameOrigin, SECURITY_HEADERS } from "./auth/guard";
+import { isAllowedHost, isSameOrigin, misdirectedMessage, SECURITY_HEADERS } from "./auth/guard";
 import { requestRunContext } from "./auth/run-context";
 import { RunRefused, startRun, startSharedRun } from "./runs";
 import { CROSS_ORIGIN, parseRunRequest, pumpEventLines, RUN_EVENTS_HEADERS, RUN_REQUEST_BYTES, type RunRequestRefusal, securitySettings, TOO_LARGE } from "./run-transport";
@@ -86,7 +86,7 @@ export async function serveRunRequest(request: IncomingMessage, response: Server
   const security = securitySettings();
   const host = request.headers.host ?? null;
   if (!isAllowedHost(host, security)) {
-    return plain(response, 421, security.mode === "team" ? "This server answers only to its public origin (TRELLIS_ORIGIN)." : "This server answers only to loopback names (localhost, 127.0.0.1).");
+    return plain(response, 421, misdirectedMessage(security));
   }
   const origin = request.headers.origin ?? null;
   if (!isSameOrigin("POST", origin, host, security)) return refuse(response, CROSS_ORIGIN);

@@ -33,6 +33,11 @@ export function isAllowedHost(host: string | null, settings: GuardSettings): boo
   return LOOPBACK_HOSTNAMES.has(name) || /^127(\.\d{1,3}){3}$/.test(name);
 }
 
+/** What a request for a host this server does not answer to is told (421), by proxy.ts and the run listener. */
+export function misdirectedMessage(settings: GuardSettings): string {
+  return settings.mode === "team" ? "This server answers only to its public origin (TRELLIS_ORIGIN)." : "This server answers only to loopback names (localhost, 127.0.0.1).";
+}
+
 /**
  * Whether a state-changing request comes from this server's own pages: its Origin must be the
  * public origin (team) or the origin of the (allowed) host it was sent to (local). A request
