@@ -2,6 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defineConfig } from "@playwright/test";
+import { serveArgs } from "./scripts/serve-command";
 
 /**
  * End-to-end tests in Debian's Chromium (Playwright cannot download browsers here) against the
@@ -35,7 +36,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `node --conditions=react-server --import tsx scripts/serve.ts --hostname 127.0.0.1 --port ${PORT}`,
+    command: `node ${serveArgs().map((arg) => JSON.stringify(arg)).join(" ")} --hostname 127.0.0.1 --port ${PORT}`,
     // Ready, not merely alive: the database is open and migrated before the first test.
     url: `http://127.0.0.1:${PORT}/api/ready`,
     reuseExistingServer: !process.env.CI,

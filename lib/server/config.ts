@@ -262,6 +262,10 @@ function whole(env: NodeJS.ProcessEnv, name: string): number | undefined {
 
 const RESERVED_PROVIDERS = new Set(["openai", "anthropic", "google", "demo"]);
 
+let securityOnce: SecurityConfig | undefined;
+/** This process's security settings, read once: the environment does not change while it runs, and parsing the whole configuration costs about 0.3 ms (issue 12). */
+export const securityConfig = (): SecurityConfig => (securityOnce ??= readServerConfig().security);
+
 export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const config: ServerConfig = {
     demo: {

@@ -3,7 +3,7 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { cookies, headers } from "next/headers";
 import { cache } from "react";
 import { authFor } from "./auth/auth";
-import { readServerConfig, type SecurityConfig } from "./config";
+import { securityConfig } from "./config";
 import { getDatabase } from "./db";
 import { countWorkflows, settingOrCreate } from "./db/queries";
 
@@ -31,8 +31,6 @@ export class SignInRequiredError extends Error {
 
 export type Account = { userId: string; owner: string; email: string; name: string; role: "admin" | "member" };
 
-let security: SecurityConfig | undefined;
-const securityConfig = () => (security ??= readServerConfig().security);
 export const isTeamMode = () => securityConfig().mode === "team";
 
 let signingKey: Promise<string> | undefined;
@@ -129,7 +127,7 @@ export async function requestIdentity(requestHeaders: Headers, { visitor }: { vi
   if (known) return { owner: known, account: false };
   const id = randomBytes(24).toString("base64url");
   const secure = securityConfig().origin?.startsWith("https:") || requestHeaders.get("x-forwarded-proto") === "https";
-  const setCookie = `${COOKIE}=${id}.${signature(id, await identityKey())}; Path=/; Max-Age=${IDENTITY_MAX_AGE}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
+  const setCookie = `${await browserIdentityCookie(id)}; Path=/; Max-Age=${IDENTITY_MAX_AGE}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
   return { owner: id, account: false, setCookie };
 }
 

@@ -2,8 +2,9 @@ import "server-only";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isAllowedHost, isSameOrigin, misdirectedMessage, SECURITY_HEADERS } from "./auth/guard";
 import { requestRunContext } from "./auth/run-context";
+import { securityConfig } from "./config";
 import { RunRefused, startRun, startSharedRun } from "./runs";
-import { CROSS_ORIGIN, parseRunRequest, pumpEventLines, RUN_EVENTS_HEADERS, RUN_REQUEST_BYTES, type RunRequestRefusal, securitySettings, TOO_LARGE } from "./run-transport";
+import { CROSS_ORIGIN, parseRunRequest, pumpEventLines, RUN_EVENTS_HEADERS, RUN_REQUEST_BYTES, type RunRequestRefusal, TOO_LARGE } from "./run-transport";
 
 /**
  * The run listener: the production server (`scripts/serve.ts`) answers the two run routes itself,
@@ -83,7 +84,7 @@ async function readBody(request: IncomingMessage): Promise<Body> {
 
 /** Answers a run request (`route` from runRouteOf): the run's events as newline-delimited JSON, or why the request is refused. */
 export async function serveRunRequest(request: IncomingMessage, response: ServerResponse, route: RunRoute): Promise<void> {
-  const security = securitySettings();
+  const security = securityConfig();
   const host = request.headers.host ?? null;
   if (!isAllowedHost(host, security)) {
     return plain(response, 421, misdirectedMessage(security));

@@ -1,7 +1,7 @@
 import "server-only";
 import { MAX_DOCUMENT_BYTES, type RunEvent } from "@/lib/workflow";
 import { isSameOrigin } from "./auth/guard";
-import { readServerConfig, type SecurityConfig } from "./config";
+import { securityConfig } from "./config";
 
 /**
  * The transport of a run started from a page (`POST /api/runs`, `POST /api/runs/shared`): a JSON
@@ -18,14 +18,10 @@ export const RUN_REQUEST_BYTES = 3 * MAX_DOCUMENT_BYTES + 1_000_000;
 
 const RUN_EVENTS_CONTENT_TYPE = "application/x-ndjson; charset=utf-8";
 
-let security: SecurityConfig | undefined;
-/** The server's security settings, read once: parsing the whole configuration costs about 0.3 ms, a share of a short run (issue 12). */
-export const securitySettings = (): SecurityConfig => (security ??= readServerConfig().security);
-
 /** Whether a state-changing request comes from this server's own pages (proxy.ts checks it first; a route does not depend on that). */
 export function fromThisOrigin(request: Request): boolean {
   const host = request.headers.get("host") ?? new URL(request.url).host;
-  return isSameOrigin(request.method, request.headers.get("origin"), host, securitySettings());
+  return isSameOrigin(request.method, request.headers.get("origin"), host, securityConfig());
 }
 
 /** The JSON body of a refused run request: `{ ok: false, error: { code, message } }`. */

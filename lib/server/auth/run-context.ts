@@ -1,6 +1,6 @@
 import "server-only";
 import { headers } from "next/headers";
-import { readServerConfig } from "../config";
+import { securityConfig } from "../config";
 import { getDatabase, PROCESS_ID } from "../db";
 import { DatabaseUnavailableError, isDatabaseUnavailable } from "../db/errors";
 import { currentAccount, ensureIdentity, ensureVisitorIdentity, requestIdentity } from "../identity";
@@ -28,7 +28,7 @@ export async function editorRunContext(): Promise<RunContext> {
 export async function visitorRunContext(): Promise<RunContext> {
   const visitor = await ensureVisitorIdentity();
   const { db } = await database();
-  const address = clientAddress((await headers()).get("x-forwarded-for"), readServerConfig().security.trustedProxies);
+  const address = clientAddress((await headers()).get("x-forwarded-for"), securityConfig().trustedProxies);
   return { owner: visitor.owner, db, processId: PROCESS_ID, account: visitor.account, address };
 }
 
@@ -41,6 +41,6 @@ export async function requestRunContext(requestHeaders: Headers, { shared }: { s
   const identity = await requestIdentity(requestHeaders, { visitor: shared });
   const { db } = await database();
   const context: RunContext = { owner: identity.owner, db, processId: PROCESS_ID, account: identity.account };
-  if (shared) context.address = clientAddress(requestHeaders.get("x-forwarded-for"), readServerConfig().security.trustedProxies);
+  if (shared) context.address = clientAddress(requestHeaders.get("x-forwarded-for"), securityConfig().trustedProxies);
   return { context, setCookie: identity.setCookie };
 }
