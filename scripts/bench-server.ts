@@ -132,7 +132,7 @@ async function warmUp(server: ChildProcess, cookie: string, documents: WorkflowD
     for (const document of documents) for (let j = 0; j < round; j++) await runOnce(cookie, document);
     perRun.push((cpuMs(server.pid!) - before) / (round * documents.length));
     const [previous, last] = perRun.slice(-2);
-    if (perRun.length >= 4 && Math.abs(last - previous) <= 0.05 * previous) break;
+    if (perRun.length >= Number(process.env.MINR ?? 4) && Math.abs(last - previous) <= 0.05 * previous) break;
   }
   return perRun;
 }

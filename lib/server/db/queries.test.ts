@@ -222,6 +222,34 @@ describe.each(backends)("query module on %s", (_, open) => {
     expect(await q.recentRuns(database.db, { owner: newOwner(), source: "editor", windowMs: 60_000 })).toEqual({ count: 0, freeInMs: 0 });
   });
 
+  it("counts only the rate window, and names when the newest runs up to the limit leave it", async () => {
+    const owner = newOwner();
+    const startedAgo = async (id: string, seconds: number) => {
+      await q.createRun(database.db, { id, owner, document: template("routing"), inputs: {}, processId: "p", source: "editor" });
+      await database.db.update(runs).set({ startedAt: sql`now() - make_interval(secs => ${seconds})` }).where(eq(runs.id, id));
+    };
+    // Runs long gone from the window do not count, however many there are.
+    for (let i = 0; i < 40; i++) await startedAgo(`old-${owner}-${i}`, 120 + i);
+    for (const [i, seconds] of [50, 20, 10].entries()) await startedAgo(`recent-${owner}-${i}`, seconds);
+    expect((await q.recentRuns(database.db, { owner, source: "editor", windowMs: 60_000 })).count).toBe(3);
+    // At a limit of 2, the identity has room once the second newest (20 s ago) leaves, in about
+    // 40 s: not when the oldest in the window (50 s ago) does, which would still leave two.
+    const atTwo = await q.recentRuns(database.db, { owner, source: "editor", windowMs: 60_000, limit: 2 });
+    expect(atTwo.count).toBe(2);
+    expect(atTwo.freeInMs).toBeGreaterThan(35_000);
+    expect(atTwo.freeInMs).toBeLessThanOrEqual(40_000);
+    const admission: q.Admission = { liveForMs: 60_000, maxRunning: 1_000, maxRunningPerIdentity: 1_000, maxModelSlots: 1_000, wantedSlots: 1, budget: { payer: owner, dailyTokens: 0, runTokens: 1_000 } };
+    const start = (id: string, limit: number) =>
+      q.createRunWithinRate(database.db, { id, owner, source: "editor", windowMs: 60_000, limit, admission, document: template("routing"), inputs: {}, processId: "p" });
+    const refused = await start(`refused-${owner}`, 2);
+    expect(refused).toMatchObject({ ok: false, code: "rate-limited" });
+    if (refused.ok || refused.code !== "rate-limited") throw new Error("not rate-limited");
+    expect(refused.freeInMs).toBeGreaterThan(35_000);
+    expect(refused.freeInMs).toBeLessThanOrEqual(40_000);
+    expect(await start(`admitted-${owner}`, 4)).toMatchObject({ ok: true });
+    expect(await start(`full-${owner}`, 4)).toMatchObject({ ok: false, code: "rate-limited" });
+  });
+
   it("admits at most the limit of runs when 60 requests of one identity arrive at once", async () => {
     const owner = newOwner();
     const attempts = await Promise.all(

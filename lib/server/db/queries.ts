@@ -418,19 +418,26 @@ export async function getSharedRun(db: Db, { shareId, pageSize }: { shareId: str
 }
 
 /**
- * How many runs an identity started from one source in the last `windowMs`, and in how many ms the
- * oldest of them leaves the window. Counted from the records, so every process sharing the
- * database sees the same count.
+ * How many runs an identity started from one source in the last `windowMs` (at most `limit`: the
+ * newest that many), and in how many ms the oldest of those leaves the window: when the identity is
+ * at its limit, that is when it has room again. Counted from the records, so every process sharing
+ * the database sees the same count; only the window is read (runs_owner_source).
  */
-export async function recentRuns(db: Db, { owner, source, windowMs }: { owner: string; source: "editor" | "share" | "eval"; windowMs: number }) {
+export async function recentRuns(db: Db, { owner, source, windowMs, limit }: { owner: string; source: "editor" | "share" | "eval"; windowMs: number; limit?: number }) {
   const window = sql`make_interval(secs => ${windowMs / 1000})`;
+  const inWindow = db
+    .select({ startedAt: runs.startedAt })
+    .from(runs)
+    .where(and(eq(runs.owner, owner), eq(runs.source, source), gt(runs.startedAt, sql`now() - ${window}`)))
+    .orderBy(desc(runs.startedAt))
+    .$dynamic();
+  const recent = (limit === undefined ? inWindow : inWindow.limit(Math.max(0, limit))).as("recent");
   const [row] = await db
     .select({
       count: sql<number>`count(*)::int`,
-      freeInMs: sql<number | null>`(extract(epoch from (min(${runs.startedAt}) + ${window} - now())) * 1000)::float8`,
+      freeInMs: sql<number | null>`(extract(epoch from (min(${recent.startedAt}) + ${window} - now())) * 1000)::float8`,
     })
-    .from(runs)
-    .where(and(eq(runs.owner, owner), eq(runs.source, source), gt(runs.startedAt, sql`now() - ${window}`)));
+    .from(recent);
   return { count: row?.count ?? 0, freeInMs: Math.max(0, row?.freeInMs ?? 0) };
 }
 
@@ -481,7 +488,7 @@ export async function createRunWithinRate(
   return db.transaction(async (tx) => {
     // The two-key form keeps these locks apart from single-key ones (the migration lock).
     await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('trellis:run-rate'), hashtext(${run.owner}))`);
-    const recent = await recentRuns(tx, { owner: run.owner, source: run.source, windowMs });
+    const recent = await recentRuns(tx, { owner: run.owner, source: run.source, windowMs, limit });
     if (recent.count >= limit) return { ok: false, code: "rate-limited", freeInMs: recent.freeInMs } as const;
     return (await createRun(tx, run)) ? ({ ok: true } as const) : ({ ok: false, code: "duplicate" } as const);
   });

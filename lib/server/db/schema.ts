@@ -101,6 +101,9 @@ export const runs = pgTable(
     index("runs_workflow").on(t.workflowId, desc(t.startedAt)),
     index("runs_running").on(t.status).where(eq(t.status, sql`'running'`)),
     index("runs_owner_workflow").on(t.owner, t.workflowId, desc(t.startedAt)),
+    // Admission counts an identity's runs from one source in the rate window (trellis_admit_run):
+    // without it, that count read every run the identity ever made.
+    index("runs_owner_source").on(t.owner, t.source, desc(t.startedAt)),
     index("runs_payer").on(t.payer, t.source, desc(t.startedAt)),
     // Admission reads a payer's runs in progress; those that ended are in daily_spend.
     index("runs_payer_running").on(t.payer, t.startedAt).where(eq(t.status, sql`'running'`)),
