@@ -120,8 +120,8 @@ async function batch(label: string, server: ChildProcess, cookie: string, docume
 }
 
 /**
- * Runs both templates in rounds of `round` runs each until the server's CPU per run settles (a
- * round within 5% of the one before, four rounds at least) or `most` rounds: the first runs load
+ * Runs both templates in rounds of `round` runs each until the server's CPU per run settles (two
+ * rounds in a row no cheaper, by 5%, than the cheapest before them; four rounds at least) or `most` rounds: the first runs load
  * and compile everything, and V8 goes on optimising the hot paths for a few hundred runs. Returns
  * the server CPU per run of each round, which the report prints.
  */
@@ -131,8 +131,9 @@ async function warmUp(server: ChildProcess, cookie: string, documents: WorkflowD
     const before = cpuMs(server.pid!);
     for (const document of documents) for (let j = 0; j < round; j++) await runOnce(cookie, document);
     perRun.push((cpuMs(server.pid!) - before) / (round * documents.length));
-    const [previous, last] = perRun.slice(-2);
-    if (perRun.length >= Number(process.env.MINR ?? 4) && Math.abs(last - previous) <= 0.05 * previous) break;
+    // Settled once two rounds in a row are no more than 5% below the cheapest round before them.
+    const best = Math.min(...perRun.slice(0, -2));
+    if (perRun.length >= 4 && perRun.slice(-2).every((ms) => ms >= 0.95 * best)) break;
   }
   return perRun;
 }

@@ -60,6 +60,38 @@ describe("the demo model is a real AI SDK v4 language model", () => {
     expect(arrivals.at(-1)).toBe(300 + (arrivals.length - 1) * 50);
   });
 
+  it("without delays, streams the same parts at once, and an aborted call fails its next read", async () => {
+    const prompt = [{ role: "user" as const, content: [{ type: "text" as const, text: "Write a joke about owls." }] }];
+    const parts = async (model: DemoLanguageModel) => {
+      const { stream } = await model.doStream({ prompt });
+      const read: unknown[] = [];
+      for await (const part of stream as unknown as AsyncIterable<unknown>) read.push(part);
+      return read;
+    };
+    // Paced by a timer of 0 ms, it pulls chunk by chunk; without delays it queues them: same parts.
+    const instant = await parts(new DemoLanguageModel("demo:fast", INSTANT));
+    expect(instant.map((part) => (part as { type: string }).type)).toEqual([
+      "stream-start",
+      "response-metadata",
+      "text-start",
+      ...instant.filter((part) => (part as { type: string }).type === "text-delta").map(() => "text-delta"),
+      "text-end",
+      "finish",
+    ]);
+    expect(instant.filter((part) => (part as { type: string }).type === "text-delta").length).toBeGreaterThan(5);
+    const paced = await parts(new DemoLanguageModel("demo:fast", { firstTokenDelayMs: 1, chunkDelayMs: 0 }));
+    expect(instant).toEqual(paced);
+
+    const controller = new AbortController();
+    const { stream } = await new DemoLanguageModel("demo:fast", INSTANT).doStream({ prompt, abortSignal: controller.signal });
+    const reader = stream.getReader();
+    expect((await reader.read()).value).toMatchObject({ type: "stream-start" });
+    controller.abort();
+    await expect(reader.read()).rejects.toMatchObject({ name: "AbortError" });
+    const aborted = await new DemoLanguageModel("demo:fast", INSTANT).doStream({ prompt, abortSignal: controller.signal });
+    await expect(aborted.stream.getReader().read()).rejects.toMatchObject({ name: "AbortError" });
+  });
+
   it("is deterministic for a prompt and topical", async () => {
     const ask = async (prompt: string) => (await streamText({ model: new DemoLanguageModel("demo:x", INSTANT), prompt, maxRetries: 0 }).text);
     expect(await ask("Write a short story about lighthouses.")).toBe(await ask("Write a short story about lighthouses."));

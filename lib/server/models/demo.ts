@@ -184,6 +184,29 @@ function abortError(): Error {
   return error;
 }
 
+/**
+ * A model without delays has its whole answer at once: it is queued when the stream starts, as a
+ * provider's response that arrived in one read would be. Each chunk then costs the reader's read
+ * alone, where pulling chunk by chunk cost five promises more (issue 12). Aborting the call errors
+ * the stream as the paced one does: what is still queued is dropped and the next read fails.
+ */
+function instantStream(modelId: string, chunks: string[], finalUsage: LanguageModelV4Usage, signal: AbortSignal | undefined): ReadableStream<LanguageModelV4StreamPart> {
+  return new ReadableStream<LanguageModelV4StreamPart>({
+    start(controller) {
+      if (signal?.aborted) return controller.error(abortError());
+      signal?.addEventListener("abort", () => controller.error(abortError()), { once: true });
+      const id = "text-0";
+      controller.enqueue({ type: "stream-start", warnings: [] });
+      controller.enqueue({ type: "response-metadata", modelId });
+      controller.enqueue({ type: "text-start", id });
+      for (const delta of chunks) controller.enqueue({ type: "text-delta", id, delta });
+      controller.enqueue({ type: "text-end", id });
+      controller.enqueue({ type: "finish", finishReason: { unified: "stop", raw: "stop" }, usage: finalUsage });
+      controller.close();
+    },
+  });
+}
+
 function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
   if (signal?.aborted) return Promise.reject(abortError());
   if (ms <= 0) return Promise.resolve();
@@ -284,6 +307,7 @@ export class DemoLanguageModel implements LanguageModelV4 {
     const modelId = this.modelId;
     const id = "text-0";
     const cutAt = fault?.kind === "cut" ? Math.max(1, Math.floor(chunks.length / 2)) : Infinity;
+    if (!fault && firstTokenDelayMs <= 0 && chunkDelayMs <= 0) return { stream: instantStream(modelId, chunks, usage(input, text), signal) };
     let index = 0;
     let opened = false;
     const stream = new ReadableStream<LanguageModelV4StreamPart>({
