@@ -1,6 +1,7 @@
 import type { LanguageModelV4, LanguageModelV4StreamPart } from "@ai-sdk/provider";
-import { describe, expect, it } from "vitest";
-import type { ModelChunk } from "@/lib/workflow/engine/model-port";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { findTemplate, parseDocument, runWorkflow, type RunEvent, type RunEventOf } from "@/lib/workflow";
+import { SETTLES_ON_RETURN, type ModelChunk, type ModelPort } from "@/lib/workflow/engine/model-port";
 import { createModelPort } from "./port";
 import type { ModelRegistry } from "./registry";
 
@@ -112,10 +113,73 @@ describe("the model port's stream", () => {
     expect(state.cancelled).toBe(1);
   });
 
+  it("settles a read in flight when returned, though the provider ignores its abort signal", async () => {
+    const { port, state } = provider([{ type: "text-delta", id: "t", delta: "a" }] as LanguageModelV4StreamPart[], { hang: true });
+    const iterator = port.stream(call, new AbortController().signal)[Symbol.asyncIterator]();
+    expect((iterator as { [SETTLES_ON_RETURN]?: boolean })[SETTLES_ON_RETURN]).toBe(true);
+    expect(await iterator.next()).toEqual({ done: false, value: { type: "text", delta: "a" } });
+    const stalled = iterator.next();
+    await iterator.return!();
+    expect(await stalled).toEqual({ done: true, value: undefined });
+    expect(state.cancelled).toBe(1);
+  });
+
+  it("settles a call in flight when returned, before the provider answers, and closes the stream it opens later", async () => {
+    let answer!: () => void;
+    const { port, state } = provider([{ type: "text-delta", id: "t", delta: "late" }] as LanguageModelV4StreamPart[], { hang: true, callDelay: new Promise<void>((resolve) => (answer = resolve)) });
+    const iterator = port.stream(call, new AbortController().signal)[Symbol.asyncIterator]();
+    const first = iterator.next();
+    await iterator.return!();
+    expect(await first).toEqual({ done: true, value: undefined });
+    expect(state.cancelled).toBe(0);
+    answer();
+    await vi.waitFor(() => expect(state.cancelled).toBe(1));
+  });
+
   it("answers an aborted call with an AbortError, not the provider's failure", async () => {
     const controller = new AbortController();
     const { port } = provider([{ type: "error", error: new Error("socket closed") }] as LanguageModelV4StreamPart[]);
     controller.abort();
     await expect(all(port.stream(call, controller.signal))).rejects.toMatchObject({ name: "AbortError" });
+  });
+});
+
+/**
+ * The engine's timeouts over this port, whose steps it does not race: it returns the iterator
+ * instead, so a provider that ignores its abort signal still cannot hold a node.
+ */
+describe("the engine's timeouts over the model port", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const document = () => {
+    const parsed = parseDocument(findTemplate("prompt-chaining")!.json);
+    if (!parsed.ok) throw new Error("template is invalid");
+    return parsed.document;
+  };
+
+  async function run(port: ModelPort, limits: object) {
+    const events: RunEvent[] = [];
+    for await (const event of runWorkflow(document(), { models: port, limits: { maxAttempts: 1, ...limits } })) events.push(event);
+    return events.at(-1) as RunEventOf<"run-finished">;
+  }
+
+  it("fails a node whose provider stalls mid-stream with the idle timeout", async () => {
+    vi.useFakeTimers();
+    const { port, state } = provider([{ type: "text-delta", id: "t", delta: "half an answer" }] as LanguageModelV4StreamPart[], { hang: true });
+    const finished = run(port, { idleTimeoutMs: 2_000 });
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect((await finished).error?.code).toBe("timeout:idle");
+    expect(state.cancelled).toBe(1);
+  });
+
+  it("fails a node whose provider never answers the call with the first-token timeout", async () => {
+    vi.useFakeTimers();
+    const { port, state } = provider([], { callDelay: new Promise<void>(() => undefined) });
+    const finished = run(port, { firstTokenTimeoutMs: 1_500 });
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect((await finished).error?.code).toBe("timeout:first-token");
+    expect(state.calls).toBe(1);
   });
 });

@@ -1,6 +1,6 @@
 import "server-only";
 import { APICallError, type JSONSchema7, type LanguageModelV4Prompt, type LanguageModelV4StreamPart } from "@ai-sdk/provider";
-import { codeForStatus, ModelError, parseRetryAfter, type ModelCall, type Embeddings, type ModelChunk, type ModelPort } from "@/lib/workflow/engine/model-port";
+import { codeForStatus, ModelError, parseRetryAfter, SETTLES_ON_RETURN, type ModelCall, type Embeddings, type ModelChunk, type ModelPort } from "@/lib/workflow/engine/model-port";
 import type { ModelRegistry } from "./registry";
 
 /**
@@ -136,9 +136,18 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
  * (issue 12).
  */
 class ProviderChunks implements AsyncIterator<ModelChunk> {
+  /**
+   * `return()` settles a step in flight at once: a read, because cancelling the reader ends its
+   * pending reads whatever the provider does; the call itself, because it is raced (once a call)
+   * against the return. So the engine's watchdog returns this iterator rather than racing each
+   * chunk (SETTLES_ON_RETURN).
+   */
+  readonly [SETTLES_ON_RETURN] = true;
   private reader: ReadableStreamDefaultReader<StreamPart> | undefined;
   private finish: Finish | undefined;
   private ended = false;
+  /** Settles the call in flight as abandoned (return() during `open`). */
+  private abandon: (() => void) | undefined;
   private readonly map = (result: ReadableStreamReadResult<StreamPart>): IteratorResult<ModelChunk> | Promise<IteratorResult<ModelChunk>> => {
     if (result.done) {
       this.reader = undefined;
@@ -188,17 +197,28 @@ class ProviderChunks implements AsyncIterator<ModelChunk> {
       throw new ModelError("not-found", `${resolved.code}: ${resolved.message}`, { retryable: false });
     }
     const { call, signal } = this;
+    let calling: ReturnType<typeof resolved.model.doStream>;
     try {
-      const { stream } = await resolved.model.doStream({
+      calling = resolved.model.doStream({
         prompt: providerPrompt(call),
         temperature: call.temperature,
         maxOutputTokens: call.maxOutputTokens,
         responseFormat: call.schema ? { type: "json", schema: call.schema as JSONSchema7, name: call.schemaName } : undefined,
         abortSignal: signal,
       });
-      // Left while the call was being made: close the stream it opened.
-      if (this.ended) void stream.cancel().catch(() => undefined);
-      else this.reader = stream.getReader();
+    } catch (error) {
+      return this.fail(error);
+    }
+    const abandoned = new Promise<undefined>((resolve) => (this.abandon = () => resolve(undefined)));
+    try {
+      const opened = await Promise.race([calling, abandoned]);
+      this.abandon = undefined;
+      if (!opened || this.ended) {
+        // Left while the call was being made: close the stream it opens, whenever it does.
+        void calling.then(({ stream }) => stream.cancel().catch(() => undefined), () => undefined);
+        return;
+      }
+      this.reader = opened.stream.getReader();
     } catch (error) {
       this.fail(error);
     }
@@ -223,6 +243,7 @@ class ProviderChunks implements AsyncIterator<ModelChunk> {
     this.ended = true;
     this.reader?.cancel().catch(() => undefined);
     this.reader = undefined;
+    this.abandon?.();
   }
 }
 

@@ -2,7 +2,7 @@ import type { RunLimits } from "../limits";
 import { sleep, type Clock } from "./clock";
 import type { CallOptions, ModelResult } from "./context";
 import { CancelledError, LimitError, NodeError } from "./errors";
-import type { CallSite, ModelCall, ModelChunk, TokenUsage } from "./model-port";
+import { SETTLES_ON_RETURN, type CallSite, type ModelCall, type ModelChunk, type TokenUsage } from "./model-port";
 import { classifyModelError, retryDelay } from "./retry";
 import type { Run } from "./scheduler";
 import type { CallGroup } from "./semaphore";
@@ -112,10 +112,14 @@ async function streamOnce(
   let finish: Extract<ModelChunk, { type: "finish" }> | undefined;
   try {
     iterator = run.models.stream(call, callController.signal, site)[Symbol.asyncIterator]();
+    const steps = iterator;
+    if ((steps as { [SETTLES_ON_RETURN]?: boolean })[SETTLES_ON_RETURN] === true) watchdog.endsBy(() => void steps.return?.().catch(noop));
     for (;;) {
       // The watchdog also ends the step when the call is aborted, so neither a silent provider
       // nor one that ignores its abort signal can hold the node.
       const next = await watchdog.race(iterator.next());
+      // A step the watchdog ended by returning the iterator settles as done: the call is over.
+      if (watchdog.over) throw watchdog.over;
       if (next.done) break;
       const chunk = next.value;
       if (chunk.type === "queued") {
@@ -147,7 +151,8 @@ async function streamOnce(
     } catch {
       // A port whose return() throws at once has nothing left to clean up.
     }
-    throw error;
+    // Ended by the watchdog, the step may fail as the stream closes: the timeout is the reason.
+    throw watchdog.over ?? error;
   } finally {
     outlet.close();
     watchdog.stop();
@@ -238,8 +243,10 @@ class DeltaOutlet {
 /**
  * One timer per model call for both timeouts: the first chunk must come within the first-token
  * timeout, each later one within the idle timeout. On expiry, or when the call is aborted, the
- * step in flight (`race`) and every later one reject (a retryable timeout, or CancelledError). A
- * timer per stream step would cost more than the rest of the engine.
+ * step in flight (`race`) and every later one reject (a retryable timeout, or CancelledError); a
+ * stream whose iterator settles its steps on return (SETTLES_ON_RETURN) is returned instead, its
+ * steps not raced, and `over` says why. A timer per stream step would cost more than the rest of
+ * the engine.
  */
 class Watchdog {
   /** Why the call is over, once it is. */
@@ -251,6 +258,8 @@ class Watchdog {
   private armedUntil = 0;
   private cancel: () => void = noop;
   private call: AbortController | undefined;
+  /** Ends the call's stream when its iterator settles its steps on return (SETTLES_ON_RETURN). */
+  private end: (() => void) | undefined;
   private readonly fire = () => this.check();
   /** The call's group aborted it (the run or the map ended): settle as cancelled at once. */
   readonly cancelled = () => this.expire(new CancelledError());
@@ -267,6 +276,16 @@ class Watchdog {
     this.call = call;
   }
 
+  /** The stream settles its step in flight when `end` is called: steps are not raced, `end` ends them. */
+  endsBy(end: () => void): void {
+    this.end = end;
+  }
+
+  /** Why the call is over, once it is (a timeout, or CancelledError). */
+  get over(): Error | undefined {
+    return this.failure;
+  }
+
   /**
    * A stream step, or the watchdog's failure if that comes first. One reaction on the step and one
    * promise a step (Promise.race with a standing "expired" promise made three, and left a reaction
@@ -277,6 +296,7 @@ class Watchdog {
       step.catch(noop);
       return Promise.reject(this.failure);
     }
+    if (this.end) return step;
     return new Promise<T>((resolve, reject) => {
       this.interrupt = reject;
       step.then(resolve, reject);
@@ -288,6 +308,7 @@ class Watchdog {
     this.failure = error;
     this.interrupt?.(error);
     this.interrupt = undefined;
+    this.end?.();
   }
 
   private arm(ms: number): void {

@@ -60,6 +60,14 @@ export function readEmbeddings(answer: number[][] | Embeddings): Embeddings {
   return answer && typeof answer === "object" ? answer : { embeddings: answer as never };
 }
 
+/**
+ * Set to `true` on a stream's iterator whose `return()` settles a `next()` in flight at once, even
+ * when the provider behind it ignores its abort signal. The engine then ends a stalled or
+ * cancelled call by returning the iterator, instead of racing every stream step against the call's
+ * timers: that race cost two promises a chunk (issue 12). An iterator without it is raced.
+ */
+export const SETTLES_ON_RETURN: unique symbol = Symbol.for("trellis.settles-on-return");
+
 export interface ModelPort {
   /** `site` says which call of the run this is (engine calls only); most ports ignore it. */
   stream(call: ModelCall, signal: AbortSignal, site?: CallSite): AsyncIterable<ModelChunk>;
