@@ -137,6 +137,20 @@ describe("run recorder", () => {
     expect(results).toEqual([{ status: "succeeded", lost: 20 }]);
   });
 
+  it("gives back the room written events took in its byte bound, so a long run loses nothing", async () => {
+    const { sink, stored, results } = fakeSink();
+    // Room for about fifteen of these events at a time; the run makes a hundred, written as it goes.
+    const recorder = new RunRecorder(sink, { ...quick, maxBufferedBytes: 15 * 129 });
+    for (let seq = 0; seq < 100; seq++) {
+      recorder.push(event(seq));
+      if (seq % 10 === 9) await recorder.flush();
+    }
+    recorder.push(finished(100));
+    expect(await recorder.finish(finished(100))).toEqual({ recorded: true, lost: 0 });
+    expect(stored).toHaveLength(101);
+    expect(results).toEqual([{ status: "succeeded", lost: 0 }]);
+  });
+
   it("answers within its time bound when the database stays down, and keeps storing the result in the background", async () => {
     const { sink, stored, results, state } = fakeSink();
     state.down = true;

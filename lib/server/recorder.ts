@@ -107,6 +107,8 @@ const sleep = (ms: number, { unref = false } = {}) =>
  */
 export class RunRecorder {
   private pending: RunEvent[] = [];
+  /** What each pending event counts against maxBufferedBytes, measured once (approxBytes serialises outputs). */
+  private pendingSizes: number[] = [];
   private pendingBytes = 0;
   private pump: Promise<void> | null = null;
   private finishing: Promise<boolean> | null = null;
@@ -140,6 +142,7 @@ export class RunRecorder {
     }
     active.add(this);
     this.pending.push(event);
+    this.pendingSizes.push(bytes);
     this.pendingBytes += bytes;
     if (this.pending.length >= this.options.maxBatch) void this.kick();
     // Every run's batch falls due at the same moments (multiples of the delay), so the batches of
@@ -166,8 +169,7 @@ export class RunRecorder {
   async finish(finished: RunEventOf<"run-finished">): Promise<RecordResult> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const last = this.pending.splice(Math.max(0, this.pending.length - this.options.maxBatch));
-    for (const event of last) this.pendingBytes -= approxBytes(event);
+    const last = this.take(Math.max(0, this.pending.length - this.options.maxBatch));
     await this.flush({ timeoutMs: this.options.finishTimeoutMs });
     let stored = false;
     if (last.length) {
@@ -185,6 +187,12 @@ export class RunRecorder {
     return { recorded: stored && lost === 0, lost };
   }
 
+  /** Removes pending events from `start` (at most `count`) and what they counted. */
+  private take(start: number, count = Infinity): RunEvent[] {
+    for (const bytes of this.pendingSizes.splice(start, count)) this.pendingBytes -= bytes;
+    return this.pending.splice(start, count);
+  }
+
   private kick(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -197,8 +205,7 @@ export class RunRecorder {
 
   private async drain() {
     while (this.pending.length) {
-      const batch = this.pending.splice(0, this.options.maxBatch);
-      for (const event of batch) this.pendingBytes -= approxBytes(event);
+      const batch = this.take(0, this.options.maxBatch);
       // Deltas are stored compact: those of one node within 50 ms become one row, written once,
       // rather than written apart and merged (deleted and rewritten) when the run ends.
       const rows = compactDeltas(batch);
