@@ -66,20 +66,40 @@ type Body = { text: string } | { tooLarge: true; drained: boolean };
  * up to DRAIN_BYTES. A declared length past that is not read at all; a body that streams past it
  * stops being read, which closes the connection.
  */
-async function readBody(request: IncomingMessage): Promise<Body> {
+function readBody(request: IncomingMessage): Promise<Body> {
   const declared = Number(request.headers["content-length"] ?? 0);
-  if (declared > DRAIN_BYTES) return { tooLarge: true, drained: false };
-  let tooLarge = declared > RUN_REQUEST_BYTES;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.byteLength;
-    if (size > DRAIN_BYTES) return { tooLarge: true, drained: false };
-    if (size > RUN_REQUEST_BYTES) tooLarge = true;
-    if (!tooLarge) chunks.push(chunk);
-  }
-  if (tooLarge) return { tooLarge: true, drained: true };
-  return { text: (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString("utf8") };
+  if (declared > DRAIN_BYTES) return Promise.resolve({ tooLarge: true, drained: false });
+  // Read through the stream's events: an async iterator over it cost a request a tenth of a
+  // millisecond to set up and two promises a chunk (issue 12).
+  return new Promise<Body>((resolve, reject) => {
+    let tooLarge = declared > RUN_REQUEST_BYTES;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      request.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > DRAIN_BYTES) {
+        done();
+        request.destroy();
+        return resolve({ tooLarge: true, drained: false });
+      }
+      if (size > RUN_REQUEST_BYTES) tooLarge = true;
+      if (!tooLarge) chunks.push(chunk);
+    };
+    const onEnd = () => {
+      done();
+      resolve(tooLarge ? { tooLarge: true, drained: true } : { text: (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString("utf8") });
+    };
+    const onError = (error: Error) => {
+      done();
+      reject(error);
+    };
+    // Closed before its end: the client went away while sending.
+    const onClose = () => onError(new Error("the request closed before its body ended"));
+    request.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
+  });
 }
 
 /** Answers a run request (`route` from runRouteOf): the run's events as newline-delimited JSON, or why the request is refused. */
