@@ -3,7 +3,7 @@ import { readServerConfig } from "../config";
 import { openDatabase, type Database, type Db } from "./connect";
 import { markInterruptedEvaluations } from "./eval-queries";
 import { PROCESS_ID } from "./process";
-import { deleteExpiredRunEvents, heartbeat, markInterruptedRuns, pruneProcesses, vacuumRunEvents } from "./queries";
+import { deleteExpiredRunEvents, heartbeat, markInterruptedRuns, pruneProcesses, vacuumRunEvents, vacuumRunsWhenDue } from "./queries";
 
 export { PROCESS_ID } from "./process";
 
@@ -30,6 +30,8 @@ async function open(): Promise<Open> {
       heartbeat(database.db, { processId: PROCESS_ID })
         .then(() => (staleAfterMs ? markInterrupted(database.db, staleAfterMs) : 0))
         .then(() => (retentionDays === undefined ? 0 : expireRunEvents(database, retentionDays)))
+        // PGlite runs no autovacuum (PostgreSQL's does this by itself).
+        .then(() => (database.kind === "pglite" ? vacuumRunsWhenDue(database.db) : false))
         .catch((error: Error) => console.error("trellis: heartbeat failed:", error.message))
         .finally(() => (sweeping = false));
     }, config.heartbeat.everyMs);

@@ -415,6 +415,42 @@ describe.each(backends)("query module on %s", (_, open) => {
   });
 });
 
+describe("runs on PGlite, which has no autovacuum", () => {
+  it("vacuums runs once the versions finished runs leave behind pass the autovacuum threshold", async () => {
+    const database = await openDatabase({});
+    try {
+      const dead = async () => {
+        // Statistics reach the shared counters at most once a second unless a flush is asked for.
+        await database.db.execute(sql`SELECT pg_stat_force_next_flush()`);
+        const result = (await database.db.execute(sql`SELECT n_dead_tup::int AS dead FROM pg_stat_user_tables WHERE relid = 'runs'::regclass`)) as unknown as { rows: Array<{ dead: number }> };
+        return result.rows[0].dead;
+      };
+      const finished: RunEventOf<"run-finished"> = { seq: 0, t: 1, type: "run-finished", status: "succeeded", outputs: {}, state: {}, usage: { inputTokens: 1, outputTokens: 1 }, warnings: [], ms: 1 };
+      const finishRuns = async (from: number, count: number) => {
+        for (let i = from; i < from + count; i++) {
+          await q.createRun(database.db, { id: `vacuum-${i}`, owner: "vacuum", document: template("routing"), inputs: {}, processId: "p" });
+          await q.finishRun(database.db, { runId: `vacuum-${i}`, finished });
+        }
+      };
+      // 40 finished runs leave 40 dead versions: under 50 + a fifth of 40.
+      await finishRuns(0, 40);
+      const few = await dead();
+      expect(few).toBeGreaterThan(0);
+      expect(few).toBeLessThanOrEqual(58);
+      expect(await q.vacuumRunsWhenDue(database.db)).toBe(false);
+      // 100 more: up to 140 dead among 140 rows, past 50 + 28.
+      await finishRuns(40, 100);
+      expect(await dead()).toBeGreaterThan(78);
+      expect(await q.vacuumRunsWhenDue(database.db)).toBe(true);
+      expect(await dead()).toBe(0);
+      expect(await q.vacuumRunsWhenDue(database.db)).toBe(false);
+      expect((await q.getRun(database.db, { owner: "vacuum", runId: "vacuum-139" }))?.status).toBe("succeeded");
+    } finally {
+      await database.close();
+    }
+  }, 60_000);
+});
+
 describe("embedded data directory", () => {
   it("refuses a second process on the same data directory with a clear message", async () => {
     const dir = join(mkdtempSync(join(tmpdir(), "trellis-db-")), "data");

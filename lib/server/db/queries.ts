@@ -654,6 +654,27 @@ export async function vacuumRunEvents(db: Db): Promise<void> {
   await db.execute(sql`VACUUM run_events`);
 }
 
+/** PostgreSQL's autovacuum threshold for a table: 50 dead row versions plus a fifth of its rows. */
+const VACUUM_THRESHOLD = { base: 50, scale: 0.2 };
+
+/**
+ * Vacuums `runs` once its dead row versions pass PostgreSQL's autovacuum threshold, for PGlite,
+ * which runs no autovacuum. Every finished run leaves one behind (the finish changes `status`,
+ * which partial indexes read, so the row is written anew); left alone, the table holds about a
+ * dead version for each live row and grows by both. Answers whether it vacuumed. A plain VACUUM
+ * takes no exclusive lock; on PGlite it holds the server's thread while it runs (6 ms with 2,800
+ * dead versions among 3,000 runs, 29 ms with 9,800 among 20,000).
+ */
+export async function vacuumRunsWhenDue(db: Db): Promise<boolean> {
+  const result = (await db.execute(
+    sql`SELECT n_dead_tup::float8 AS dead, n_live_tup::float8 AS live FROM pg_stat_user_tables WHERE relid = 'runs'::regclass`,
+  )) as unknown as { rows: Array<{ dead: number; live: number }> };
+  const row = result.rows[0];
+  if (!row || row.dead <= VACUUM_THRESHOLD.base + VACUUM_THRESHOLD.scale * row.live) return false;
+  await db.execute(sql`VACUUM runs`);
+  return true;
+}
+
 /**
  * Deletes the events of runs that finished more than `days` days ago, at most `batch` rows per
  * call (so a sweep never holds the database for long); the runs' rows and results stay. Answers
