@@ -184,6 +184,9 @@ function abortError(): Error {
   return error;
 }
 
+/** The id of the one text part a demo answer streams. */
+const TEXT_ID = "text-0";
+
 /**
  * A model without delays has its whole answer at once: it is queued when the stream starts, as a
  * provider's response that arrived in one read would be. Each chunk then costs the reader's read
@@ -195,7 +198,7 @@ function instantStream(modelId: string, chunks: string[], finalUsage: LanguageMo
     start(controller) {
       if (signal?.aborted) return controller.error(abortError());
       signal?.addEventListener("abort", () => controller.error(abortError()), { once: true });
-      const id = "text-0";
+      const id = TEXT_ID;
       controller.enqueue({ type: "stream-start", warnings: [] });
       controller.enqueue({ type: "response-metadata", modelId });
       controller.enqueue({ type: "text-start", id });
@@ -305,9 +308,9 @@ export class DemoLanguageModel implements LanguageModelV4 {
     const { firstTokenDelayMs, chunkDelayMs } = this.settings;
     const signal = options.abortSignal;
     const modelId = this.modelId;
-    const id = "text-0";
-    const cutAt = fault?.kind === "cut" ? Math.max(1, Math.floor(chunks.length / 2)) : Infinity;
     if (!fault && firstTokenDelayMs <= 0 && chunkDelayMs <= 0) return { stream: instantStream(modelId, chunks, usage(input, text), signal) };
+    const id = TEXT_ID;
+    const cutAt = fault?.kind === "cut" ? Math.max(1, Math.floor(chunks.length / 2)) : Infinity;
     let index = 0;
     let opened = false;
     const stream = new ReadableStream<LanguageModelV4StreamPart>({

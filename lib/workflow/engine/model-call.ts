@@ -111,9 +111,9 @@ async function streamOnce(
   let bytes = 0;
   let finish: Extract<ModelChunk, { type: "finish" }> | undefined;
   try {
-    iterator = run.models.stream(call, callController.signal, site)[Symbol.asyncIterator]();
-    const steps = iterator;
-    if ((steps as { [SETTLES_ON_RETURN]?: boolean })[SETTLES_ON_RETURN] === true) watchdog.endsBy(() => void steps.return?.().catch(noop));
+    const steps: AsyncIterator<ModelChunk> & { [SETTLES_ON_RETURN]?: boolean } = run.models.stream(call, callController.signal, site)[Symbol.asyncIterator]();
+    iterator = steps;
+    if (steps[SETTLES_ON_RETURN] === true) watchdog.endsBy(() => void steps.return?.().catch(noop));
     for (;;) {
       // The watchdog also ends the step when the call is aborted, so neither a silent provider
       // nor one that ignores its abort signal can hold the node.
