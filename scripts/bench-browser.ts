@@ -14,7 +14,7 @@
  * rendering change without a build); BENCH_PORT the server's port (default 3300).
  * BENCH_DEBUG=1 prints when each long task happened, in ms after Run.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { chromium, type Page } from "@playwright/test";
 import type { RunEvent, WorkflowDocument, WorkflowEdge, WorkflowNode } from "@/lib/workflow";
-import { serveArgs } from "./serve-command";
+import { ensureProductionBuild, serveArgs } from "./serve-command";
 
 const PORT = Number(process.env.BENCH_PORT ?? 3300);
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -88,11 +88,7 @@ function thousand(): WorkflowDocument {
 // ── Server and browser ──────────────────────────────────────────────────────
 
 async function startServer(): Promise<ChildProcess> {
-  if (!existsSync(".next/BUILD_ID")) {
-    console.error("no production build: running next build…");
-    const built = spawnSync("npx", ["next", "build"], { stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
-    if (built.status !== 0) throw new Error("next build failed");
-  }
+  ensureProductionBuild();
   const server = spawn(process.execPath, [...serveArgs(), "--hostname", "127.0.0.1", "--port", String(PORT)], {
     stdio: ["ignore", "ignore", "inherit"],
     detached: true,
