@@ -70,35 +70,41 @@ function readBody(request: IncomingMessage): Promise<Body> {
   const declared = Number(request.headers["content-length"] ?? 0);
   if (declared > DRAIN_BYTES) return Promise.resolve({ tooLarge: true, drained: false });
   // Read through the stream's events: an async iterator over it sets up end-of-stream tracking
-  // for each request and makes promises for each chunk, which async hooks then pay for.
+  // for each request and makes promises for each chunk, which async hooks then pay for. The
+  // listeners are anonymous and stay on the request (it is done with when they settle): under tsx,
+  // each named closure costs a defineProperty of its name, a request.
   return new Promise<Body>((resolve, reject) => {
     let tooLarge = declared > RUN_REQUEST_BYTES;
     const chunks: Buffer[] = [];
     let size = 0;
-    const done = () => {
-      request.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size > DRAIN_BYTES) {
-        done();
-        request.destroy();
-        return resolve({ tooLarge: true, drained: false });
-      }
-      if (size > RUN_REQUEST_BYTES) tooLarge = true;
-      if (!tooLarge) chunks.push(chunk);
-    };
-    const onEnd = () => {
-      done();
-      resolve(tooLarge ? { tooLarge: true, drained: true } : { text: (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString("utf8") });
-    };
-    const onError = (error: Error) => {
-      done();
-      reject(error);
-    };
-    // Closed before its end: the client went away while sending.
-    const onClose = () => onError(new Error("the request closed before its body ended"));
-    request.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
+    let settled = false;
+    request
+      .on("data", (chunk: Buffer) => {
+        if (settled) return;
+        size += chunk.byteLength;
+        if (size > DRAIN_BYTES) {
+          settled = true;
+          request.destroy();
+          return resolve({ tooLarge: true, drained: false });
+        }
+        if (size > RUN_REQUEST_BYTES) tooLarge = true;
+        if (!tooLarge) chunks.push(chunk);
+      })
+      .on("end", () => {
+        if (settled) return;
+        settled = true;
+        resolve(tooLarge ? { tooLarge: true, drained: true } : { text: (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString("utf8") });
+      })
+      .on("error", (error: Error) => {
+        settled = true;
+        reject(error);
+      })
+      // Closed before its end: the client went away while sending.
+      .on("close", () => {
+        if (settled) return;
+        settled = true;
+        reject(new Error("the request closed before its body ended"));
+      });
   });
 }
 
