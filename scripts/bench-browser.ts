@@ -5,7 +5,7 @@
  *   - a 1,000-node workflow: time to open it (navigation → all its cards on screen), and the frame
  *     intervals and long tasks while the canvas is panned and while one node is dragged;
  *   - the editor route's JavaScript, gzipped, from the production build.
- * It runs the production build (`next build` first when there is none) with the demo model at its
+ * It runs the production build (`next build` first when there is none, or when it is older than the sources) with the demo model at its
  * default pace, in Debian's Chromium, on loopback: server and browser share the machine's clock.
  *   npm run bench:browser -- [--quick] [--only streaming|large] [--out FILE]   (also the last part of `npm run bench`)
  * BENCH_PROFILE=dir writes a CPU profile of the second pan and of the first drag of the large workflow into dir;
