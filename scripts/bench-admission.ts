@@ -15,6 +15,8 @@ import { createRunWithinRate, finishRun, type Admission } from "@/lib/server/db/
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "2000" }, samples: { type: "string", default: "21" }, recent: { type: "boolean", default: false }, url: { type: "string" } } });
 const RUNS = Number(values.runs);
+/** As the run service admits an evaluation's row: no per-minute limit (BENCH_ADMISSION_LIMIT=n sets one, to compare). */
+const LIMIT = process.env.BENCH_ADMISSION_LIMIT ? Number(process.env.BENCH_ADMISSION_LIMIT) : null;
 const SAMPLES = Number(values.samples);
 
 const parsed = parseDocument(findTemplate("routing")!.json);
@@ -38,7 +40,7 @@ const finished: RunEventOf<"run-finished"> = { seq: 1, t: 1, type: "run-finished
 async function admitOne(): Promise<number> {
   const id = randomUUID();
   const started = performance.now();
-  const admitted = await createRunWithinRate(db, { id, owner: payer, source: "eval", document, inputs: {}, processId: "bench", windowMs: 60_000, limit: Number.MAX_SAFE_INTEGER, admission });
+  const admitted = await createRunWithinRate(db, { id, owner: payer, source: "eval", document, inputs: {}, processId: "bench", windowMs: 60_000, limit: LIMIT, admission });
   const ms = performance.now() - started;
   if (!admitted.ok) throw new Error(`not admitted: ${admitted.code}`);
   await finishRun(db, { runId: id, finished });

@@ -217,7 +217,7 @@ export function startEvalRowRun(
 }
 
 /** A run refused at admission: what the browser is told, and when to try again. */
-function refusal(admitted: Exclude<RateLimitedRun, { ok: true }>, context: RunContext, limit: number, source: "editor" | "share" | "eval"): { code: string; message: string; retryInMs?: number } {
+function refusal(admitted: Exclude<RateLimitedRun, { ok: true }>, context: RunContext, limit: number | null, source: "editor" | "share" | "eval"): { code: string; message: string; retryInMs?: number } {
   switch (admitted.code) {
     case "duplicate":
       return { code: "duplicate-run", message: "a run with this id already exists" };
@@ -268,8 +268,9 @@ async function execute(
   const source = run.source ?? "editor";
   const allowed = context.rates ?? settings.rates;
   const admission = context.admission ?? settings.admission;
-  // Evaluation rows are paced by their evaluation's concurrency cap, not by a per-minute count (startEvalRowRun).
-  const limit = source === "share" ? allowed.sharedRunsPerMinute : source === "eval" ? Number.MAX_SAFE_INTEGER : allowed.runsPerMinute;
+  // Evaluation rows are paced by their evaluation's concurrency cap, not by a per-minute count
+  // (startEvalRowRun): none is counted (null), so a row's admission does not read the rows before it.
+  const limit = source === "share" ? allowed.sharedRunsPerMinute : source === "eval" ? null : allowed.runsPerMinute;
   // What this run would use at most: its concurrency (model-call slots) and its token budget.
   const wanted = effectiveLimits(limits, document.settings?.limits);
   // A browser that left while the run was being admitted starts nothing.

@@ -250,6 +250,29 @@ describe.each(backends)("query module on %s", (_, open) => {
     expect(await start(`full-${owner}`, 4)).toMatchObject({ ok: false, code: "rate-limited" });
   });
 
+  it("reads no run of the window to admit a run with no per-minute limit (an evaluation's row)", async () => {
+    const owner = newOwner();
+    for (let i = 0; i < 5; i++) await q.createRun(database.db, { id: `eval-${owner}-${i}`, owner, document: template("routing"), inputs: {}, processId: "p", source: "eval" });
+    const admission: q.Admission = { liveForMs: 60_000, maxRunning: 1_000, maxRunningPerIdentity: 1_000, maxModelSlots: 1_000, wantedSlots: 1, budget: { payer: owner, dailyTokens: 0, runTokens: 1_000 } };
+    // Index entries this transaction has read from runs_owner_source, the rate count's index.
+    await database.db.transaction(async (tx) => {
+      const read = async () => {
+        const result = (await tx.execute(sql`SELECT pg_stat_get_xact_tuples_returned('runs_owner_source'::regclass)::int AS n`)) as unknown as { rows: Array<{ n: number }> };
+        return result.rows[0].n;
+      };
+      const start = (id: string, limit: number | null) =>
+        q.createRunWithinRate(tx, { id, owner, source: "eval", windowMs: 60_000, limit, admission, document: template("routing"), inputs: {}, processId: "p" });
+      const before = await read();
+      expect(await start(`unlimited-${owner}`, null)).toMatchObject({ ok: true });
+      const unlimited = (await read()) - before;
+      expect(await start(`limited-${owner}`, 1_000)).toMatchObject({ ok: true });
+      const limited = (await read()) - before - unlimited;
+      expect(unlimited).toBe(0);
+      // The counted start read the five runs and the one just admitted.
+      expect(limited).toBeGreaterThanOrEqual(6);
+    });
+  });
+
   it("admits at most the limit of runs when 60 requests of one identity arrive at once", async () => {
     const owner = newOwner();
     const attempts = await Promise.all(

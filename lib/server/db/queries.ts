@@ -472,13 +472,15 @@ export type Admission = {
  * from `source` in the last `windowMs` — or, with `admission`, unless the server, the identity or
  * the client address has no room, or the payer's daily token budget is spent. Counting and
  * inserting happen under an advisory lock in one transaction, so concurrent requests (from any
- * process sharing the database) cannot all see room for one more. With admission (every run the
+ * process sharing the database) cannot all see room for one more. A `limit` of null is none (an
+ * evaluation's rows): the window is not read (in `trellis_admit_run`, `LIMIT greatest(NULL, 0)` is
+ * `LIMIT 0`, and no count is at or over NULL). With admission (every run the
  * run service starts), that transaction is one statement: the `trellis_admit_run` function
  * (migration 0005), which holds the rules.
  */
 export async function createRunWithinRate(
   db: Db,
-  { windowMs, limit, admission, ...run }: NewRun & { source: "editor" | "share" | "eval"; windowMs: number; limit: number; admission?: Admission },
+  { windowMs, limit, admission, ...run }: NewRun & { source: "editor" | "share" | "eval"; windowMs: number; limit: number | null; admission?: Admission },
 ): Promise<RateLimitedRun> {
   // PGlite answers through promises alone: a burst of run starts queued on it would run one after
   // another without a turn of the event loop between them, and no run admitted meanwhile could
@@ -488,15 +490,17 @@ export async function createRunWithinRate(
   return db.transaction(async (tx) => {
     // The two-key form keeps these locks apart from single-key ones (the migration lock).
     await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext('trellis:run-rate'), hashtext(${run.owner}))`);
-    const recent = await recentRuns(tx, { owner: run.owner, source: run.source, windowMs, limit });
-    if (recent.count >= limit) return { ok: false, code: "rate-limited", freeInMs: recent.freeInMs } as const;
+    if (limit !== null) {
+      const recent = await recentRuns(tx, { owner: run.owner, source: run.source, windowMs, limit });
+      if (recent.count >= limit) return { ok: false, code: "rate-limited", freeInMs: recent.freeInMs } as const;
+    }
     return (await createRun(tx, run)) ? ({ ok: true } as const) : ({ ok: false, code: "duplicate" } as const);
   });
 }
 
 async function admitRun(
   db: Db,
-  { windowMs, limit, admission, ...run }: NewRun & { source: "editor" | "share" | "eval"; windowMs: number; limit: number; admission: Admission },
+  { windowMs, limit, admission, ...run }: NewRun & { source: "editor" | "share" | "eval"; windowMs: number; limit: number | null; admission: Admission },
 ): Promise<RateLimitedRun> {
   const { liveForMs, maxRunning, maxRunningPerIdentity, maxModelSlots, wantedSlots, address, budget } = admission;
   const result = (await db.execute(sql`SELECT trellis_admit_run(
