@@ -28,6 +28,14 @@ function newestMtime(path: string): number {
   return newest;
 }
 
+/** Whether `appDir` has a production build, and whether it is at least as new as every file `next build` reads. */
+export function productionBuildState(appDir: string): "missing" | "stale" | "current" {
+  const built = newestMtime(join(appDir, ".next", "BUILD_ID"));
+  if (!built) return "missing";
+  const changed = Math.max(...BUILD_INPUTS.map((input) => newestMtime(join(appDir, input))));
+  return built >= changed ? "current" : "stale";
+}
+
 /**
  * Runs `next build` when there is no production build, or when a source file changed after it:
  * the database layer, pages and route handlers run from the build, so a benchmark on a stale one
@@ -35,10 +43,9 @@ function newestMtime(path: string): number {
  * `bench:server` for a session).
  */
 export function ensureProductionBuild(appDir: string = process.cwd()): void {
-  const built = newestMtime(join(appDir, ".next", "BUILD_ID"));
-  const changed = Math.max(...BUILD_INPUTS.map((input) => newestMtime(join(appDir, input))));
-  if (built && built >= changed) return;
-  console.error(built ? "the production build is older than the sources: running next build…" : "no production build: running next build…");
+  const state = productionBuildState(appDir);
+  if (state === "current") return;
+  console.error(state === "stale" ? "the production build is older than the sources: running next build…" : "no production build: running next build…");
   const result = spawnSync("npx", ["next", "build"], { cwd: appDir, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
   if (result.status !== 0) throw new Error("next build failed");
 }
