@@ -1,8 +1,7 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defineConfig } from "@playwright/test";
 import { serveArgs } from "./scripts/serve-command";
+import { tempDir } from "./testing/temp-dirs";
 
 /**
  * End-to-end tests in Debian's Chromium (Playwright cannot download browsers here) against the
@@ -15,7 +14,7 @@ export const CANARY_KEY = "AIzaCANARY-e2e-0123456789abcdefghijkl";
 export const CANARY_BASE_URL = "http://127.0.0.1:9/canary-base-url/v1";
 export const CANARY_COMPATIBLE_KEY = "sk-canary-compatible-0123456789";
 // Each e2e run gets its own embedded database (one process per data directory).
-const DATA_DIR = join(mkdtempSync(join(tmpdir(), "trellis-e2e-")), "pglite");
+const DATA_DIR = join(tempDir("trellis-e2e-"), "pglite");
 
 export default defineConfig({
   testDir: "e2e",

@@ -11,6 +11,7 @@ export default defineConfig({
   },
   test: {
     include: ["lib/**/*.test.ts", "scripts/**/*.test.ts"],
+    setupFiles: ["testing/vitest-setup.ts"],
     environment: "node",
     testTimeout: 20_000,
     pool: "forks",

@@ -1,16 +1,15 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serveArgs } from "../scripts/serve-command";
+import { tempDir } from "../testing/temp-dirs";
 
 /** Starting and stopping production Trellis servers for the fault suite. */
 
 export const APP_DIR = process.env.TRELLIS_FAULTS_APP_DIR ?? process.cwd();
 
 export const isRoot = process.getuid?.() === 0;
-export const newDataDir = () => join(mkdtempSync(join(tmpdir(), "trellis-faults-")), "pglite");
+export const newDataDir = () => join(tempDir("trellis-faults-"), "pglite");
 
 export async function freePort(): Promise<number> {
   const server = createServer();

@@ -11,6 +11,7 @@ export default defineConfig({
   resolve: { alias: { "@": fileURLToPath(new URL("..", import.meta.url)) } },
   test: {
     include: ["e2e-faults/**/*.test.ts"],
+    setupFiles: ["testing/vitest-setup.ts"],
     environment: "node",
     testTimeout: 120_000,
     hookTimeout: 60_000,

@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serveArgs } from "../scripts/serve-command";
+import { tempDir } from "../testing/temp-dirs";
 
 /**
  * Production servers of the build in the working directory, started by the security and auth
@@ -15,7 +14,7 @@ import { serveArgs } from "../scripts/serve-command";
 
 export type RunningServer = { url: string; process: ChildProcess; output: () => string; stop: () => Promise<void> };
 
-export const newDataDir = () => join(mkdtempSync(join(tmpdir(), "trellis-e2e-auth-")), "pglite");
+export const newDataDir = () => join(tempDir("trellis-e2e-auth-"), "pglite");
 
 /** Starts the production server (`npm start`) and waits for its health route; `host` is what it binds to. */
 export async function startServer({ port, env, host = "127.0.0.1" }: { port: number; env: Record<string, string>; host?: string }): Promise<RunningServer> {

@@ -15,14 +15,14 @@
  * BENCH_DEBUG=1 prints when each long task happened, in ms after Run.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { chromium, type Page } from "@playwright/test";
 import type { RunEvent, WorkflowDocument, WorkflowEdge, WorkflowNode } from "@/lib/workflow";
 import { ensureProductionBuild, serveArgs } from "./serve-command";
+import { tempDir } from "@/testing/temp-dirs";
 
 const PORT = Number(process.env.BENCH_PORT ?? 3300);
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -96,7 +96,7 @@ async function startServer(): Promise<ChildProcess> {
       ...process.env,
       NEXT_TELEMETRY_DISABLED: "1",
       DATABASE_URL: "",
-      TRELLIS_DATA_DIR: join(mkdtempSync(join(tmpdir(), "trellis-bench-")), "pglite"),
+      TRELLIS_DATA_DIR: join(tempDir("trellis-bench-"), "pglite"),
       TRELLIS_MAX_CONCURRENCY: "20",
       TRELLIS_RUNS_PER_MINUTE: "1000",
       TRELLIS_MAX_NODES: String(LARGE),

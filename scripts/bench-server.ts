@@ -11,14 +11,14 @@
  *   npm run bench:server -- [--quick]
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { eventLines } from "@/lib/editor/run-request";
 import { findTemplate, parseDocument, withModel, type RunEvent, type WorkflowDocument } from "@/lib/workflow";
 import { measure, rawStream, sdkStream } from "./bench-tokens";
 import { ensureProductionBuild, serveArgs } from "./serve-command";
+import { tempDir } from "@/testing/temp-dirs";
 
 const PORT = Number(process.env.BENCH_SERVER_PORT ?? 3310);
 /** Browsers sending the sequential runs in turn: at most 14 runs each in the whole bench, under the default 30 a minute. */
@@ -43,7 +43,7 @@ async function startServer(): Promise<ChildProcess> {
       NODE_ENV: "production",
       NEXT_TELEMETRY_DISABLED: "1",
       DATABASE_URL: "",
-      TRELLIS_DATA_DIR: join(mkdtempSync(join(tmpdir(), "trellis-bench-server-")), "pglite"),
+      TRELLIS_DATA_DIR: join(tempDir("trellis-bench-server-"), "pglite"),
       // The default per-minute limit (Browsers keeps each browser under it); the server-wide caps
       // raised for the 100-run burst.
       TRELLIS_RUNS_PER_MINUTE: "30",

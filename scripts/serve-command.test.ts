@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { productionBuildState } from "./serve-command";
+import { tempDir } from "@/testing/temp-dirs";
 
 /** A file at `path` under `dir`, last modified `secondsAgo` ago. */
 function file(dir: string, path: string, secondsAgo: number) {
@@ -15,7 +15,7 @@ function file(dir: string, path: string, secondsAgo: number) {
 
 describe("productionBuildState", () => {
   it("is missing without a build, stale when a source file changed after it, current otherwise", () => {
-    const app = mkdtempSync(join(tmpdir(), "trellis-build-state-"));
+    const app = tempDir("trellis-build-state-");
     file(app, "lib/server/db/connect.ts", 300);
     file(app, "app/page.tsx", 300);
     expect(productionBuildState(app)).toBe("missing");
@@ -32,7 +32,7 @@ describe("productionBuildState", () => {
   });
 
   it("ignores what next build does not read", () => {
-    const app = mkdtempSync(join(tmpdir(), "trellis-build-state-"));
+    const app = tempDir("trellis-build-state-");
     file(app, "lib/workflow/run.ts", 300);
     file(app, ".next/BUILD_ID", 200);
     file(app, "scripts/bench-server.ts", 10);

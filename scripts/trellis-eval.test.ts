@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { findTemplate } from "@/lib/workflow";
+import { tempDir } from "@/testing/temp-dirs";
 
 /** `trellis eval` as CI runs it: a real process, real exit codes, JSON on stdout with --json. */
 
@@ -25,7 +25,7 @@ function trellis(args: string[], env: Record<string, string> = {}, onStderr?: (t
   });
 }
 
-const tmp = mkdtempSync(join(tmpdir(), "trellis-eval-"));
+const tmp = tempDir("trellis-eval-");
 const file = (name: string, text: string) => {
   const path = join(tmp, name);
   writeFileSync(path, text);

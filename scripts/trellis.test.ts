@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RunEvent } from "@/lib/workflow";
+import { tempDir } from "@/testing/temp-dirs";
 
 /** The CLI as people run it: a real process, real exit codes. */
 
@@ -25,7 +25,7 @@ function trellis(args: string[], env: Record<string, string> = {}, onStdout?: (t
   });
 }
 
-const tmp = mkdtempSync(join(tmpdir(), "trellis-cli-"));
+const tmp = tempDir("trellis-cli-");
 
 describe("trellis run", () => {
   it("streams each node's output under its label, then prints the final state; exit 0", async () => {

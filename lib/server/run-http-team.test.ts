@@ -1,15 +1,14 @@
-import { mkdtempSync } from "node:fs";
 import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { eventLines } from "@/lib/editor/run-request";
 import { findTemplate, type RunEvent } from "@/lib/workflow";
+import { tempDir } from "@/testing/temp-dirs";
 
 /** The run listener in team mode: no session, no run; the public origin is the only Host and Origin. */
 
-vi.stubEnv("TRELLIS_DATA_DIR", join(mkdtempSync(join(tmpdir(), "trellis-run-http-team-")), "pglite"));
+vi.stubEnv("TRELLIS_DATA_DIR", join(tempDir("trellis-run-http-team-"), "pglite"));
 vi.stubEnv("DATABASE_URL", "");
 vi.stubEnv("TRELLIS_MODE", "team");
 vi.stubEnv("TRELLIS_AUTH_SECRET", "run-http-team-test-secret-0123456789abcdef");

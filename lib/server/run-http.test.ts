@@ -1,11 +1,10 @@
-import { mkdtempSync } from "node:fs";
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { eventLines } from "@/lib/editor/run-request";
 import { findTemplate, parseDocument, withModel, type RunEvent, type WorkflowDocument } from "@/lib/workflow";
+import { tempDir } from "@/testing/temp-dirs";
 
 /**
  * The run listener (scripts/serve.ts's run routes) on a real Node.js server and a real PGlite
@@ -13,7 +12,7 @@ import { findTemplate, parseDocument, withModel, type RunEvent, type WorkflowDoc
  * recorded under the browser identity it issues, and leaving stops the run.
  */
 
-vi.stubEnv("TRELLIS_DATA_DIR", join(mkdtempSync(join(tmpdir(), "trellis-run-http-")), "pglite"));
+vi.stubEnv("TRELLIS_DATA_DIR", join(tempDir("trellis-run-http-"), "pglite"));
 vi.stubEnv("DATABASE_URL", "");
 vi.stubEnv("TRELLIS_MODE", "local");
 // A demo model slow enough to leave mid-run.

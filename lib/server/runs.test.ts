@@ -1,5 +1,3 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { POST } from "@/app/api/runs/cancel/route";
@@ -13,6 +11,7 @@ import { eq, sql } from "drizzle-orm";
 import { runs } from "./db/schema";
 import { browserIdentityCookie } from "./identity";
 import { startRun, startSharedRun, type RunContext } from "./runs";
+import { tempDir } from "@/testing/temp-dirs";
 
 /** The run service: what the streaming server actions and the cancel route call. */
 
@@ -59,7 +58,7 @@ beforeAll(async () => {
   vi.stubEnv("TRELLIS_DEMO_CHUNK_MS", "1");
   // Browser identities are signed with a key the server's database keeps (the cancel route checks
   // the cookie's signature): that database lives in a temporary directory here.
-  vi.stubEnv("TRELLIS_DATA_DIR", join(mkdtempSync(join(tmpdir(), "trellis-runs-")), "pglite"));
+  vi.stubEnv("TRELLIS_DATA_DIR", join(tempDir("trellis-runs-"), "pglite"));
   database = await openDatabase({});
 }, 30_000);
 afterAll(async () => {

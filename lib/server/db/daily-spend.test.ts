@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { eq, sql } from "drizzle-orm";
@@ -13,6 +12,7 @@ import * as e from "./eval-queries";
 import { MIGRATIONS_FOLDER, migratePgliteDatabase } from "./migrate";
 import * as q from "./queries";
 import { runs } from "./schema";
+import { tempDir } from "@/testing/temp-dirs";
 
 /**
  * The daily spend ledger (daily_spend) that admission reads instead of summing the day's runs: a
@@ -201,7 +201,7 @@ describe.each(backends)("daily spend ledger on %s", (_, open) => {
 describe("daily spend migration", () => {
   it("counts what runs spent before the upgrade, per payer, scope and day, leaving runs in progress out", async () => {
     // The migrations before the ledger, then runs as that release recorded them, then the upgrade.
-    const before = join(mkdtempSync(join(tmpdir(), "trellis-before-ledger-")), "migrations");
+    const before = join(tempDir("trellis-before-ledger-"), "migrations");
     cpSync(MIGRATIONS_FOLDER, before, { recursive: true });
     const journalPath = join(before, "meta", "_journal.json");
     const journal = JSON.parse(readFileSync(journalPath, "utf8")) as { entries: Array<{ tag: string }> };

@@ -1,6 +1,4 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import pg from "pg";
@@ -12,6 +10,7 @@ import { closeDatabase, getDatabase, PROCESS_ID } from "./index";
 import { createWorkflow } from "./queries";
 import { evaluations } from "./schema";
 import type { Db } from "./connect";
+import { tempDir } from "@/testing/temp-dirs";
 
 /**
  * Evaluations left running by a process that is gone are marked `interrupted` by the process's
@@ -47,7 +46,7 @@ const statusOf = async (db: Db, id: string) => (await db.select({ status: evalua
 
 describe("interrupted evaluations", () => {
   it("with PGlite, opening the database marks the evaluations an earlier process left running", async () => {
-    const dataDir = join(mkdtempSync(join(tmpdir(), "trellis-beat-")), "pglite");
+    const dataDir = join(tempDir("trellis-beat-"), "pglite");
     const earlier = await openDatabase({ dataDir });
     const id = await runningEvaluation(earlier.db, "a-process-that-stopped");
     await earlier.close();

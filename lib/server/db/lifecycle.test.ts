@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { openDatabase } from "./connect";
@@ -10,6 +9,7 @@ import { describeDatabase } from "./lifecycle";
 import { checkReadiness } from "./readiness";
 import { DatabaseLockedError } from "./lock";
 import { getRunEvents } from "./queries";
+import { tempDir } from "@/testing/temp-dirs";
 
 /** Start-up and shutdown of a server process, with real child processes on one PGlite directory. */
 
@@ -44,7 +44,7 @@ function serverProcess(dataDir: string, env: Record<string, string> = {}) {
 
 describe("server process lifecycle", () => {
   it("releases the PGlite lock on SIGTERM, and a second process on a held directory exits non-zero with the reason", async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), "trellis-life-")), "data");
+    const dir = join(tempDir("trellis-life-"), "data");
     const first = serverProcess(dir);
     await first.ready;
     expect(existsSync(`${dir}.lock`)).toBe(true);
@@ -70,7 +70,7 @@ describe("server process lifecycle", () => {
   }, 60_000);
 
   it("writes the events its recorders still hold on SIGTERM, before the database closes", async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), "trellis-life-")), "data");
+    const dir = join(tempDir("trellis-life-"), "data");
     const runId = randomUUID();
     const server = serverProcess(dir, { TRELLIS_FAULT_RUN_ID: runId, TRELLIS_FAULT_BUFFERED_EVENTS: "250" });
     await server.ready;
@@ -89,7 +89,7 @@ describe("server process lifecycle", () => {
   }, 60_000);
 
   it("does not remember a failed first open: the next call opens the database", async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), "trellis-life-")), "data");
+    const dir = join(tempDir("trellis-life-"), "data");
     const holder = serverProcess(dir);
     await holder.ready;
     vi.stubEnv("TRELLIS_DATA_DIR", dir);

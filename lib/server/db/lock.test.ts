@@ -1,14 +1,15 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { existsSync, readFileSync, readlinkSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { DatabaseLockedError, lockDataDir, type DataLock } from "./lock";
+import { tempDir } from "@/testing/temp-dirs";
 
 /** The PGlite data-directory lock: refused while its holder lives, taken over at once when it is provably gone. */
 
 const hasProc = existsSync("/proc/self/stat");
-const newDir = () => join(mkdtempSync(join(tmpdir(), "trellis-lock-")), "data");
+const newDir = () => join(tempDir("trellis-lock-"), "data");
 const startTicks = (pid: number) => {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];

@@ -1,13 +1,13 @@
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, mkdtempSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { schema } from "./schema";
 import { LegacyDatabaseError, MIGRATIONS_FOLDER, migratePgliteDatabase, migratePostgresDatabase } from "./migrate";
+import { tempDir } from "@/testing/temp-dirs";
 
 /** Every generated migration is applied exactly once. */
 const MIGRATION_COUNT = readdirSync(MIGRATIONS_FOLDER).filter((name) => name.endsWith(".sql")).length;
@@ -70,7 +70,7 @@ const pgliteQuery = (client: PGlite): Query => async (text) => (await client.que
 
 describe("generated migrations", () => {
   it("are up to date with the schema: drizzle-kit finds nothing to generate", () => {
-    const copy = join(mkdtempSync(join(tmpdir(), "trellis-migrations-")), "migrations");
+    const copy = join(tempDir("trellis-migrations-"), "migrations");
     cpSync(MIGRATIONS_FOLDER, copy, { recursive: true });
     const before = readdirSync(copy);
     // drizzle-kit prefixes --out with "./", so it takes a path relative to the working directory.

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +8,7 @@ import { backends, template } from "@/testing/databases";
 import * as q from "./queries";
 import { runs } from "./schema";
 import { normaliseJson } from "./text";
+import { tempDir } from "@/testing/temp-dirs";
 
 /**
  * One conformance suite for every backend: in-memory PGlite always, PostgreSQL too when
@@ -476,7 +476,7 @@ describe("runs on PGlite, which has no autovacuum", () => {
 
 describe("embedded data directory", () => {
   it("refuses a second process on the same data directory with a clear message", async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), "trellis-db-")), "data");
+    const dir = join(tempDir("trellis-db-"), "data");
     // A lock held by another live process (our parent stands in for it).
     writeFileSync(`${dir}.lock`, String(process.ppid));
     await expect(openDatabase({ dataDir: dir })).rejects.toThrow(DatabaseLockedError);
@@ -484,7 +484,7 @@ describe("embedded data directory", () => {
   });
 
   it("takes over a stale lock, applies migrations once, and keeps data across restarts", async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), "trellis-db-")), "data");
+    const dir = join(tempDir("trellis-db-"), "data");
     writeFileSync(`${dir}.lock`, "999999");
     const first = await openDatabase({ dataDir: dir });
     const created = await q.createWorkflow(first.db, { owner: "o", document: template("routing") });

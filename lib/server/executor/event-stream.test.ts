@@ -1,5 +1,3 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { resumeFrom } from "../db/compact";
@@ -11,6 +9,7 @@ import * as q from "../db/queries";
 import { browserIdentityCookie } from "../identity";
 import { createModels } from "../models";
 import { startRun, type RunContext } from "../runs";
+import { tempDir } from "@/testing/temp-dirs";
 
 /** `GET /api/runs/<id>/events` as Server-Sent Events: access, a finished run from its record, a live run of this process, resuming with Last-Event-ID. */
 
@@ -77,7 +76,7 @@ beforeAll(async () => {
   vi.stubEnv("TRELLIS_DEMO_FIRST_TOKEN_MS", "20");
   vi.stubEnv("TRELLIS_DEMO_CHUNK_MS", "2");
   // The route opens the process's database; browser identities are signed with a key it keeps.
-  vi.stubEnv("TRELLIS_DATA_DIR", join(mkdtempSync(join(tmpdir(), "trellis-sse-")), "pglite"));
+  vi.stubEnv("TRELLIS_DATA_DIR", join(tempDir("trellis-sse-"), "pglite"));
   db = (await getDatabase()).db;
 }, 30_000);
 afterAll(async () => closeDatabase());

@@ -1,0 +1,132 @@
+/**
+ * Which of two production servers costs less CPU a run, on a machine whose speed drifts by a
+ * fifth or more from one hour to the next (issue 12): benches run one after the other compare
+ * hours as much as code. Both servers run at once, each warmed alike; then batches of sequential
+ * runs alternate between them (one busy at a time, the order flipped every round), and each
+ * batch's CPU time is read from /proc. It prints each server's CPU per run and the paired
+ * difference: how many rounds B was the cheaper, and the mean difference with its standard error.
+ *   npm run bench:ab -- [--a-dir DIR] [--b-dir DIR] [--a-flags "…"] [--b-flags "…"]
+ *                       [--rounds 12] [--batch 100] [--warm 600] [--template parallelization] [--browsers 100]
+ * A directory is a checkout with its dependencies (a git worktree with node_modules linked will do);
+ * its production build is made first when missing or stale. Flags are Node.js's, for its server
+ * (e.g. --b-flags "--max-semi-space-size=32"). Both default to this checkout: A against itself
+ * shows the noise.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { eventLines } from "@/lib/editor/run-request";
+import { findTemplate, parseDocument, withModel, type WorkflowDocument } from "@/lib/workflow";
+import { ensureProductionBuild, serveArgs } from "./serve-command";
+import { tempDir } from "@/testing/temp-dirs";
+
+const { values } = parseArgs({
+  options: {
+    "a-dir": { type: "string", default: "." },
+    "b-dir": { type: "string", default: "." },
+    "a-flags": { type: "string", default: "" },
+    "b-flags": { type: "string", default: "" },
+    rounds: { type: "string", default: "12" },
+    batch: { type: "string", default: "100" },
+    warm: { type: "string", default: "600" },
+    template: { type: "string", default: "parallelization" },
+    browsers: { type: "string", default: "100" },
+  },
+});
+
+type Server = { name: "A" | "B"; base: string; process: ChildProcess; cookies: string[]; turn: number; perRun: number[] };
+
+const BROWSERS = Number(values.browsers);
+
+async function start(name: "A" | "B", dir: string, flags: string, port: number): Promise<Server> {
+  const appDir = resolve(dir);
+  ensureProductionBuild(appDir);
+  const child = spawn(process.execPath, [...flags.split(" ").filter(Boolean), ...serveArgs(appDir), "--hostname", "127.0.0.1", "--port", String(port)], {
+    cwd: appDir,
+    stdio: ["ignore", "ignore", "inherit"],
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      NEXT_TELEMETRY_DISABLED: "1",
+      DATABASE_URL: "",
+      TRELLIS_DATA_DIR: join(tempDir(`trellis-bench-ab-${name}-`), "pglite"),
+      TRELLIS_RUNS_PER_MINUTE: "30",
+      TRELLIS_MAX_CONCURRENT_RUNS: "1000",
+      TRELLIS_MAX_CONCURRENT_MODEL_CALLS: "10000",
+    },
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 120; i++) {
+    if (await fetch(`${base}/api/health`).then((r) => r.ok, () => false)) return { name, base, process: child, cookies: [], turn: 0, perRun: [] };
+    await new Promise((done) => setTimeout(done, 500));
+  }
+  child.kill("SIGTERM");
+  throw new Error(`server ${name} (${appDir}) did not start on ${base}`);
+}
+
+function stop(server: Server): Promise<void> {
+  if (server.process.exitCode !== null || server.process.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((done) => server.process.once("exit", () => done()));
+  server.process.kill("SIGTERM");
+  return exited;
+}
+
+/** The server process's CPU time so far (user + system, all its threads), in ms. */
+function cpuMs(server: Server): number {
+  const fields = readFileSync(`/proc/${server.process.pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** One run from the next of BROWSERS browsers in turn (each keeps the identity cookie its first run set). */
+async function run(server: Server, document: WorkflowDocument): Promise<void> {
+  const slot = server.turn++ % BROWSERS;
+  const cookie = server.cookies[slot];
+  const response = await fetch(`${server.base}/api/runs`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Origin: server.base, ...(cookie ? { Cookie: cookie } : {}) },
+    body: JSON.stringify({ runId: globalThis.crypto.randomUUID(), document, inputs: {} }),
+  });
+  if (!response.ok || !response.body) throw new Error(`server ${server.name} answered ${response.status}`);
+  server.cookies[slot] ??= response.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  for await (const event of eventLines(response.body)) {
+    if (event.type === "run-finished" && event.status !== "succeeded") throw new Error(`server ${server.name}: a run ended ${event.status} (${event.error?.code})`);
+  }
+}
+
+const mean = (xs: number[]) => xs.reduce((sum, x) => sum + x, 0) / xs.length;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  const parsed = parseDocument(findTemplate(values.template)?.json);
+  if (!parsed.ok) throw new Error(`no template "${values.template}"`);
+  const document = withModel(parsed.document, "demo:fast");
+  const [rounds, batch, warm] = [Number(values.rounds), Number(values.batch), Number(values.warm)];
+  const servers: Server[] = [];
+  try {
+    servers.push(await start("A", values["a-dir"], values["a-flags"], 3391));
+    servers.push(await start("B", values["b-dir"], values["b-flags"], 3392));
+    for (const server of servers) for (let i = 0; i < warm; i++) await run(server, document);
+    for (let round = 0; round < rounds; round++) {
+      for (const server of round % 2 ? [...servers].reverse() : servers) {
+        const before = cpuMs(server);
+        for (let i = 0; i < batch; i++) await run(server, document);
+        server.perRun.push((cpuMs(server) - before) / batch);
+      }
+    }
+    const [a, b] = servers;
+    console.log(`\n${values.template} on demo:fast, ${rounds} rounds of ${batch} sequential runs each (after ${warm} to warm), from ${BROWSERS} browsers in turn; server CPU ms a run:`);
+    for (const server of servers) console.log(`${server.name}  mean ${mean(server.perRun).toFixed(2)}  median ${median(server.perRun).toFixed(2)}  rounds ${server.perRun.map((ms) => ms.toFixed(1)).join(" ")}`);
+    const differences = b.perRun.map((ms, i) => ms - a.perRun[i]);
+    const spread = Math.sqrt(differences.reduce((sum, d) => sum + (d - mean(differences)) ** 2, 0) / Math.max(1, differences.length - 1) / differences.length);
+    const cheaper = differences.filter((d) => d < 0).length;
+    console.log(`B − A: ${mean(differences).toFixed(2)} ± ${spread.toFixed(2)} ms a run (mean ± standard error); B cheaper in ${cheaper} of ${rounds} rounds`);
+  } finally {
+    await Promise.all(servers.map(stop));
+  }
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});
