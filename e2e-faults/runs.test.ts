@@ -1,12 +1,12 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { serializeDocument, type RunEvent, type RunEventOf, type WorkflowDocument } from "@/lib/workflow";
 import { ActionClient } from "./client";
 import { chain, finished, follow, PACE, started, template, until } from "./runs";
 import { APP_DIR, isRoot, newDataDir, startServer, stopAll, type Server } from "./server";
+import { tempDir } from "../testing/temp-dirs";
 
 /**
  * Runs under faults, on the production build, driven over HTTP like the browser drives them:
@@ -129,7 +129,7 @@ describe.skipIf(Boolean(fullDiskSkip))("a full disk (a small tmpfs as the data d
   });
 
   it("loses no record without saying so: a run whose events meet a full disk ends with a not-recorded warning, and the server recovers when space is back", async () => {
-    const mountPoint = mkdtempSync(join(tmpdir(), "trellis-full-"));
+    const mountPoint = tempDir("trellis-full-");
     // A fresh data directory takes about 40 MB.
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=64m", "tmpfs", mountPoint]);
     mounts.push(mountPoint);
