@@ -61,7 +61,9 @@ async function start(name: "A" | "B", dir: string, flags: string, port: number):
     if (await fetch(`${base}/api/health`).then((r) => r.ok, () => false)) return { name, base, process: child, cookies: [], turn: 0, perRun: [] };
     await new Promise((done) => setTimeout(done, 500));
   }
+  const exited = new Promise((done) => child.once("exit", done));
   child.kill("SIGTERM");
+  await exited;
   throw new Error(`server ${name} (${appDir}) did not start on ${base}`);
 }
 
@@ -88,7 +90,7 @@ async function run(server: Server, document: WorkflowDocument): Promise<void> {
     body: JSON.stringify({ runId: globalThis.crypto.randomUUID(), document, inputs: {} }),
   });
   if (!response.ok || !response.body) throw new Error(`server ${server.name} answered ${response.status}`);
-  server.cookies[slot] ??= response.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  server.cookies[slot] ||= response.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
   for await (const event of eventLines(response.body)) {
     if (event.type === "run-finished" && event.status !== "succeeded") throw new Error(`server ${server.name}: a run ended ${event.status} (${event.error?.code})`);
   }
@@ -102,6 +104,9 @@ async function main() {
   if (!parsed.ok) throw new Error(`no template "${values.template}"`);
   const document = withModel(parsed.document, "demo:fast");
   const [rounds, batch, warm] = [Number(values.rounds), Number(values.batch), Number(values.warm)];
+  // Every browser stays within the servers' per-minute limit (30) even if the whole bench took a minute.
+  const perBrowser = Math.ceil((warm + rounds * batch) / BROWSERS);
+  if (perBrowser > 30) throw new Error(`${perBrowser} runs a browser is more than the 30 a minute it may start: raise --browsers to ${Math.ceil((warm + rounds * batch) / 30)} or more`);
   const servers: Server[] = [];
   try {
     servers.push(await start("A", values["a-dir"], values["a-flags"], 3391));
@@ -118,9 +123,9 @@ async function main() {
     console.log(`\n${values.template} on demo:fast, ${rounds} rounds of ${batch} sequential runs each (after ${warm} to warm), from ${BROWSERS} browsers in turn; server CPU ms a run:`);
     for (const server of servers) console.log(`${server.name}  mean ${mean(server.perRun).toFixed(2)}  median ${median(server.perRun).toFixed(2)}  rounds ${server.perRun.map((ms) => ms.toFixed(1)).join(" ")}`);
     const differences = b.perRun.map((ms, i) => ms - a.perRun[i]);
-    const spread = Math.sqrt(differences.reduce((sum, d) => sum + (d - mean(differences)) ** 2, 0) / Math.max(1, differences.length - 1) / differences.length);
+    const spread = differences.length > 1 ? Math.sqrt(differences.reduce((sum, d) => sum + (d - mean(differences)) ** 2, 0) / (differences.length - 1) / differences.length).toFixed(2) : "n/a";
     const cheaper = differences.filter((d) => d < 0).length;
-    console.log(`B − A: ${mean(differences).toFixed(2)} ± ${spread.toFixed(2)} ms a run (mean ± standard error); B cheaper in ${cheaper} of ${rounds} rounds`);
+    console.log(`B − A: ${mean(differences).toFixed(2)} ± ${spread} ms a run (mean ± standard error); B cheaper in ${cheaper} of ${rounds} rounds`);
   } finally {
     await Promise.all(servers.map(stop));
   }

@@ -483,7 +483,10 @@ async function main() {
     }
   } finally {
     await browser.close();
+    // Its data directory goes when this process exits: the server has closed it by then.
+    const exited = server.exitCode === null && server.signalCode === null ? new Promise((resolve) => server.once("exit", resolve)) : null;
     if (server.pid) process.kill(-server.pid);
+    await exited;
   }
 }
 

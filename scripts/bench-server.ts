@@ -170,7 +170,8 @@ async function main() {
     const parallel = template("parallelization", "demo:fast");
     // Measured on a warm server, as one that has been serving is (warmUp). The sequential runs come
     // from 100 browsers in turn, each well within the default 30 runs a minute (Browsers).
-    const browsers = new Browsers(BROWSERS);
+    // (Fewer with --quick, whose 40 warm-up runs then give every browser its identity.)
+    const browsers = new Browsers(values.quick ? 10 : BROWSERS);
     const warm = await warmUp(server, browsers, [orchestrator, parallel], round, values.quick ? 2 : 12);
     const burst = template("orchestrator-worker", "demo:default");
     const rows = [

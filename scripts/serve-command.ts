@@ -12,7 +12,7 @@ export function serveArgs(appDir: string = process.cwd()): string[] {
 }
 
 /** What `next build` reads: a build older than any of these is not the code the benches mean to measure. */
-const BUILD_INPUTS = ["app", "components", "lib", "proxy.ts", "instrumentation.ts", "next.config.js", "postcss.config.mjs", "package-lock.json"];
+const BUILD_INPUTS = ["app", "components", "lib", "proxy.ts", "instrumentation.ts", "next.config.js", "postcss.config.mjs", "tsconfig.json", "package-lock.json"];
 
 /** The newest modification time under `path` (files only), 0 when it does not exist. */
 function newestMtime(path: string): number {
@@ -40,7 +40,7 @@ export function productionBuildState(appDir: string): "missing" | "stale" | "cur
  * Runs `next build` when there is no production build, or when a source file changed after it:
  * the database layer, pages and route handlers run from the build, so a benchmark on a stale one
  * measures old code (issue 12: a build older than a change to the PGlite client hid it from
- * `bench:server` for a session).
+ * `bench:server` for a session). The build is remade in place: not while a server of this checkout runs.
  */
 export function ensureProductionBuild(appDir: string = process.cwd()): void {
   const state = productionBuildState(appDir);

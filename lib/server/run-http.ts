@@ -71,8 +71,8 @@ function readBody(request: IncomingMessage): Promise<Body> {
   if (declared > DRAIN_BYTES) return Promise.resolve({ tooLarge: true, drained: false });
   // Read through the stream's events: an async iterator over it sets up end-of-stream tracking
   // for each request and makes promises for each chunk, which async hooks then pay for. The
-  // listeners are anonymous and stay on the request (it is done with when they settle): under tsx,
-  // each named closure costs a defineProperty of its name, a request.
+  // listeners are anonymous and stay on the request, holding nothing once settled: under tsx, each
+  // named closure costs a defineProperty of its name, a request.
   return new Promise<Body>((resolve, reject) => {
     let tooLarge = declared > RUN_REQUEST_BYTES;
     const chunks: Buffer[] = [];
@@ -84,6 +84,7 @@ function readBody(request: IncomingMessage): Promise<Body> {
         size += chunk.byteLength;
         if (size > DRAIN_BYTES) {
           settled = true;
+          chunks.length = 0;
           request.destroy();
           return resolve({ tooLarge: true, drained: false });
         }
@@ -93,16 +94,21 @@ function readBody(request: IncomingMessage): Promise<Body> {
       .on("end", () => {
         if (settled) return;
         settled = true;
-        resolve(tooLarge ? { tooLarge: true, drained: true } : { text: (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString("utf8") });
+        const text = tooLarge ? undefined : (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString("utf8");
+        // The listeners outlive the read (the request lives as long as the run): they keep no body.
+        chunks.length = 0;
+        resolve(text === undefined ? { tooLarge: true, drained: true } : { text });
       })
       .on("error", (error: Error) => {
         settled = true;
+        chunks.length = 0;
         reject(error);
       })
       // Closed before its end: the client went away while sending.
       .on("close", () => {
         if (settled) return;
         settled = true;
+        chunks.length = 0;
         reject(new Error("the request closed before its body ended"));
       });
   });
