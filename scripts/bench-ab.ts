@@ -12,14 +12,12 @@
  * (e.g. --b-flags "--max-semi-space-size=32"). Both default to this checkout: A against itself
  * shows the noise.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import type { ChildProcess } from "node:child_process";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { eventLines } from "@/lib/editor/run-request";
 import { findTemplate, parseDocument, withModel, type WorkflowDocument } from "@/lib/workflow";
-import { ensureProductionBuild, serveArgs } from "./serve-command";
-import { tempDir } from "@/testing/temp-dirs";
+import { processCpuMs, SERVER_BENCH_ENV, startBenchServer, stopServer } from "./serve-command";
 
 const { values } = parseArgs({
   options: {
@@ -40,44 +38,14 @@ type Server = { name: "A" | "B"; base: string; process: ChildProcess; cookies: s
 const BROWSERS = Number(values.browsers);
 
 async function start(name: "A" | "B", dir: string, flags: string, port: number): Promise<Server> {
-  const appDir = resolve(dir);
-  ensureProductionBuild(appDir);
-  const child = spawn(process.execPath, [...flags.split(" ").filter(Boolean), ...serveArgs(appDir), "--hostname", "127.0.0.1", "--port", String(port)], {
-    cwd: appDir,
-    stdio: ["ignore", "ignore", "inherit"],
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      NEXT_TELEMETRY_DISABLED: "1",
-      DATABASE_URL: "",
-      TRELLIS_DATA_DIR: join(tempDir(`trellis-bench-ab-${name}-`), "pglite"),
-      TRELLIS_RUNS_PER_MINUTE: "30",
-      TRELLIS_MAX_CONCURRENT_RUNS: "1000",
-      TRELLIS_MAX_CONCURRENT_MODEL_CALLS: "10000",
-    },
+  const child = await startBenchServer({
+    name: `bench-ab-${name}`,
+    port,
+    appDir: resolve(dir),
+    nodeArgs: flags.split(" ").filter(Boolean),
+    env: SERVER_BENCH_ENV,
   });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 120; i++) {
-    if (await fetch(`${base}/api/health`).then((r) => r.ok, () => false)) return { name, base, process: child, cookies: [], turn: 0, perRun: [] };
-    await new Promise((done) => setTimeout(done, 500));
-  }
-  const exited = new Promise((done) => child.once("exit", done));
-  child.kill("SIGTERM");
-  await exited;
-  throw new Error(`server ${name} (${appDir}) did not start on ${base}`);
-}
-
-function stop(server: Server): Promise<void> {
-  if (server.process.exitCode !== null || server.process.signalCode !== null) return Promise.resolve();
-  const exited = new Promise<void>((done) => server.process.once("exit", () => done()));
-  server.process.kill("SIGTERM");
-  return exited;
-}
-
-/** The server process's CPU time so far (user + system, all its threads), in ms. */
-function cpuMs(server: Server): number {
-  const fields = readFileSync(`/proc/${server.process.pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  return { name, base: `http://127.0.0.1:${port}`, process: child, cookies: [], turn: 0, perRun: [] };
 }
 
 /** One run from the next of BROWSERS browsers in turn (each keeps the identity cookie its first run set). */
@@ -114,9 +82,9 @@ async function main() {
     for (const server of servers) for (let i = 0; i < warm; i++) await run(server, document);
     for (let round = 0; round < rounds; round++) {
       for (const server of round % 2 ? [...servers].reverse() : servers) {
-        const before = cpuMs(server);
+        const before = processCpuMs(server.process.pid!);
         for (let i = 0; i < batch; i++) await run(server, document);
-        server.perRun.push((cpuMs(server) - before) / batch);
+        server.perRun.push((processCpuMs(server.process.pid!) - before) / batch);
       }
     }
     const [a, b] = servers;
@@ -127,7 +95,7 @@ async function main() {
     const cheaper = differences.filter((d) => d < 0).length;
     console.log(`B − A: ${mean(differences).toFixed(2)} ± ${spread} ms a run (mean ± standard error); B cheaper in ${cheaper} of ${rounds} rounds`);
   } finally {
-    await Promise.all(servers.map(stop));
+    await Promise.all(servers.map((server) => stopServer(server.process)));
   }
 }
 

@@ -14,15 +14,13 @@
  * rendering change without a build); BENCH_PORT the server's port (default 3300).
  * BENCH_DEBUG=1 prints when each long task happened, in ms after Run.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { chromium, type Page } from "@playwright/test";
 import type { RunEvent, WorkflowDocument, WorkflowEdge, WorkflowNode } from "@/lib/workflow";
-import { ensureProductionBuild, serveArgs } from "./serve-command";
-import { tempDir } from "@/testing/temp-dirs";
+import { startBenchServer, stopServer } from "./serve-command";
 
 const PORT = Number(process.env.BENCH_PORT ?? 3300);
 const BASE = `http://127.0.0.1:${PORT}`;
@@ -86,28 +84,6 @@ function thousand(): WorkflowDocument {
 }
 
 // ── Server and browser ──────────────────────────────────────────────────────
-
-async function startServer(): Promise<ChildProcess> {
-  ensureProductionBuild();
-  const server = spawn(process.execPath, [...serveArgs(), "--hostname", "127.0.0.1", "--port", String(PORT)], {
-    stdio: ["ignore", "ignore", "inherit"],
-    detached: true,
-    env: {
-      ...process.env,
-      NEXT_TELEMETRY_DISABLED: "1",
-      DATABASE_URL: "",
-      TRELLIS_DATA_DIR: join(tempDir("trellis-bench-"), "pglite"),
-      TRELLIS_MAX_CONCURRENCY: "20",
-      TRELLIS_RUNS_PER_MINUTE: "1000",
-      TRELLIS_MAX_NODES: String(LARGE),
-    },
-  });
-  for (let i = 0; i < 120; i++) {
-    if (await fetch(`${BASE}/api/health`).then((r) => r.ok, () => false)) return server;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error(`the server did not start on ${BASE}`);
-}
 
 /** Installed before any page script: event and DOM timing, long tasks, frames. */
 function instrument() {
@@ -407,7 +383,12 @@ async function main() {
   const { values } = parseArgs({ options: { quick: { type: "boolean" }, out: { type: "string" }, only: { type: "string" } } });
   if (values.only && values.only !== "streaming" && values.only !== "large") throw new Error(`--only takes "streaming" or "large", not "${values.only}"`);
   const runs = values.quick ? 3 : 5;
-  const server = await startServer();
+  const server = await startBenchServer({
+    name: "bench",
+    port: PORT,
+    detached: true,
+    env: { TRELLIS_MAX_CONCURRENCY: "20", TRELLIS_RUNS_PER_MINUTE: "1000", TRELLIS_MAX_NODES: String(LARGE) },
+  });
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
@@ -484,9 +465,7 @@ async function main() {
   } finally {
     await browser.close();
     // Its data directory goes when this process exits: the server has closed it by then.
-    const exited = server.exitCode === null && server.signalCode === null ? new Promise((resolve) => server.once("exit", resolve)) : null;
-    if (server.pid) process.kill(-server.pid);
-    await exited;
+    await stopServer(server, { group: true });
   }
 }
 

@@ -10,15 +10,12 @@
  *   - the floors in this process: the provider's raw stream and the AI SDK's streamText.
  *   npm run bench:server -- [--quick]
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { parseArgs } from "node:util";
 import { eventLines } from "@/lib/editor/run-request";
 import { findTemplate, parseDocument, withModel, type RunEvent, type WorkflowDocument } from "@/lib/workflow";
 import { measure, rawStream, sdkStream } from "./bench-tokens";
-import { ensureProductionBuild, serveArgs } from "./serve-command";
-import { tempDir } from "@/testing/temp-dirs";
+import { processCpuMs, SERVER_BENCH_ENV, startBenchServer, stopServer } from "./serve-command";
 
 const PORT = Number(process.env.BENCH_SERVER_PORT ?? 3310);
 /** Browsers sending the sequential runs in turn: at most 14 runs each in the whole bench, under the default 30 a minute. */
@@ -29,40 +26,6 @@ function template(id: string, model: string): WorkflowDocument {
   const parsed = parseDocument(findTemplate(id)!.json);
   if (!parsed.ok) throw new Error(`invalid template ${id}`);
   return withModel(parsed.document, model);
-}
-
-async function startServer(): Promise<ChildProcess> {
-  ensureProductionBuild();
-  // Node itself, not npx: its pid is the process whose CPU time is measured.
-  // BENCH_PROFILE=dir writes a CPU profile of the server there when it stops.
-  const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  const server = spawn(process.execPath, [...profile, ...serveArgs(), "--hostname", "127.0.0.1", "--port", String(PORT)], {
-    stdio: ["ignore", "ignore", "inherit"],
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      NEXT_TELEMETRY_DISABLED: "1",
-      DATABASE_URL: "",
-      TRELLIS_DATA_DIR: join(tempDir("trellis-bench-server-"), "pglite"),
-      // The default per-minute limit (Browsers keeps each browser under it); the server-wide caps
-      // raised for the 100-run burst.
-      TRELLIS_RUNS_PER_MINUTE: "30",
-      TRELLIS_MAX_CONCURRENT_RUNS: "1000",
-      TRELLIS_MAX_CONCURRENT_MODEL_CALLS: "10000",
-    },
-  });
-  for (let i = 0; i < 120; i++) {
-    if (await fetch(`${BASE}/api/health`).then((r) => r.ok, () => false)) return server;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error(`the server did not start on ${BASE}`);
-}
-
-/** The server process's CPU time so far (user + system), in ms. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1000) / 100;
 }
 
 type RunResult = { firstEventMs: number; totalMs: number; events: number; outputTokens: number; status: string; error?: string; setCookie: string };
@@ -115,14 +78,14 @@ class Browsers {
 }
 
 async function batch(label: string, server: ChildProcess, browsers: Browsers, document: WorkflowDocument, count: number, concurrent: number | false) {
-  const cpuBefore = cpuMs(server.pid!);
+  const cpuBefore = processCpuMs(server.pid!);
   const results: RunResult[] = [];
   // Concurrent runs come in waves, from as many browsers, each on its first run (one identity may
   // have only a few runs in progress).
   if (concurrent) {
     for (let left = count; left > 0; left -= concurrent) results.push(...(await Promise.all(Array.from({ length: Math.min(left, concurrent) }, () => runOnce("", document)))));
   } else for (let i = 0; i < count; i++) results.push(await browsers.run(document));
-  const cpu = cpuMs(server.pid!) - cpuBefore;
+  const cpu = processCpuMs(server.pid!) - cpuBefore;
   const tokens = results.reduce((sum, r) => sum + r.outputTokens, 0);
   const failed = results.filter((r) => r.status !== "succeeded").length;
   const reasons = [...new Set(results.flatMap((r) => (r.error ? [r.error] : [])))];
@@ -148,9 +111,9 @@ async function batch(label: string, server: ChildProcess, browsers: Browsers, do
 async function warmUp(server: ChildProcess, browsers: Browsers, documents: WorkflowDocument[], round: number, most: number): Promise<number[]> {
   const perRun: number[] = [];
   for (let i = 0; i < most; i++) {
-    const before = cpuMs(server.pid!);
+    const before = processCpuMs(server.pid!);
     for (const document of documents) for (let j = 0; j < round; j++) await browsers.run(document);
-    perRun.push((cpuMs(server.pid!) - before) / (round * documents.length));
+    perRun.push((processCpuMs(server.pid!) - before) / (round * documents.length));
     // Settled once two rounds in a row are no more than 5% below the cheapest round before them.
     const best = Math.min(...perRun.slice(0, -2));
     if (perRun.length >= 4 && perRun.slice(-2).every((ms) => ms >= 0.95 * best)) break;
@@ -164,7 +127,9 @@ async function main() {
   const n = values.quick ? 20 : 100;
   const round = values.quick ? 10 : 50;
   const floors = [await measure(rawStream), await measure(sdkStream)];
-  const server = await startServer();
+  // BENCH_PROFILE=dir writes a CPU profile of the server there when it stops.
+  const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const server = await startBenchServer({ name: "bench-server", port: PORT, nodeArgs: profile, env: SERVER_BENCH_ENV });
   try {
     const orchestrator = template("orchestrator-worker", "demo:fast");
     const parallel = template("parallelization", "demo:fast");
@@ -206,9 +171,7 @@ async function main() {
     const hundred = rows[5];
     console.log(`${hundred.firstEventP95 <= 500 && hundred.failed === 0 ? "PASS" : "FAIL"}  100 concurrent demo:default runs: first event p95 ${hundred.firstEventP95} ms, ${hundred.failed} not succeeded (budget ≤ 500 ms)`);
   } finally {
-    const exited = new Promise((resolve) => server.once("exit", resolve));
-    server.kill("SIGTERM");
-    await exited;
+    await stopServer(server);
   }
 }
 

@@ -1,6 +1,7 @@
-import { spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "../testing/temp-dirs";
 
 /**
  * Node.js's arguments for the production server (`npm start`: scripts/serve.ts) of the app in
@@ -48,4 +49,52 @@ export function ensureProductionBuild(appDir: string = process.cwd()): void {
   console.error(state === "stale" ? "the production build is older than the sources: running next build…" : "no production build: running next build…");
   const result = spawnSync("npx", ["next", "build"], { cwd: appDir, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
   if (result.status !== 0) throw new Error("next build failed");
+}
+
+/**
+ * The server bench:server and bench:ab measure: production, at the default per-minute limit (their
+ * runs come from browsers in turn, each under it), the server-wide caps raised for a burst of 100.
+ */
+export const SERVER_BENCH_ENV: Record<string, string> = {
+  NODE_ENV: "production",
+  TRELLIS_RUNS_PER_MINUTE: "30",
+  TRELLIS_MAX_CONCURRENT_RUNS: "1000",
+  TRELLIS_MAX_CONCURRENT_MODEL_CALLS: "10000",
+};
+
+/**
+ * The production server of `appDir` for a bench, on loopback at `port`, once it answers: built
+ * first when stale, Node.js itself (its pid is the process whose CPU time is measured), the demo
+ * model, a fresh PGlite directory named after `name`, `env` on top. `detached` puts it in a
+ * process group of its own (stop it with `stopServer(server, { group: true })`).
+ */
+export async function startBenchServer({ name, port, appDir = process.cwd(), nodeArgs = [], env = {}, detached = false }: { name: string; port: number; appDir?: string; nodeArgs?: string[]; env?: Record<string, string>; detached?: boolean }): Promise<ChildProcess> {
+  ensureProductionBuild(appDir);
+  const server = spawn(process.execPath, [...nodeArgs, ...serveArgs(appDir), "--hostname", "127.0.0.1", "--port", String(port)], {
+    cwd: appDir,
+    stdio: ["ignore", "ignore", "inherit"],
+    detached,
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", DATABASE_URL: "", TRELLIS_DATA_DIR: join(tempDir(`trellis-${name}-`), "pglite"), ...env },
+  });
+  for (let i = 0; i < 120; i++) {
+    if (await fetch(`http://127.0.0.1:${port}/api/health`).then((r) => r.ok, () => false)) return server;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  await stopServer(server);
+  throw new Error(`the ${name} server (${appDir}) did not start on port ${port}`);
+}
+
+/** Stops a server startBenchServer started (SIGTERM, to its process group when it was started detached) and waits for it to exit. */
+export function stopServer(server: ChildProcess, { group = false }: { group?: boolean } = {}): Promise<void> {
+  if (server.exitCode !== null || server.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
+  if (group && server.pid) process.kill(-server.pid, "SIGTERM");
+  else server.kill("SIGTERM");
+  return exited;
+}
+
+/** A process's CPU time so far (user + system, all its threads), in ms. */
+export function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }

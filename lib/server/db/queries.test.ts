@@ -16,6 +16,8 @@ import { tempDir } from "@/testing/temp-dirs";
  */
 let owners = 0;
 const newOwner = () => `owner-${Date.now()}-${owners++}`;
+/** Admission with room for everything but the per-minute limit under test, and no daily budget. */
+const roomyAdmission = (owner: string): q.Admission => ({ liveForMs: 60_000, maxRunning: 1_000, maxRunningPerIdentity: 1_000, maxModelSlots: 1_000, wantedSlots: 1, budget: { payer: owner, dailyTokens: 0, runTokens: 1_000 } });
 
 describe.each(backends)("query module on %s", (_, open) => {
   let database: Database;
@@ -238,7 +240,7 @@ describe.each(backends)("query module on %s", (_, open) => {
     expect(atTwo.count).toBe(2);
     expect(atTwo.freeInMs).toBeGreaterThan(35_000);
     expect(atTwo.freeInMs).toBeLessThanOrEqual(40_000);
-    const admission: q.Admission = { liveForMs: 60_000, maxRunning: 1_000, maxRunningPerIdentity: 1_000, maxModelSlots: 1_000, wantedSlots: 1, budget: { payer: owner, dailyTokens: 0, runTokens: 1_000 } };
+    const admission = roomyAdmission(owner);
     const start = (id: string, limit: number) =>
       q.createRunWithinRate(database.db, { id, owner, source: "editor", windowMs: 60_000, limit, admission, document: template("routing"), inputs: {}, processId: "p" });
     const refused = await start(`refused-${owner}`, 2);
@@ -253,7 +255,7 @@ describe.each(backends)("query module on %s", (_, open) => {
   it("reads no run of the window to admit a run with no per-minute limit (an evaluation's row)", async () => {
     const owner = newOwner();
     for (let i = 0; i < 5; i++) await q.createRun(database.db, { id: `eval-${owner}-${i}`, owner, document: template("routing"), inputs: {}, processId: "p", source: "eval" });
-    const admission: q.Admission = { liveForMs: 60_000, maxRunning: 1_000, maxRunningPerIdentity: 1_000, maxModelSlots: 1_000, wantedSlots: 1, budget: { payer: owner, dailyTokens: 0, runTokens: 1_000 } };
+    const admission = roomyAdmission(owner);
     // Index entries this transaction has read from runs_owner_source, the rate count's index.
     await database.db.transaction(async (tx) => {
       const read = async () => {
